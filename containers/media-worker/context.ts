@@ -1,0 +1,32 @@
+import type { Config } from '../../core/config.js';
+import type { ExecutionInput, Step } from '../../core/job.js';
+import { logger } from '../../core/logger.js';
+import { updateProgress } from '../../core/records.js';
+
+/** What a step gets: its input, configuration, a scratch directory and a way to report progress. */
+export interface StepContext {
+  readonly step: Step;
+  readonly input: ExecutionInput;
+  readonly config: Config;
+  readonly scratch: string;
+  readonly stagingBucket: string;
+  readonly table: string;
+  progress(bytes: number, totalBytes?: number): void;
+}
+
+const PROGRESS_INTERVAL_MS = 1000;
+
+/** Progress on the job record, at most once a second, never failing the step it reports on. */
+export function progressReporter(table: string, input: ExecutionInput, step: Step): StepContext['progress'] {
+  let last = 0;
+  return (bytes, totalBytes) => {
+    const now = Date.now();
+    const finished = totalBytes !== undefined && bytes >= totalBytes;
+    if (now - last < PROGRESS_INTERVAL_MS && !finished) return;
+    last = now;
+    const percent = totalBytes ? Math.min(100, Math.round((bytes / totalBytes) * 1000) / 10) : undefined;
+    updateProgress(table, input.tenant, input.jobId, { step, bytes, totalBytes, percent }).catch((err: Error) =>
+      logger.warn('progress update failed', { error: err.message }),
+    );
+  };
+}

@@ -1,0 +1,84 @@
+import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { sfnClient } from '../../core/aws.js';
+import { loadConfig } from '../../core/config.js';
+import { errorCause } from '../../core/errors.js';
+import { describeZodError, ExecutionInputSchema, type Step } from '../../core/job.js';
+import { logger } from '../../core/logger.js';
+import { progressReporter, type StepContext } from './context.js';
+import { extract } from './steps/extract.js';
+import { merge } from './steps/merge.js';
+import { transcribe } from './steps/transcribe.js';
+import { killAllTools } from './tools/run.js';
+
+/** What the ECS container overrides give the worker (see statemachine/pipeline.asl.json). */
+const WorkerEnvSchema = z.object({
+  STEP: z.enum(['extract', 'merge', 'transcribe']),
+  TASK_TOKEN: z.string().min(1),
+  STEP_INPUT: z.string().min(2),
+  STAGING_BUCKET: z.string().min(1),
+  JOBS_TABLE: z.string().min(1),
+});
+
+const STEPS: Record<z.infer<typeof WorkerEnvSchema>['STEP'], (ctx: StepContext) => Promise<unknown>> = { extract, merge, transcribe };
+const HEARTBEAT_MS = 30_000;
+
+async function main(): Promise<number> {
+  const env = WorkerEnvSchema.safeParse(process.env);
+  if (!env.success) {
+    // Without a task token there is no one to report to: say it on stderr and exit non-zero.
+    process.stderr.write(`media-worker: bad environment: ${describeZodError(env.error)}\n`);
+    return 2;
+  }
+  const { STEP: step, TASK_TOKEN: taskToken } = env.data;
+  const sfn = sfnClient();
+  const heartbeat = setInterval(() => {
+    sfn.send(new SendTaskHeartbeatCommand({ taskToken })).catch((err: Error) => logger.warn('heartbeat failed', { error: err.message }));
+  }, HEARTBEAT_MS);
+  let scratch: string | undefined;
+  try {
+    const input = ExecutionInputSchema.parse(JSON.parse(env.data.STEP_INPUT));
+    logger.appendKeys({ jobId: input.jobId, step });
+    const config = loadConfig();
+    scratch = join(config.WORK_DIR, input.jobId, step);
+    await mkdir(scratch, { recursive: true });
+    const ctx: StepContext = {
+      step: step as Step,
+      input,
+      config,
+      scratch,
+      stagingBucket: env.data.STAGING_BUCKET,
+      table: env.data.JOBS_TABLE,
+      progress: progressReporter(env.data.JOBS_TABLE, input, step),
+    };
+    logger.info('step started');
+    const output = await STEPS[step](ctx);
+    await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+    logger.info('step succeeded', { output: output as Record<string, unknown> });
+  } catch (err) {
+    const name = err instanceof Error ? err.name : 'Error';
+    logger.error('step failed', { error: err as Error });
+    await sfn.send(new SendTaskFailureCommand({ taskToken, error: name, cause: errorCause(err).slice(0, 32_768) }));
+  } finally {
+    clearInterval(heartbeat);
+    // Scratch goes on every path, success or failure.
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+// ECS stops a task with SIGTERM: take the tools down with us.
+process.once('SIGTERM', () => {
+  killAllTools();
+  process.exit(143);
+});
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`media-worker: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

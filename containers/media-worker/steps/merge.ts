@@ -1,0 +1,87 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MergeFailedError } from '../../../core/errors.js';
+import { type FileRef, ExtractCheckpointSchema, type MergeCheckpoint, MergeCheckpointSchema } from '../../../core/job.js';
+import { ARTIFACT_NAMES, ORIGINAL_NAME, stagingKey } from '../../../core/storage.js';
+import type { StepContext } from '../context.js';
+import { downloadFile, stagedMatches, uploadFile } from '../staging.js';
+import { durationOf, ffmpeg, ffprobe, hasStream } from '../tools/ffmpeg.js';
+import { ToolError } from '../tools/run.js';
+import { buildMetadata } from './metadata.js';
+
+/** ffmpeg failures become MergeFailed with the tool's stderr tail on the job record. */
+async function media<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ToolError) {
+      throw new MergeFailedError(`${what}: ${err.message}`, { details: { stderrTail: err.stderrTail } });
+    }
+    throw err;
+  }
+}
+
+/** Remuxes into MP4 without re-encoding; re-encodes only when the codecs cannot go into MP4. */
+async function makeSourceMp4(original: string, out: string, timeoutMs: number): Promise<{ reencoded: boolean }> {
+  const maps = ['-map', '0:v:0?', '-map', '0:a:0?'];
+  try {
+    await ffmpeg(['-i', original, ...maps, '-c', 'copy', '-movflags', '+faststart', out], timeoutMs);
+    return { reencoded: false };
+  } catch (err) {
+    if (!(err instanceof ToolError) || err.timedOut) throw err;
+  }
+  await ffmpeg(
+    ['-i', original, ...maps, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '160k', '-movflags', '+faststart', out],
+    timeoutMs,
+  );
+  return { reencoded: true };
+}
+
+/** Produces source.mp4, metadata.json and, as the actions ask, thumbnail.jpg and audio.wav (mono 16 kHz). */
+export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
+  const started = Date.now();
+  const previous = MergeCheckpointSchema.safeParse(ctx.input.checkpoints.merge);
+  if (previous.success) {
+    const staged = await Promise.all(Object.values(previous.data.files).map((f) => stagedMatches(ctx.stagingBucket, f)));
+    if (staged.every(Boolean)) return previous.data;
+  }
+  const extracted = ExtractCheckpointSchema.safeParse(ctx.input.checkpoints.extract);
+  if (!extracted.success) throw new MergeFailedError('the extract checkpoint is missing or invalid');
+
+  const timeoutMs = ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS;
+  const { tenant, jobId, request } = ctx.input;
+  const local = (name: string) => join(ctx.scratch, name);
+  const key = (name: string) => stagingKey(tenant, jobId, name);
+  const files: Record<string, FileRef> = {};
+
+  await downloadFile(ctx.stagingBucket, extracted.data.source.key, local(ORIGINAL_NAME));
+  const { reencoded } = await media('remux', () => makeSourceMp4(local(ORIGINAL_NAME), local(ARTIFACT_NAMES.source), timeoutMs));
+  const probe = await media('probe', () => ffprobe(local(ARTIFACT_NAMES.source), timeoutMs));
+  const hasVideo = hasStream(probe, 'video');
+  const hasAudio = hasStream(probe, 'audio');
+  const duration = durationOf(probe);
+  if (!hasVideo && !hasAudio) throw new MergeFailedError('source.mp4 has neither audio nor video');
+
+  files[ARTIFACT_NAMES.source] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.source), local(ARTIFACT_NAMES.source), 'video/mp4');
+  await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, reencoded), null, 2));
+  files[ARTIFACT_NAMES.metadata] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.metadata), local(ARTIFACT_NAMES.metadata), 'application/json');
+
+  const wants = (action: 'transcode' | 'transcribe') => request.actions.includes(action);
+  if (hasVideo && wants('transcode')) {
+    // A frame a tenth of the way in: past fades from black at the start.
+    const at = (duration * 0.1).toFixed(3);
+    await media('thumbnail', () =>
+      ffmpeg(['-ss', at, '-i', local(ARTIFACT_NAMES.source), '-frames:v', '1', '-vf', "scale='min(640,iw)':-2", '-q:v', '3', local(ARTIFACT_NAMES.thumbnail)], timeoutMs),
+    );
+    files[ARTIFACT_NAMES.thumbnail] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.thumbnail), local(ARTIFACT_NAMES.thumbnail), 'image/jpeg');
+  }
+  if (hasAudio && (wants('transcode') || wants('transcribe'))) {
+    // -vn: the video is never decoded.
+    await media('audio', () =>
+      ffmpeg(['-i', local(ARTIFACT_NAMES.source), '-vn', '-map', '0:a:0', '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', local(ARTIFACT_NAMES.audio)], timeoutMs),
+    );
+    files[ARTIFACT_NAMES.audio] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.audio), local(ARTIFACT_NAMES.audio), 'audio/wav');
+  }
+  const bytes = Object.values(files).reduce((n, f) => n + f.bytes, 0);
+  return { files, hasAudio, hasVideo, durationSeconds: duration, bytes, durationMs: Date.now() - started };
+}

@@ -1,0 +1,43 @@
+import { open, rm, stat } from 'node:fs/promises';
+import { NotMediaError } from '../../../core/errors.js';
+import { sniff } from '../../../core/sniff.js';
+import { ffprobe, hasStream } from '../tools/ffmpeg.js';
+import { ToolError } from '../tools/run.js';
+
+async function head(path: string, bytes: number): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await file.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * A downloaded file is media only if it is big enough, is not an error page whatever its Content-Type said,
+ * and ffprobe finds an audio or video stream in it. An invalid file is deleted before the error is raised.
+ */
+export async function validateMedia(path: string, minBytes: number, timeoutMs: number): Promise<void> {
+  try {
+    const { size } = await stat(path);
+    if (size < minBytes) throw new NotMediaError(`the download is ${size} bytes; media must be at least ${minBytes}`);
+    const kind = sniff(await head(path, 4096));
+    if (kind === 'markup' || kind === 'text') {
+      throw new NotMediaError(`the download is ${kind === 'markup' ? 'an HTML/XML page' : 'text'}, not media`);
+    }
+    const probe = await ffprobe(path, timeoutMs).catch((err: unknown) => {
+      if (err instanceof ToolError) {
+        throw new NotMediaError('ffprobe cannot read the download as media', { details: { stderrTail: err.stderrTail } });
+      }
+      throw err;
+    });
+    if (!hasStream(probe, 'video') && !hasStream(probe, 'audio')) {
+      throw new NotMediaError('the download has no audio or video stream');
+    }
+  } catch (err) {
+    await rm(path, { force: true });
+    throw err;
+  }
+}

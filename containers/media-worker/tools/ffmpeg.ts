@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { runTool } from './run.js';
+
+const StreamSchema = z.looseObject({
+  index: z.number(),
+  codec_type: z.string().optional(),
+  codec_name: z.string().optional(),
+  profile: z.string().optional(),
+  width: z.number().optional(),
+  height: z.number().optional(),
+  avg_frame_rate: z.string().optional(),
+  sample_rate: z.string().optional(),
+  channels: z.number().optional(),
+  duration: z.string().optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  disposition: z.record(z.string(), z.number()).optional(),
+});
+const ProbeSchema = z.object({
+  streams: z.array(StreamSchema).default([]),
+  format: z
+    .looseObject({
+      format_name: z.string().optional(),
+      duration: z.string().optional(),
+      size: z.string().optional(),
+      bit_rate: z.string().optional(),
+    })
+    .default({}),
+});
+export type Probe = z.infer<typeof ProbeSchema>;
+export type ProbeStream = z.infer<typeof StreamSchema>;
+
+/** ffprobe's view of a file: streams and container. */
+export async function ffprobe(file: string, timeoutMs: number): Promise<Probe> {
+  const { stdout } = await runTool(
+    'ffprobe',
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file],
+    { timeoutMs },
+  );
+  return ProbeSchema.parse(JSON.parse(stdout));
+}
+
+/** Runs ffmpeg quietly, never asking on the terminal. */
+export async function ffmpeg(args: readonly string[], timeoutMs: number): Promise<void> {
+  await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], { timeoutMs });
+}
+
+export function durationOf(probe: Probe): number {
+  const fromFormat = Number(probe.format.duration);
+  if (Number.isFinite(fromFormat) && fromFormat > 0) return fromFormat;
+  return Math.max(0, ...probe.streams.map((s) => Number(s.duration) || 0));
+}
+
+export function hasStream(probe: Probe, kind: 'video' | 'audio'): boolean {
+  // Cover art is a video stream too; it does not make a source a video.
+  return probe.streams.some((s) => s.codec_type === kind && !(kind === 'video' && s.disposition?.attached_pic === 1));
+}

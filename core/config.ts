@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .default('')
+  .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('')
+  .transform((v) => v === 'true' || v === '1');
+
+/** Every variable the product reads; the README's configuration table mirrors this list. */
+const ConfigSchema = z.object({
+  JOBS_TABLE: z.string().optional(),
+  STAGING_BUCKET: z.string().optional(),
+  ARTIFACTS_BUCKET: z.string().optional(),
+  STATE_MACHINE_ARN: z.string().optional(),
+  WORK_DIR: z.string().default('/tmp/video-jobs'),
+  MEDIA_INGEST_ALLOW_HOSTS: list,
+  MEDIA_INGEST_CONNECTIONS: int(16),
+  MEDIA_INGEST_MAX_BYTES: int(10 * 1024 ** 3),
+  MEDIA_INGEST_MIN_BYTES: int(10 * 1024),
+  MEDIA_INGEST_MAX_REDIRECTS: z.coerce.number().int().min(0).default(5),
+  MEDIA_INGEST_CONNECT_TIMEOUT_MS: int(10_000),
+  MEDIA_INGEST_IDLE_TIMEOUT_MS: int(30_000),
+  MEDIA_INGEST_TOOL_TIMEOUT_MS: int(3_600_000),
+  MEDIA_INGEST_JOB_TTL_DAYS: int(30),
+  MEDIA_INGEST_CALLBACK_ATTEMPTS: int(3),
+  POCKETSPHINX_MODEL_DIR: z.string().default('/usr/share/pocketsphinx/model/en-us'),
+  S3_FORCE_PATH_STYLE: bool,
+  AWS_REGION: z.string().default('us-east-1'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+let cached: Config | undefined;
+
+/** Loads configuration once per process; an invalid variable is named in the error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  if (cached && env === process.env) return cached;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`configuration variable ${String(issue.path[0])} is invalid: ${issue.message}`);
+  }
+  if (env === process.env) cached = parsed.data;
+  return parsed.data;
+}
+
+/** Forgets the cached configuration (the local runtime sets variables before handlers run). */
+export function resetConfig(): void {
+  cached = undefined;
+}
+
+type ResourceKey = 'JOBS_TABLE' | 'STAGING_BUCKET' | 'ARTIFACTS_BUCKET' | 'STATE_MACHINE_ARN';
+
+/** A resource name this component cannot run without. */
+export function required(config: Config, key: ResourceKey): string {
+  const value = config[key];
+  if (!value) throw new ConfigError(`configuration variable ${key} is not set`);
+  return value;
+}

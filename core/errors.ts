@@ -1,0 +1,115 @@
+/** Stable error names: the ASL's Retry/Catch match on them and a job's `error.code` is one of them. */
+export const ERROR_CODES = [
+  'InvalidRequest',
+  'UnsafeUrl',
+  'UnsupportedSource',
+  'SourceNotFound',
+  'SourceForbidden',
+  'SourceUnavailable',
+  'NotMedia',
+  'TooLarge',
+  'StepTimeout',
+  'ExtractionFailed',
+  'MergeFailed',
+  'TranscriptionFailed',
+  'PublishFailed',
+  'JobNotFound',
+  'Conflict',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Codes the state machine retries: the cause may go away on its own. */
+export const TRANSIENT_CODES: readonly ErrorCode[] = ['SourceUnavailable'];
+
+export interface ErrorDetails {
+  /** Last lines of a tool's stderr, kept for the job record. */
+  readonly stderrTail?: string[];
+  readonly [key: string]: unknown;
+}
+
+/** Base of every error that crosses a state boundary; `name` is the stable code (Lambda reports it as errorType). */
+export class MediaIngestError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: ErrorDetails } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.name = code;
+    this.details = options.details ?? {};
+  }
+
+  get transient(): boolean {
+    return TRANSIENT_CODES.includes(this.code);
+  }
+}
+
+type Options = ConstructorParameters<typeof MediaIngestError>[2];
+
+export class InvalidRequestError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('InvalidRequest', message, options); }
+}
+export class UnsafeUrlError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('UnsafeUrl', message, options); }
+}
+export class UnsupportedSourceError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('UnsupportedSource', message, options); }
+}
+export class SourceNotFoundError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('SourceNotFound', message, options); }
+}
+export class SourceForbiddenError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('SourceForbidden', message, options); }
+}
+export class SourceUnavailableError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('SourceUnavailable', message, options); }
+}
+export class NotMediaError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('NotMedia', message, options); }
+}
+export class TooLargeError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('TooLarge', message, options); }
+}
+export class StepTimeoutError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('StepTimeout', message, options); }
+}
+export class ExtractionFailedError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('ExtractionFailed', message, options); }
+}
+export class MergeFailedError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('MergeFailed', message, options); }
+}
+export class TranscriptionFailedError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('TranscriptionFailed', message, options); }
+}
+export class PublishFailedError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('PublishFailed', message, options); }
+}
+export class JobNotFoundError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('JobNotFound', message, options); }
+}
+export class ConflictError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('Conflict', message, options); }
+}
+
+/** The cause string a failed step reports: the same JSON shape Lambda gives Step Functions. */
+export function errorCause(err: unknown): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const details = err instanceof MediaIngestError ? err.details : {};
+  return JSON.stringify({ errorType: e.name, errorMessage: e.message, ...details });
+}
+
+/** Reads a Step Functions `Cause` back into a message and stderr tail, whichever runtime produced it. */
+export function parseCause(cause: string | undefined): { message: string; stderrTail?: string[] } {
+  if (!cause) return { message: '' };
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown; stderrTail?: unknown };
+    if (typeof parsed.errorMessage === 'string') {
+      const tail = Array.isArray(parsed.stderrTail) ? parsed.stderrTail.map(String).slice(-10) : undefined;
+      return tail ? { message: parsed.errorMessage, stderrTail: tail } : { message: parsed.errorMessage };
+    }
+  } catch {
+    // not JSON: a plain message (for example States.Timeout)
+  }
+  return { message: cause };
+}

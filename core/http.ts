@@ -1,0 +1,105 @@
+import { Agent, fetch, type Response } from 'undici';
+import type { Config } from './config.js';
+import { checkedLookup, checkUrl, type EgressPolicy } from './egress.js';
+import {
+  ExtractionFailedError,
+  MediaIngestError,
+  SourceForbiddenError,
+  SourceNotFoundError,
+  SourceUnavailableError,
+  StepTimeoutError,
+  UnsafeUrlError,
+} from './errors.js';
+
+export interface SafeFetchOptions {
+  readonly method?: 'GET' | 'HEAD' | 'POST';
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface SafeResponse {
+  readonly response: Response;
+  /** The URL after redirects: later requests (ranges) go there directly, re-checked. */
+  readonly url: string;
+}
+
+const agents = new WeakMap<Config, Agent>();
+
+export function policyOf(config: Config): EgressPolicy {
+  return { allowHosts: config.MEDIA_INGEST_ALLOW_HOSTS };
+}
+
+/** One connection pool per configuration, whose every connect goes through the egress check. */
+function agentFor(config: Config): Agent {
+  let agent = agents.get(config);
+  if (!agent) {
+    agent = new Agent({
+      connect: { lookup: checkedLookup(policyOf(config)), timeout: config.MEDIA_INGEST_CONNECT_TIMEOUT_MS },
+      headersTimeout: config.MEDIA_INGEST_IDLE_TIMEOUT_MS,
+      bodyTimeout: config.MEDIA_INGEST_IDLE_TIMEOUT_MS,
+    });
+    agents.set(config, agent);
+  }
+  return agent;
+}
+
+/** Finds our own refusal or timeout inside fetch's wrapped network errors. */
+function networkError(err: unknown, url: string): MediaIngestError {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof MediaIngestError) return e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new StepTimeoutError(`no data from ${new URL(url).host} within the idle timeout`, { cause: err });
+    }
+    if (e.name === 'AbortError' || e.name === 'TimeoutError') {
+      return new StepTimeoutError(`request to ${new URL(url).host} was aborted: ${e.message}`, { cause: err });
+    }
+  }
+  const reason = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+  return new SourceUnavailableError(`cannot reach ${new URL(url).host}: ${reason}`, { cause: err });
+}
+
+/** Fetches with the egress policy on the first URL, every redirect hop and every resolved address. */
+export async function safeFetch(config: Config, rawUrl: string, options: SafeFetchOptions = {}): Promise<SafeResponse> {
+  const policy = policyOf(config);
+  let url = checkUrl(policy, rawUrl).toString();
+  for (let hop = 0; ; hop++) {
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        body: options.body,
+        redirect: 'manual',
+        signal: options.signal,
+        dispatcher: agentFor(config),
+      });
+    } catch (err) {
+      throw networkError(err, url);
+    }
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || !location) return { response, url };
+    await response.body?.cancel();
+    if (hop >= config.MEDIA_INGEST_MAX_REDIRECTS) {
+      throw new UnsafeUrlError(`more than ${config.MEDIA_INGEST_MAX_REDIRECTS} redirects from ${rawUrl}`);
+    }
+    url = checkUrl(policy, new URL(location, url).toString()).toString();
+  }
+}
+
+/** The stable error for an HTTP status a source answered with. */
+export function statusError(status: number, url: string): MediaIngestError {
+  const where = `${new URL(url).host}${new URL(url).pathname}`;
+  if (status === 404 || status === 410) return new SourceNotFoundError(`source not found (HTTP ${status}): ${where}`);
+  if (status === 401 || status === 403) return new SourceForbiddenError(`source refused access (HTTP ${status}): ${where}`);
+  if (status === 408 || status === 429 || status >= 500) {
+    return new SourceUnavailableError(`source unavailable (HTTP ${status}): ${where}`);
+  }
+  return new ExtractionFailedError(`source answered HTTP ${status}: ${where}`);
+}
+
+/** Reads a network error raised while streaming a body into the stable error. */
+export function bodyError(err: unknown, url: string): MediaIngestError {
+  return networkError(err, url);
+}

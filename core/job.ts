@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+export const ACTIONS = ['download', 'transcode', 'transcribe'] as const;
+export type Action = (typeof ACTIONS)[number];
+export const DEFAULT_ACTIONS: Action[] = ['download', 'transcode'];
+
+export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const STEPS = ['classify', 'extract', 'merge', 'transcribe', 'publish'] as const;
+export type Step = (typeof STEPS)[number];
+
+/** The job request: the API body and what the CLI builds. The tenant never comes from here. */
+export const JobRequestSchema = z.strictObject({
+  job_id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'letters, digits, "-" and "_" only, at most 80')
+    .optional(),
+  source: z.strictObject({
+    type: z.enum(['youtube', 'http', 'upload']),
+    url: z.string().min(1).max(4096),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  }),
+  actions: z.array(z.enum(ACTIONS)).min(1).default(DEFAULT_ACTIONS),
+  callback_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  storage_path: z.string().max(512).optional(),
+});
+export type JobRequest = z.infer<typeof JobRequestSchema>;
+
+/** Step outputs: small JSON placed at `$.checkpoints.<step>`; data itself stays in S3 staging. */
+export const CheckpointSchema = z.looseObject({
+  durationMs: z.number().nonnegative(),
+  bytes: z.number().nonnegative(),
+});
+export type Checkpoint = z.infer<typeof CheckpointSchema>;
+
+export const ClassifyCheckpointSchema = CheckpointSchema.extend({
+  kind: z.enum(['direct', 'hls', 'dash', 'platform', 'upload']),
+  url: z.string(),
+  contentType: z.string().nullable(),
+  acceptRanges: z.boolean(),
+});
+export type ClassifyCheckpoint = z.infer<typeof ClassifyCheckpointSchema>;
+
+export const FileRefSchema = z.object({
+  key: z.string(),
+  bytes: z.number().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type FileRef = z.infer<typeof FileRefSchema>;
+
+export const ExtractCheckpointSchema = CheckpointSchema.extend({ source: FileRefSchema });
+export type ExtractCheckpoint = z.infer<typeof ExtractCheckpointSchema>;
+
+export const MergeCheckpointSchema = CheckpointSchema.extend({
+  files: z.record(z.string(), FileRefSchema),
+  hasAudio: z.boolean(),
+  hasVideo: z.boolean(),
+  durationSeconds: z.number().nonnegative(),
+});
+export type MergeCheckpoint = z.infer<typeof MergeCheckpointSchema>;
+
+export const TranscribeCheckpointSchema = CheckpointSchema.extend({
+  files: z.record(z.string(), FileRefSchema),
+  skipped: z.string().optional(),
+  engine: z.string(),
+  characters: z.number().nonnegative(),
+  realTimeFactor: z.number().nonnegative().optional(),
+});
+export type TranscribeCheckpoint = z.infer<typeof TranscribeCheckpointSchema>;
+
+export const ArtifactSchema = FileRefSchema.extend({ name: z.string(), bucket: z.string() });
+export type Artifact = z.infer<typeof ArtifactSchema>;
+
+export const PublishCheckpointSchema = CheckpointSchema.extend({
+  bucket: z.string(),
+  prefix: z.string(),
+  artifacts: z.array(ArtifactSchema),
+});
+export type PublishCheckpoint = z.infer<typeof PublishCheckpointSchema>;
+
+/** The execution input start-job gives the state machine; every step reads this shape. */
+export const ExecutionInputSchema = z.looseObject({
+  tenant: z.string().min(1),
+  jobId: z.string().min(1),
+  request: JobRequestSchema,
+  options: z.object({ connections: z.number().int().min(1).max(64) }),
+  checkpoints: z.record(z.string(), z.unknown()).default({}),
+});
+export type ExecutionInput = z.infer<typeof ExecutionInputSchema>;
+
+/** One execution per job and tenant: Step Functions refuses a second with the same name. */
+export function executionName(tenant: string, jobId: string): string {
+  return `${tenant}-${jobId}`.slice(0, 80);
+}
+
+/** The job record as callers see it (API, CLI `--json`). */
+export interface JobRecord {
+  tenant: string;
+  jobId: string;
+  status: JobStatus;
+  stage: string;
+  request: JobRequest;
+  progress: { percent?: number; bytes?: number; totalBytes?: number; step?: string };
+  checkpoints: Partial<Record<Step, Checkpoint>>;
+  artifacts: Artifact[];
+  error: { code: string; message: string; stderrTail?: string[] } | null;
+  callback?: { delivered: boolean; status?: number; error?: string; attempts: number };
+  attempts: number;
+  executionArn?: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: number;
+}
+
+/** Turns a zod failure into one sentence that names the field. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(body)'}: ${issue.message}`)
+    .join('; ');
+}

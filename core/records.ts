@@ -1,0 +1,157 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoClient } from './aws.js';
+import { ConflictError, parseCause } from './errors.js';
+import type { Artifact, Checkpoint, JobRecord, JobRequest, JobStatus, Step } from './job.js';
+
+/**
+ * Job records. The state machine writes `checkpoints.<step>` and `artifacts` as JSON strings (ASL cannot build
+ * DynamoDB maps from arbitrary JSON), and `error` as {code, cause}; `fromItem` reads them back.
+ */
+export interface NewJob {
+  tenant: string;
+  jobId: string;
+  request: JobRequest;
+  ttlDays: number;
+  now?: Date;
+}
+
+export async function createQueued(table: string, job: NewJob): Promise<JobRecord> {
+  const now = job.now ?? new Date();
+  const item = {
+    tenant: job.tenant,
+    jobId: job.jobId,
+    status: 'QUEUED' as JobStatus,
+    stage: 'queued',
+    request: job.request,
+    progress: {},
+    checkpoints: {},
+    attempts: 0,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + job.ttlDays * 86_400,
+  };
+  try {
+    await dynamoClient().send(
+      new PutCommand({ TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(jobId)' }),
+    );
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) {
+      throw new ConflictError(`job ${job.jobId} already exists`, { cause: err });
+    }
+    throw err;
+  }
+  return fromItem(item);
+}
+
+export async function getJob(table: string, tenant: string, jobId: string): Promise<JobRecord | undefined> {
+  const out = await dynamoClient().send(new GetCommand({ TableName: table, Key: { tenant, jobId }, ConsistentRead: true }));
+  return out.Item ? fromItem(out.Item) : undefined;
+}
+
+export async function setExecution(table: string, tenant: string, jobId: string, executionArn: string): Promise<void> {
+  await dynamoClient().send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { tenant, jobId },
+      UpdateExpression: 'SET executionArn = :arn, updatedAt = :now',
+      ExpressionAttributeValues: { ':arn': executionArn, ':now': new Date().toISOString() },
+    }),
+  );
+}
+
+export async function recordFailureBeforeStart(table: string, tenant: string, jobId: string, code: string, message: string): Promise<void> {
+  await dynamoClient().send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { tenant, jobId },
+      UpdateExpression: 'SET #s = :failed, #e = :error, updatedAt = :now',
+      ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+      ExpressionAttributeValues: {
+        ':failed': 'FAILED',
+        ':error': { code, cause: message },
+        ':now': new Date().toISOString(),
+      },
+    }),
+  );
+}
+
+export interface Progress {
+  step: Step;
+  bytes: number;
+  totalBytes?: number;
+  percent?: number;
+}
+
+/** Progress from a running step; only while the job is RUNNING, so a late update cannot undo an end state. */
+export async function updateProgress(table: string, tenant: string, jobId: string, progress: Progress): Promise<void> {
+  try {
+    await dynamoClient().send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { tenant, jobId },
+        UpdateExpression: 'SET progress = :p, updatedAt = :now',
+        ConditionExpression: '#s = :running',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':p': progress, ':now': new Date().toISOString(), ':running': 'RUNNING' },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  }
+}
+
+export interface CallbackOutcome {
+  delivered: boolean;
+  status?: number;
+  error?: string;
+  attempts: number;
+}
+
+export async function recordCallback(table: string, tenant: string, jobId: string, outcome: CallbackOutcome): Promise<void> {
+  await dynamoClient().send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { tenant, jobId },
+      UpdateExpression: 'SET #c = :c',
+      ExpressionAttributeNames: { '#c': 'callback' },
+      ExpressionAttributeValues: { ':c': outcome },
+    }),
+  );
+}
+
+function parseJson<T>(value: unknown, fallback: T): T {
+  if (typeof value !== 'string') return (value as T) ?? fallback;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** A stored item as callers see it. */
+export function fromItem(item: Record<string, unknown>): JobRecord {
+  const checkpoints: Partial<Record<Step, Checkpoint>> = {};
+  for (const [step, value] of Object.entries((item.checkpoints as Record<string, unknown>) ?? {})) {
+    checkpoints[step as Step] = parseJson<Checkpoint>(value, { durationMs: 0, bytes: 0 });
+  }
+  const storedError = item.error as { code?: string; cause?: string } | undefined;
+  const record: JobRecord = {
+    tenant: item.tenant as string,
+    jobId: item.jobId as string,
+    status: item.status as JobStatus,
+    stage: item.stage as string,
+    request: item.request as JobRequest,
+    progress: (item.progress as JobRecord['progress']) ?? {},
+    checkpoints,
+    artifacts: parseJson<Artifact[]>(item.artifacts, []),
+    error: storedError?.code ? { code: storedError.code, ...parseCause(storedError.cause) } : null,
+    attempts: Number(item.attempts ?? 0),
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+    expiresAt: Number(item.expiresAt),
+  };
+  if (item.executionArn) record.executionArn = item.executionArn as string;
+  if (item.callback) record.callback = item.callback as CallbackOutcome;
+  return record;
+}

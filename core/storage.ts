@@ -1,0 +1,39 @@
+import { InvalidRequestError } from './errors.js';
+
+/** Fixed artifact names: no file or key name ever comes from the source. */
+export const ARTIFACT_NAMES = {
+  source: 'source.mp4',
+  metadata: 'metadata.json',
+  thumbnail: 'thumbnail.jpg',
+  audio: 'audio.wav',
+  transcriptJson: 'transcript.json',
+  transcriptTxt: 'transcript.txt',
+  transcriptSrt: 'transcript.srt',
+  transcriptVtt: 'transcript.vtt',
+  manifest: 'manifest.json',
+} as const;
+
+/** Where the original download lands in staging (its container is whatever the source was). */
+export const ORIGINAL_NAME = 'original';
+
+export function stagingPrefix(tenant: string, jobId: string): string {
+  return `staging/${tenant}/${jobId}/`;
+}
+
+export function stagingKey(tenant: string, jobId: string, name: string): string {
+  return stagingPrefix(tenant, jobId) + name;
+}
+
+/** The artifacts prefix; `storage_path` is normalised and can never leave the tenant's prefix. */
+export function artifactsPrefix(tenant: string, jobId: string, storagePath?: string): string {
+  const base = `tenants/${tenant}/`;
+  if (storagePath === undefined) return `${base}jobs/${jobId}/`;
+  const segments = storagePath.split('/').filter(Boolean);
+  const bad = segments.find((s) => s === '.' || s === '..' || /[\0-\x1f\x7f\\]/.test(s));
+  if (bad !== undefined || segments.length === 0) {
+    throw new InvalidRequestError(
+      `storage_path: "${storagePath}" must be a relative folder without "." or ".." segments or control characters`,
+    );
+  }
+  return `${base}${segments.join('/')}/`;
+}

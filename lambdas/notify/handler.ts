@@ -1,0 +1,5 @@
+import { loadConfig } from '../../core/config.js';
+import { notify } from './notify.js';
+
+/** AWS entry: the Notify states invoke this with the execution state. */
+export const handler = async (event: unknown) => notify(event, loadConfig());

@@ -1,0 +1,73 @@
+import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { s3Client } from '../../core/aws.js';
+import { type Config, required } from '../../core/config.js';
+import { InvalidRequestError, PublishFailedError } from '../../core/errors.js';
+import {
+  type Artifact,
+  describeZodError,
+  ExecutionInputSchema,
+  type FileRef,
+  MergeCheckpointSchema,
+  type PublishCheckpoint,
+  TranscribeCheckpointSchema,
+} from '../../core/job.js';
+import { ARTIFACT_NAMES, artifactsPrefix } from '../../core/storage.js';
+
+/** The staged files the earlier steps produced, by artifact name. */
+function stagedFiles(checkpoints: Record<string, unknown>): Record<string, FileRef> {
+  const merge = MergeCheckpointSchema.safeParse(checkpoints.merge);
+  if (!merge.success) throw new InvalidRequestError(`checkpoints.merge: ${describeZodError(merge.error)}`);
+  const files = { ...merge.data.files };
+  if (checkpoints.transcribe !== undefined) {
+    const transcribe = TranscribeCheckpointSchema.safeParse(checkpoints.transcribe);
+    if (!transcribe.success) throw new InvalidRequestError(`checkpoints.transcribe: ${describeZodError(transcribe.error)}`);
+    Object.assign(files, transcribe.data.files);
+  }
+  return files;
+}
+
+/** Copies the artifacts from staging to the job's destination; manifest.json is written last, so it marks completeness. */
+export async function publish(event: unknown, config: Config): Promise<PublishCheckpoint> {
+  const started = Date.now();
+  const parsed = ExecutionInputSchema.safeParse(event);
+  if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
+  const { tenant, jobId, request, checkpoints } = parsed.data;
+  const stagingBucket = required(config, 'STAGING_BUCKET');
+  const bucket = required(config, 'ARTIFACTS_BUCKET');
+  const prefix = artifactsPrefix(tenant, jobId, request.storage_path);
+  const s3 = s3Client();
+
+  const artifacts: Artifact[] = [];
+  for (const [name, file] of Object.entries(stagedFiles(checkpoints))) {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: stagingBucket, Key: file.key })).catch((err: Error) => {
+      throw new PublishFailedError(`staged ${name} is missing: ${err.name}`, { cause: err });
+    });
+    if (head.ContentLength !== file.bytes) {
+      throw new PublishFailedError(`staged ${name} is ${head.ContentLength} bytes, its checkpoint says ${file.bytes}`);
+    }
+    const key = prefix + name;
+    await s3.send(
+      new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${stagingBucket}/${encodeURIComponent(file.key).replace(/%2F/g, '/')}` }),
+    );
+    artifacts.push({ name, bucket, key, bytes: file.bytes, sha256: file.sha256 });
+  }
+
+  const manifest = Buffer.from(
+    JSON.stringify(
+      { version: 1, tenant, jobId, source: { url: request.source.url, type: request.source.type }, actions: request.actions, artifacts },
+      null,
+      2,
+    ),
+  );
+  const manifestKey = prefix + ARTIFACT_NAMES.manifest;
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: manifest, ContentType: 'application/json' }));
+  artifacts.push({
+    name: ARTIFACT_NAMES.manifest,
+    bucket,
+    key: manifestKey,
+    bytes: manifest.length,
+    sha256: createHash('sha256').update(manifest).digest('hex'),
+  });
+  return { bucket, prefix, artifacts, bytes: artifacts.reduce((n, a) => n + a.bytes, 0), durationMs: Date.now() - started };
+}

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { sfnClient } from '../../core/aws.js';
+import { type Config, required } from '../../core/config.js';
+import { InvalidRequestError } from '../../core/errors.js';
+import { describeZodError, type ExecutionInput, executionName, JobRequestSchema } from '../../core/job.js';
+import { createQueued, recordFailureBeforeStart } from '../../core/records.js';
+import { artifactsPrefix } from '../../core/storage.js';
+
+export interface StartJobInput {
+  tenant: string;
+  /** The request body, not yet validated. */
+  body: unknown;
+  /** Parallel connections for downloads; the configured default when absent. */
+  connections?: number;
+}
+
+/** Validates a job request, records it QUEUED and starts its execution. */
+export async function startJob(input: StartJobInput, config: Config): Promise<{ jobId: string; status: 'QUEUED' }> {
+  const parsed = JobRequestSchema.safeParse(input.body);
+  if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
+  const request = parsed.data;
+  const jobId = request.job_id ?? randomUUID();
+  artifactsPrefix(input.tenant, jobId, request.storage_path);
+
+  const table = required(config, 'JOBS_TABLE');
+  await createQueued(table, { tenant: input.tenant, jobId, request, ttlDays: config.MEDIA_INGEST_JOB_TTL_DAYS });
+  const executionInput: ExecutionInput = {
+    tenant: input.tenant,
+    jobId,
+    request,
+    options: { connections: input.connections ?? config.MEDIA_INGEST_CONNECTIONS },
+    checkpoints: {},
+  };
+  try {
+    await sfnClient().send(
+      new StartExecutionCommand({
+        stateMachineArn: required(config, 'STATE_MACHINE_ARN'),
+        name: executionName(input.tenant, jobId),
+        input: JSON.stringify(executionInput),
+      }),
+    );
+  } catch (err) {
+    // Nothing lost: the record says the execution never started, and why.
+    await recordFailureBeforeStart(table, input.tenant, jobId, 'ExecutionNotStarted', (err as Error).message);
+    throw err;
+  }
+  return { jobId, status: 'QUEUED' };
+}

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { adapterFor, type Adapter, type AdapterContext } from './adapters.js';
+import { LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS, substitute } from './substitutions.js';
+
+export const ASL_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'statemachine', 'pipeline.asl.json');
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+
+export interface Execution {
+  executionArn: string;
+  name: string;
+  status: ExecutionStatus;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  startDate: Date;
+  stopDate?: Date;
+  events: unknown[];
+  done: Promise<void>;
+  abort(): void;
+}
+
+export class ExecutionAlreadyExists extends Error {
+  override name = 'ExecutionAlreadyExists';
+}
+
+interface AnyState {
+  Type: string;
+  Resource?: string;
+  Branches?: Array<{ States: Record<string, AnyState> }>;
+  ItemProcessor?: { States: Record<string, AnyState> };
+  Iterator?: { States: Record<string, AnyState> };
+}
+
+/** Every Task state, nested ones included, by name (overrides are keyed by state name). */
+function taskStates(states: Record<string, AnyState>, out: Record<string, AnyState> = {}): Record<string, AnyState> {
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Task') out[name] = state;
+    for (const branch of state.Branches ?? []) taskStates(branch.States, out);
+    const inner = state.ItemProcessor ?? state.Iterator;
+    if (inner) taskStates(inner.States, out);
+  }
+  return out;
+}
+
+/** Runs statemachine/pipeline.asl.json with aws-local-stepfunctions, mapping each Task by its Resource. */
+export class LocalEngine {
+  private readonly executions = new Map<string, Execution>();
+
+  private constructor(
+    private readonly machine: StateMachine,
+    private readonly handlers: Record<string, Adapter>,
+    private readonly historyDir: string,
+  ) {}
+
+  static async create(ctx: AdapterContext, historyDir: string): Promise<LocalEngine> {
+    const text = substitute(await readFile(ASL_PATH, 'utf8'), LOCAL_SUBSTITUTIONS);
+    const definition = JSON.parse(text) as StateMachineDefinition;
+    const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    const handlers: Record<string, Adapter> = {};
+    for (const [name, state] of Object.entries(taskStates(definition.States as Record<string, AnyState>))) {
+      handlers[name] = adapterFor(state as Parameters<typeof adapterFor>[0], ctx);
+    }
+    await mkdir(historyDir, { recursive: true });
+    return new LocalEngine(machine, handlers, historyDir);
+  }
+
+  start(name: string, input: string): Execution {
+    const executionArn = LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:') + `:${name}`;
+    if (this.executions.has(executionArn)) throw new ExecutionAlreadyExists(`execution ${name} already exists`);
+    const run = this.machine.run(JSON.parse(input), {
+      overrides: { taskResourceLocalHandlers: this.handlers as never },
+      context: {
+        Execution: { Id: executionArn, Name: name, RoleArn: 'arn:aws:iam::000000000000:role/local' },
+        // $$.State.EnteredTime and $$.Task.Token are read when a state's Parameters are evaluated.
+        State: {
+          get EnteredTime() {
+            return new Date().toISOString();
+          },
+        },
+        Task: {
+          get Token() {
+            return randomUUID();
+          },
+        },
+      },
+    });
+    const execution: Execution = {
+      executionArn,
+      name,
+      status: 'RUNNING',
+      input,
+      startDate: new Date(),
+      events: [],
+      abort: run.abort,
+      done: Promise.resolve(),
+    };
+    const collect = (async () => {
+      for await (const event of run.eventLogs) execution.events.push(event);
+    })();
+    execution.done = run.result
+      .then(
+        (output) => {
+          execution.status = 'SUCCEEDED';
+          execution.output = JSON.stringify(output);
+        },
+        (err: Error) => {
+          const cause = err.cause as Error | undefined;
+          execution.status = err.name === 'ExecutionAbortedError' ? 'ABORTED' : 'FAILED';
+          execution.error = cause?.name ?? err.name;
+          execution.cause = cause?.message ?? err.message;
+        },
+      )
+      .then(async () => {
+        execution.stopDate = new Date();
+        await collect.catch(() => undefined);
+        await this.saveHistory(execution);
+      });
+    this.executions.set(executionArn, execution);
+    return execution;
+  }
+
+  get(executionArn: string): Execution | undefined {
+    return this.executions.get(executionArn);
+  }
+
+  /** Waits for every execution still running (used on shutdown). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.executions.values()].map((e) => e.done));
+  }
+
+  /** The execution history on disk, for operators: status, input, output or error, and every event. */
+  private async saveHistory(e: Execution): Promise<void> {
+    const { done: _done, abort: _abort, ...record } = e;
+    await writeFile(join(this.historyDir, `${e.name}.json`), JSON.stringify(record, null, 2));
+  }
+}

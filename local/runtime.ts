@@ -1,0 +1,126 @@
+import './polyfills.js';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { resetClients, s3Client } from '../core/aws.js';
+import { type Config, loadConfig, resetConfig } from '../core/config.js';
+import { executionName, type JobRecord } from '../core/job.js';
+import { getJob } from '../core/records.js';
+import { startJob } from '../lambdas/start-job/start-job.js';
+import { LocalEngine } from './engine.js';
+import { sfnOperations, startSfnApi } from './sfn-api.js';
+import { startStandIns, type StandIns } from './standins.js';
+import { LOCAL_ARTIFACTS_BUCKET, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS } from './substitutions.js';
+import { TaskTokens } from './task-tokens.js';
+
+export const LOCAL_TENANT = 'local';
+
+export interface RuntimeOptions {
+  /** Where all local state lives: S3 objects, DynamoDB tables, execution histories, logs, scratch. */
+  dataDir: string;
+  /** Hosts allowlisted by the egress policy on top of MEDIA_INGEST_ALLOW_HOSTS. */
+  allowHosts?: string[];
+}
+
+/** The whole product on one machine: the same ASL, handlers and worker, on embedded stand-ins. */
+export class LocalRuntime {
+  private constructor(
+    readonly dataDir: string,
+    readonly config: Config,
+    private readonly engine: LocalEngine,
+    private readonly standIns: StandIns,
+    private readonly sfnServer: Server,
+    readonly sfnEndpoint: string,
+  ) {}
+
+  static async start(options: RuntimeOptions): Promise<LocalRuntime> {
+    const dataDir = resolve(options.dataDir);
+    await mkdir(dataDir, { recursive: true });
+    const standIns = await startStandIns(dataDir, LOCAL_SUBSTITUTIONS.JobsTableName, [
+      LOCAL_SUBSTITUTIONS.StagingBucketName,
+      LOCAL_ARTIFACTS_BUCKET,
+    ]);
+    const tokens = new TaskTokens();
+    // The API must listen before the engine exists (workers are told its address); its operations arrive later.
+    const operations: ReturnType<typeof sfnOperations> = {};
+    const api = await startSfnApi(operations);
+    // What the Lambdas (in-process) and the worker (child processes) read, as AWS would give them.
+    const allowHosts = [...(process.env.MEDIA_INGEST_ALLOW_HOSTS ?? '').split(','), ...(options.allowHosts ?? [])]
+      .map((h) => h.trim())
+      .filter(Boolean);
+    const env: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_ENDPOINT_URL_S3: standIns.s3Endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
+      AWS_ENDPOINT_URL_SFN: api.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      JOBS_TABLE: LOCAL_SUBSTITUTIONS.JobsTableName,
+      STAGING_BUCKET: LOCAL_SUBSTITUTIONS.StagingBucketName,
+      ARTIFACTS_BUCKET: LOCAL_ARTIFACTS_BUCKET,
+      STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
+      MEDIA_INGEST_ALLOW_HOSTS: allowHosts.join(','),
+      WORK_DIR: process.env.WORK_DIR ?? join(dataDir, 'work'),
+    };
+    Object.assign(process.env, env);
+    resetConfig();
+    resetClients();
+    const config = loadConfig();
+    const engine = await LocalEngine.create(
+      { tokens, workerEnv: env, logDir: join(dataDir, 'logs'), dynamoEndpoint: standIns.dynamoEndpoint },
+      join(dataDir, 'executions'),
+    );
+    Object.assign(operations, sfnOperations(engine, tokens));
+    return new LocalRuntime(dataDir, config, engine, standIns, api.server, api.endpoint);
+  }
+
+  /** Starts a job exactly as `POST /jobs` does, for the local tenant. */
+  async submit(body: unknown, connections?: number): Promise<string> {
+    const { jobId } = await startJob({ tenant: LOCAL_TENANT, body, connections }, this.config);
+    return jobId;
+  }
+
+  async job(jobId: string, tenant = LOCAL_TENANT): Promise<JobRecord | undefined> {
+    return getJob(this.config.JOBS_TABLE!, tenant, jobId);
+  }
+
+  /** Waits for the job's execution to end (callbacks included) and returns the final record. */
+  async finish(jobId: string, tenant = LOCAL_TENANT): Promise<JobRecord> {
+    await this.engine.get(this.executionArnOf(tenant, jobId))?.done;
+    const final = await this.job(jobId, tenant);
+    if (!final) throw new Error(`job ${jobId} has no record`);
+    return final;
+  }
+
+  executionArnOf(tenant: string, jobId: string): string {
+    return LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:') + `:${executionName(tenant, jobId)}`;
+  }
+
+  /** Copies a job's artifacts from local S3 into `dir`, under their artifact names. */
+  async download(record: JobRecord, dir: string): Promise<string[]> {
+    await mkdir(dir, { recursive: true });
+    const written: string[] = [];
+    for (const artifact of record.artifacts) {
+      const out = await s3Client().send(new GetObjectCommand({ Bucket: artifact.bucket, Key: artifact.key }));
+      const path = join(dir, artifact.name);
+      await pipeline(out.Body as Readable, createWriteStream(path));
+      written.push(path);
+    }
+    return written;
+  }
+
+  async stop(): Promise<void> {
+    await this.engine.drain();
+    await new Promise<void>((res) => this.sfnServer.close(() => res()));
+    this.sfnServer.closeAllConnections();
+    resetClients();
+    await this.standIns.stop();
+  }
+}
