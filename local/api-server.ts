@@ -1,0 +1,61 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handler as getJob } from '../lambdas/get-job/handler.js';
+import { handler as startJob } from '../lambdas/start-job/handler.js';
+import { LOCAL_TENANT } from './runtime.js';
+
+type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** The API Gateway routes, backed by the same Lambda handlers. */
+const ROUTES: Array<{ method: string; pattern: RegExp; resource: string; handler: Handler }> = [
+  { method: 'POST', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: startJob },
+  { method: 'GET', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: getJob },
+];
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The proxy event API Gateway would build; the caller is the local tenant (IAM identity on AWS). */
+function proxyEvent(req: IncomingMessage, resource: string, body: string, params: Record<string, string>): APIGatewayProxyEvent {
+  const url = new URL(req.url ?? '/', 'http://local');
+  return {
+    resource,
+    path: url.pathname,
+    httpMethod: req.method ?? 'GET',
+    headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
+    multiValueHeaders: {},
+    queryStringParameters: Object.fromEntries(url.searchParams),
+    multiValueQueryStringParameters: null,
+    pathParameters: params,
+    stageVariables: null,
+    body: body || null,
+    isBase64Encoded: false,
+    requestContext: { identity: { accountId: LOCAL_TENANT } } as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+/** `media-ingest serve`: the HTTP API on loopback. */
+export async function startApiServer(port: number): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    const route = ROUTES.find((r) => r.method === req.method && r.pattern.test(path));
+    if (!route) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NotFound', message: `no route ${req.method} ${path}` } }));
+      return;
+    }
+    const params = (route.pattern.exec(path)?.groups ?? {}) as Record<string, string>;
+    readBody(req)
+      .then((body) => route.handler(proxyEvent(req, route.resource, body, params)))
+      .then((result) => res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body))
+      .catch((err: Error) => res.writeHead(500).end(JSON.stringify({ error: { code: 'InternalError', message: err.message } })));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}

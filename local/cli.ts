@@ -1,0 +1,190 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ACTIONS, type Action, DEFAULT_ACTIONS, type JobRecord } from '../core/job.js';
+import { startApiServer } from './api-server.js';
+import { LocalRuntime } from './runtime.js';
+import { makeClip, serveSample } from './sample-media.js';
+
+const USAGE = `media-ingest — turn a media URL into verified artifacts, on this machine
+
+Usage:
+  media-ingest run <url> [--actions download,transcode,transcribe] [--out DIR] [--json]
+                         [--allow-host HOST]... [--connections N] [--data-dir DIR]
+  media-ingest serve [--port N] [--allow-host HOST]... [--data-dir DIR]
+  media-ingest demo [--out DIR] [--data-dir DIR]
+  media-ingest help
+
+run     runs one job to its end. Exit 0 when it SUCCEEDED, 1 when it FAILED, 2 on bad usage.
+        --json prints exactly one JSON object on stdout: the final job record.
+        --out copies the artifacts to DIR (source.mp4, metadata.json, thumbnail.jpg, audio.wav, transcript.*).
+serve   the HTTP API on 127.0.0.1: POST /jobs, GET /jobs/{id} (default port 8080).
+demo    makes sample media, serves it on loopback, runs a job on it and prints where the artifacts are.
+
+Loopback, private and link-local addresses are refused (UnsafeUrl) unless --allow-host names them.
+State lives in --data-dir (default: $MEDIA_INGEST_DATA_DIR or ./.media-ingest).`;
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  actions: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'allow-host': { type: 'string', multiple: true, default: [] as string[] },
+  connections: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function integer(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function actions(value: string | undefined): Action[] {
+  if (value === undefined) return DEFAULT_ACTIONS;
+  const list = value.split(',').map((a) => a.trim()).filter(Boolean);
+  const bad = list.filter((a) => !(ACTIONS as readonly string[]).includes(a));
+  if (!list.length || bad.length) throw new UsageError(`--actions takes ${ACTIONS.join(', ')}; not ${bad.join(', ') || 'nothing'}`);
+  return list as Action[];
+}
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+/** Sends everything the in-process handlers log to a file, so stdout carries only the CLI's own output. */
+function routeLogs(dataDir: string): (text: string) => void {
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const log = createWriteStream(join(dataDir, 'logs', 'media-ingest.log'), { flags: 'a' });
+  const stdout = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    return log.write(chunk, done);
+  }) as typeof process.stdout.write;
+  return (text) => void stdout(text);
+}
+
+/** Polls the job record and shows stage, percent and bytes on a terminal. */
+function showProgress(runtime: LocalRuntime, jobId: string): () => void {
+  if (!process.stderr.isTTY) return () => undefined;
+  let line = '';
+  const timer = setInterval(() => {
+    runtime.job(jobId).then((r) => {
+      if (!r) return;
+      const p = r.progress;
+      const onStage = p.step === r.stage;
+      const pct = onStage && p.percent !== undefined ? ` ${p.percent.toFixed(1)}%` : '';
+      const bytes = onStage && p.bytes !== undefined ? `  ${mb(p.bytes)}${p.totalBytes ? ` / ${mb(p.totalBytes)}` : ''}` : '';
+      line = `${r.status.toLowerCase()} · ${r.stage}${pct}${bytes}`;
+      process.stderr.write(`\r\x1b[2K${line}`);
+    }, () => undefined);
+  }, 250);
+  return () => {
+    clearInterval(timer);
+    if (line) process.stderr.write('\r\x1b[2K');
+  };
+}
+
+function summary(record: JobRecord, seconds: number, written: string[]): string {
+  const lines = [`job ${record.jobId} ${record.status} in ${seconds.toFixed(1)} s`];
+  if (record.error) {
+    lines.push(`error: ${record.error.code}: ${record.error.message}`);
+    for (const l of record.error.stderrTail ?? []) lines.push(`  | ${l}`);
+  }
+  for (const a of record.artifacts) lines.push(`  ${a.name.padEnd(16)} ${String(a.bytes).padStart(12)} bytes  s3://${a.bucket}/${a.key}`);
+  if (written.length) lines.push(`copied to: ${resolve(written[0]!, '..')}`);
+  return lines.join('\n') + '\n';
+}
+
+async function runJob(runtime: LocalRuntime, url: string, opts: { actions: Action[]; connections?: number; out?: string }) {
+  const started = Date.now();
+  const jobId = await runtime.submit({ source: { type: 'http', url }, actions: opts.actions }, opts.connections);
+  const stop = showProgress(runtime, jobId);
+  const record = await runtime.finish(jobId).finally(stop);
+  const written = opts.out && record.status === 'SUCCEEDED' ? await runtime.download(record, opts.out) : [];
+  return { record, written, seconds: (Date.now() - started) / 1000 };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv);
+  const [command, ...rest] = positionals;
+  if (values.help || command === 'help' || command === undefined) {
+    process.stderr.write(USAGE + '\n');
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const dataDir = resolve(values['data-dir'] ?? process.env.MEDIA_INGEST_DATA_DIR ?? '.media-ingest');
+  const allowHosts = values['allow-host'];
+
+  if (command === 'run') {
+    if (rest.length !== 1) throw new UsageError('run takes exactly one URL');
+    const opts = { actions: actions(values.actions), connections: integer(values.connections, 'connections', 1, 64), out: values.out };
+    const print = routeLogs(dataDir);
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts });
+    try {
+      const { record, written, seconds } = await runJob(runtime, rest[0]!, opts);
+      print(values.json ? JSON.stringify(record) + '\n' : summary(record, seconds, written));
+      return record.status === 'SUCCEEDED' ? 0 : 1;
+    } finally {
+      await runtime.stop();
+    }
+  }
+
+  if (command === 'serve') {
+    if (rest.length) throw new UsageError('serve takes no arguments');
+    const port = integer(values.port, 'port', 0, 65535) ?? 8080;
+    const print = routeLogs(dataDir);
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts });
+    const { server, url } = await startApiServer(port);
+    print(`media-ingest API on ${url} (POST /jobs, GET /jobs/{id}); data in ${dataDir}; Ctrl-C stops\n`);
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await new Promise<void>((done) => server.close(() => done()));
+    await runtime.stop();
+    return 0;
+  }
+
+  if (command === 'demo') {
+    if (rest.length) throw new UsageError('demo takes no arguments');
+    const out = resolve(values.out ?? join(dataDir, 'demo-artifacts'));
+    const print = routeLogs(dataDir);
+    print('making a 6-second sample clip with speech (ffmpeg + flite)…\n');
+    const clip = makeClip(join(dataDir, 'demo-source'), 'sample.mp4', { speech: 'Hello from media ingest. This clip was made on your machine and served on loopback.' });
+    const { url, server } = await serveSample(clip, 'sample.mp4');
+    print(`serving it at ${url}; running a job with download, transcode and transcribe…\n`);
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1', ...allowHosts] });
+    try {
+      const { record, written, seconds } = await runJob(runtime, url, { actions: ['download', 'transcode', 'transcribe'], out });
+      print(summary(record, seconds, written));
+      if (record.status === 'SUCCEEDED') print(`the artifacts are in ${out}\n`);
+      return record.status === 'SUCCEEDED' ? 0 : 1;
+    } finally {
+      server.close();
+      await runtime.stop();
+    }
+  }
+  throw new UsageError(`unknown command ${command}`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`media-ingest: ${err.message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`media-ingest: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
