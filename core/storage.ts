@@ -29,7 +29,7 @@ export function artifactsPrefix(tenant: string, jobId: string, storagePath?: str
   const base = `tenants/${tenant}/`;
   if (storagePath === undefined) return `${base}jobs/${jobId}/`;
   const segments = storagePath.split('/').filter(Boolean);
-  const bad = segments.find((s) => s === '.' || s === '..' || /[\0-\x1f\x7f\\]/.test(s));
+  const bad = segments.find((s) => s === '.' || s === '..' || /[\p{Cc}\\]/u.test(s));
   if (bad !== undefined || segments.length === 0) {
     throw new InvalidRequestError(
       `storage_path: "${storagePath}" must be a relative folder without "." or ".." segments or control characters`,

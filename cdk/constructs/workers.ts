@@ -1,0 +1,68 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { REPO_ROOT } from '../paths.js';
+
+export interface WorkersProps {
+  /** vCPU units of the worker task. Default: 2048 (2 vCPU). */
+  readonly cpu?: number;
+  /** Memory of the worker task, MiB. Default: 4096. */
+  readonly memoryMiB?: number;
+  /** Ephemeral storage of the worker task (scratch for media), GiB. Default: 50. */
+  readonly ephemeralStorageGiB?: number;
+  /** Days worker logs are kept. Default: one month. */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export const WORKER_CONTAINER_NAME = 'media-worker';
+
+/**
+ * The media worker on Fargate: a VPC whose private subnets reach out through one NAT gateway, a cluster,
+ * and the task definition built from containers/media-worker.
+ */
+export class Workers extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly cluster: ecs.Cluster;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly securityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: WorkersProps = {}) {
+    super(scope, id);
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'workers', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      ],
+    });
+    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    this.securityGroup = new ec2.SecurityGroup(this, 'WorkerSecurityGroup', {
+      vpc: this.vpc,
+      description: 'media-worker tasks: no inbound, outbound to fetch sources and reach AWS APIs',
+      allowAllOutbound: true,
+    });
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: props.cpu ?? 2048,
+      memoryLimitMiB: props.memoryMiB ?? 4096,
+      ephemeralStorageGiB: props.ephemeralStorageGiB ?? 50,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.taskDefinition.addVolume({ name: 'scratch' });
+    const container = this.taskDefinition.addContainer('Worker', {
+      containerName: WORKER_CONTAINER_NAME,
+      image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'containers/media-worker/Dockerfile' }),
+      user: 'node',
+      readonlyRootFilesystem: true,
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup }),
+      environment: { WORK_DIR: '/scratch' },
+    });
+    container.addMountPoints({ sourceVolume: 'scratch', containerPath: '/scratch', readOnly: false });
+  }
+}
