@@ -7,6 +7,7 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  modulePathIgnorePatterns: ['<rootDir>/cdk.out', '<rootDir>/.media-ingest'],
   setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 120_000,
   maxWorkers: 2,
