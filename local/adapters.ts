@@ -62,6 +62,7 @@ interface RunTaskInput {
 }
 
 let workerRuns = 0;
+const REPORTED_EXIT_GRACE_MS = 30_000;
 
 /**
  * `ecs:runTask.waitForTaskToken` → the worker entrypoint as a child process with the overrides' environment.
@@ -95,33 +96,48 @@ function ecsAdapter(state: TaskState, ctx: AdapterContext): Adapter {
     });
 
     return new Promise<Json>((resolve, reject) => {
+      let settled = false;
       let heartbeatTimer: NodeJS.Timeout | undefined;
-      const armHeartbeat = () => {
-        clearTimeout(heartbeatTimer);
-        if (state.HeartbeatSeconds) {
-          heartbeatTimer = setTimeout(() => end(new TaskFailure('States.HeartbeatTimeout', `no heartbeat from the worker in ${state.HeartbeatSeconds} s`)), state.HeartbeatSeconds * 1000);
-        }
+      const kill = () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       };
-      // The engine stops waiting at TimeoutSeconds; the worker must not run on after it.
-      const timeout = setTimeout(() => end(new TaskFailure('States.Timeout', 'the worker outlived TimeoutSeconds')), (state.TimeoutSeconds ?? 60) * 1000);
-      const end = (result: Error | { output: Json }) => {
+      const settle = (result: Error | { output: Json }, reported = false) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(heartbeatTimer);
         clearTimeout(timeout);
         ctx.tokens.forget(token);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        // A worker that has reported exits by itself; one that lingers is stopped, as ECS would stop it.
+        if (reported) setTimeout(kill, REPORTED_EXIT_GRACE_MS).unref();
+        else kill();
         if (result instanceof Error) reject(result);
         else resolve(result.output);
       };
+      const armHeartbeat = () => {
+        clearTimeout(heartbeatTimer);
+        if (state.HeartbeatSeconds) {
+          heartbeatTimer = setTimeout(
+            () => settle(new TaskFailure('States.HeartbeatTimeout', `no heartbeat from the worker in ${state.HeartbeatSeconds} s`)),
+            state.HeartbeatSeconds * 1000,
+          );
+        }
+      };
+      // The engine stops waiting at TimeoutSeconds; the worker must not run on after it.
+      const timeout = setTimeout(
+        () => settle(new TaskFailure('States.Timeout', 'the worker outlived TimeoutSeconds')),
+        (state.TimeoutSeconds ?? 60) * 1000,
+      );
       ctx.tokens.register(token, {
-        resolve: (output) => end({ output }),
-        reject: (err) => end(err),
+        resolve: (output) => settle({ output }, true),
+        reject: (err) => settle(err, true),
         onHeartbeat: armHeartbeat,
       });
       armHeartbeat();
       child.on('exit', (code, signal) => {
         log.end();
         // A worker that dies before reporting is a lost task; on AWS its heartbeat would time out.
-        end(new TaskFailure('States.HeartbeatTimeout', `the worker exited (${signal ?? `code ${code}`}) without reporting: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`));
+        const tail = stderrTail.trim().split('\n').slice(-3).join(' | ');
+        settle(new TaskFailure('States.HeartbeatTimeout', `the worker exited (${signal ?? `code ${code}`}) without reporting: ${tail}`));
       });
     });
   };

@@ -1,6 +1,6 @@
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sfnClient } from '../../core/aws.js';
 import { loadConfig } from '../../core/config.js';
@@ -25,6 +25,12 @@ const WorkerEnvSchema = z.object({
 const STEPS: Record<z.infer<typeof WorkerEnvSchema>['STEP'], (ctx: StepContext) => Promise<unknown>> = { extract, merge, transcribe };
 const HEARTBEAT_MS = 30_000;
 
+/** Removes the step's scratch folder, and the job's folder once no step is using it. */
+async function removeScratch(scratch: string): Promise<void> {
+  await rm(scratch, { recursive: true, force: true });
+  await rmdir(dirname(scratch)).catch(() => undefined);
+}
+
 async function main(): Promise<number> {
   const env = WorkerEnvSchema.safeParse(process.env);
   if (!env.success) {
@@ -38,6 +44,7 @@ async function main(): Promise<number> {
     sfn.send(new SendTaskHeartbeatCommand({ taskToken })).catch((err: Error) => logger.warn('heartbeat failed', { error: err.message }));
   }, HEARTBEAT_MS);
   let scratch: string | undefined;
+  let report: () => Promise<unknown>;
   try {
     const input = ExecutionInputSchema.parse(JSON.parse(env.data.STEP_INPUT));
     logger.appendKeys({ jobId: input.jobId, step });
@@ -55,17 +62,19 @@ async function main(): Promise<number> {
     };
     logger.info('step started');
     const output = await STEPS[step](ctx);
-    await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
     logger.info('step succeeded', { output: output as Record<string, unknown> });
+    report = () => sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
   } catch (err) {
-    const name = err instanceof Error ? err.name : 'Error';
     logger.error('step failed', { error: err as Error });
-    await sfn.send(new SendTaskFailureCommand({ taskToken, error: name, cause: errorCause(err).slice(0, 32_768) }));
+    const name = err instanceof Error ? err.name : 'Error';
+    const cause = errorCause(err).slice(0, 32_768);
+    report = () => sfn.send(new SendTaskFailureCommand({ taskToken, error: name, cause }));
   } finally {
     clearInterval(heartbeat);
-    // Scratch goes on every path, success or failure.
-    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
+  // Scratch goes on every path, and before the report, so the next step never races it.
+  if (scratch) await removeScratch(scratch);
+  await report();
   return 0;
 }
 

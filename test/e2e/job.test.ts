@@ -1,0 +1,181 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
+import { serveFile } from '../../local/sample-media.js';
+import { LocalRuntime } from '../../local/runtime.js';
+import { makeClip, probeDuration, probeStreams } from '../fixtures/media.js';
+import { startServer, type TestServer } from '../fixtures/server.js';
+
+let dir: string;
+let runtime: LocalRuntime;
+let server: TestServer;
+let clip: string;
+let clipDuration: number;
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'media-ingest-e2e-'));
+  clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 4 });
+  clipDuration = probeDuration(clip);
+  const noise = join(dir, 'media', 'noise.mp4');
+  writeFileSync(noise, randomBytes(64 * 1024));
+  server = await startServer({
+    '/clip.mp4': { file: clip },
+    '/noise.mp4': { file: noise },
+    '/page.mp4': { status: 200, contentType: 'video/mp4', body: `<!DOCTYPE html><html><body>${'<p>not a video</p>'.repeat(2000)}</body></html>` },
+    // The first full download stalls half-way, so the test can kill the worker mid-download.
+    '/stall.mp4': {
+      handler: (req, res) => {
+        if (req.headers.range || (server.hits.get('/stall-started') ?? 0) > 0) return serveFile(req, res, clip);
+        server.hits.set('/stall-started', 1);
+        const size = statSync(clip).size;
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': size });
+        res.write(readFileSync(clip).subarray(0, size / 2));
+      },
+    },
+  });
+  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(url: string, actions?: string[]) {
+  const jobId = await runtime.submit({ source: { type: 'http', url }, ...(actions ? { actions } : {}) });
+  return runtime.finish(jobId);
+}
+
+describe('a job on a direct MP4 served on loopback', () => {
+  let record: Awaited<ReturnType<typeof run>>;
+  let out: string;
+
+  beforeAll(async () => {
+    record = await run(server.url('/clip.mp4'));
+    out = join(dir, 'out');
+    await runtime.download(record, out);
+  });
+
+  it('SUCCEEDS and records it in DynamoDB with a checkpoint per step', () => {
+    expect(record.error).toBeNull();
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.stage).toBe('done');
+    expect(record.attempts).toBe(1);
+    expect(record.executionArn).toContain(record.jobId);
+    for (const step of ['classify', 'extract', 'merge', 'publish'] as const) {
+      expect(record.checkpoints[step]).toEqual(expect.objectContaining({ durationMs: expect.any(Number), bytes: expect.any(Number) }));
+    }
+    expect(record.checkpoints.extract!.bytes).toBe(statSync(clip).size);
+    expect(record.checkpoints.transcribe).toBeUndefined();
+  });
+
+  it('publishes the artifacts with their sizes and hashes, and a manifest', () => {
+    expect(record.artifacts.map((a) => a.name).sort()).toEqual(['audio.wav', 'manifest.json', 'metadata.json', 'source.mp4', 'thumbnail.jpg']);
+    for (const a of record.artifacts) {
+      expect(a.key.startsWith(`tenants/local/jobs/${record.jobId}/`)).toBe(true);
+      expect(statSync(join(out, a.name)).size).toBe(a.bytes);
+      expect(sha256(join(out, a.name))).toBe(a.sha256);
+    }
+  });
+
+  it('writes audio.wav as mono 16 kHz PCM lasting as long as the source (±0.1 s)', () => {
+    const [audio] = probeStreams(join(out, 'audio.wav'));
+    expect(audio).toMatchObject({ codec_name: 'pcm_s16le', channels: 1, sample_rate: '16000' });
+    expect(Math.abs(probeDuration(join(out, 'audio.wav')) - clipDuration)).toBeLessThanOrEqual(0.1);
+  });
+
+  it('writes a JPEG thumbnail', () => {
+    const bytes = readFileSync(join(out, 'thumbnail.jpg'));
+    expect([...bytes.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+    expect(probeStreams(join(out, 'thumbnail.jpg'))[0]).toMatchObject({ codec_name: 'mjpeg', width: 320, height: 240 });
+  });
+
+  it('writes source.mp4 remuxed, and metadata.json describing its streams', async () => {
+    expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    expect(metadata.durationSeconds).toBeCloseTo(clipDuration, 1);
+    expect(metadata.sizeBytes).toBe(statSync(join(out, 'source.mp4')).size);
+    expect(metadata.streams).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'video', codec: 'h264', width: 320, height: 240, fps: 25 }),
+        expect.objectContaining({ kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 1 }),
+      ]),
+    );
+    expect(metadata.processing).toEqual({ remuxed: true, reencoded: false });
+  });
+
+  it('removes the worker scratch directory when its steps end', () => {
+    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+  });
+});
+
+describe('a job that fails', () => {
+  it('ends FAILED with SourceNotFound for a 404 URL', async () => {
+    const record = await run(server.url('/missing.mp4'));
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toMatchObject({ code: 'SourceNotFound' });
+    expect(record.error!.message).toContain('HTTP 404');
+    expect(record.artifacts).toEqual([]);
+  });
+
+  it('ends FAILED with NotMedia for an HTML page served as .mp4 with Content-Type video/mp4', async () => {
+    const record = await run(server.url('/page.mp4'));
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toMatchObject({ code: 'NotMedia' });
+  });
+
+  it('ends FAILED with NotMedia when the worker finds no media stream in the download, and publishes nothing', async () => {
+    const record = await run(server.url('/noise.mp4'));
+    expect(record.status).toBe('FAILED');
+    expect(record.stage).toBe('extract');
+    expect(record.error).toMatchObject({ code: 'NotMedia' });
+    expect(record.artifacts).toEqual([]);
+    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+  });
+});
+
+describe('transcription when asked', () => {
+  it('adds transcript.json, .txt, .srt and .vtt', async () => {
+    const record = await run(server.url('/clip.mp4'), ['download', 'transcode', 'transcribe']);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.artifacts.map((a) => a.name)).toEqual(
+      expect.arrayContaining(['transcript.json', 'transcript.txt', 'transcript.srt', 'transcript.vtt']),
+    );
+    expect(record.checkpoints.transcribe).toMatchObject({ engine: 'pocketsphinx' });
+  });
+});
+
+describe('a worker that dies', () => {
+  it('counts as a task failure that the ASL retries, and the job still succeeds', async () => {
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/stall.mp4') } });
+    // Wait for the stalled download, then kill the worker process outright.
+    let pids = '';
+    for (let i = 0; i < 100 && !pids; i++) {
+      await sleep(100);
+      if (server.hits.has('/stall-started')) {
+        try {
+          pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'media-worker/main.ts']).toString().trim();
+        } catch {
+          // not started yet
+        }
+      }
+    }
+    expect(pids).not.toBe('');
+    for (const pid of pids.split('\n')) process.kill(Number(pid), 'SIGKILL');
+    const record = await runtime.finish(jobId);
+    expect(record.status).toBe('SUCCEEDED');
+    const history = JSON.parse(await readFile(join(runtime.dataDir, 'executions', `local-${jobId}.json`), 'utf8'));
+    const retried = history.events.filter((e: { type: string; state?: { name: string } }) => e.type === 'StateRetried' && e.state?.name === 'Extract');
+    const failed = history.events.find((e: { type: string; state?: { name: string } }) => e.type === 'StateFailed' && e.state?.name === 'Extract');
+    expect(retried).toHaveLength(1);
+    expect(failed.Error).toBe('States.HeartbeatTimeout');
+  });
+});
