@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { makeClip, probeStreams } from '../fixtures/media.js';
+import { startServer, type TestServer } from '../fixtures/server.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'media-ingest');
+let dir: string;
+let server: TestServer;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...args: string[]): Promise<Result> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(BIN, args, { cwd: dir, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'media-ingest-cli-'));
+  server = await startServer({ '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4') } });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('media-ingest run', () => {
+  it('runs a job on a loopback MP4 with --allow-host, prints one JSON record and copies the artifacts', async () => {
+    const out = join(dir, 'out');
+    const { code, stdout, stderr } = await cli('run', server.url('/clip.mp4'), '--allow-host', '127.0.0.1', '--json', '--out', out);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const record = JSON.parse(stdout);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(record).toMatchObject({ status: 'SUCCEEDED', stage: 'done', error: null });
+    expect(typeof record.jobId).toBe('string');
+    for (const step of ['classify', 'extract', 'merge', 'publish']) {
+      expect(record.checkpoints[step]).toEqual(expect.objectContaining({ durationMs: expect.any(Number), bytes: expect.any(Number) }));
+    }
+    for (const name of ['source.mp4', 'metadata.json', 'thumbnail.jpg', 'audio.wav']) {
+      expect(statSync(join(out, name)).size).toBeGreaterThan(0);
+    }
+    expect(probeStreams(join(out, 'audio.wav'))[0]).toMatchObject({ channels: 1, sample_rate: '16000' });
+    // The state lives in the default data directory of the working directory.
+    expect(statSync(join(dir, '.media-ingest', 'dynamodb')).isDirectory()).toBe(true);
+  });
+
+  it('refuses a loopback URL without --allow-host: exit 1, UnsafeUrl, and the server sees no request', async () => {
+    const before = server.totalRequests();
+    const { code, stdout } = await cli('run', server.url('/clip.mp4'), '--json', '--data-dir', join(dir, 'strict'));
+    expect(code).toBe(1);
+    const record = JSON.parse(stdout);
+    expect(record).toMatchObject({ status: 'FAILED', error: { code: 'UnsafeUrl' } });
+    expect(record.error.message).toContain('loopback');
+    expect(server.totalRequests()).toBe(before);
+  });
+
+  it('prints a readable summary without --json', async () => {
+    const { code, stdout } = await cli('run', server.url('/missing.mp4'), '--allow-host', '127.0.0.1');
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/FAILED/);
+    expect(stdout).toMatch(/SourceNotFound: source not found \(HTTP 404\)/);
+  });
+
+  it.each([
+    [['run'], /exactly one URL/],
+    [['run', 'http://x/a.mp4', '--actions', 'download,explode'], /--actions takes download, transcode, transcribe; not explode/],
+    [['run', 'http://x/a.mp4', '--connections', '0'], /--connections must be a whole number from 1 to 64/],
+    [['run', 'http://x/a.mp4', '--bogus'], /Unknown option '--bogus'/],
+    [['frobnicate'], /unknown command frobnicate/],
+  ])('exits 2 with usage for bad usage: %j', async (args, message) => {
+    const { code, stderr } = await cli(...args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr).toContain('Usage:');
+  });
+});
+
+describe('media-ingest help', () => {
+  it('prints the usage and exits 0', async () => {
+    const { code, stderr } = await cli('help');
+    expect(code).toBe(0);
+    expect(stderr).toContain('media-ingest run <url>');
+    expect(readFileSync(BIN, 'utf8')).toContain('ensure-deps.sh');
+  });
+});
