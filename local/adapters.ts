@@ -31,7 +31,8 @@ export interface AdapterContext {
   /** Variables the worker gets besides the ECS overrides: endpoints of the stand-ins and the loopback SFN API. */
   workerEnv: Record<string, string>;
   logDir: string;
-  dynamoEndpoint: string;
+  /** The stand-in's client, owned (and destroyed) by the runtime. */
+  dynamo: DynamoDBClient;
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -150,7 +151,7 @@ function dynamoAdapter(action: string, ctx: AdapterContext): Adapter {
   // All four take their API input as is; one constructor type stands for them.
   const Command = DYNAMODB_ACTIONS[action as keyof typeof DYNAMODB_ACTIONS] as unknown as (new (input: unknown) => UpdateItemCommand) | undefined;
   if (!Command) throw new Error(`the local runtime has no DynamoDB action ${action}`);
-  const client = new DynamoDBClient({ endpoint: ctx.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = ctx.dynamo;
   return async (input) => {
     try {
       // The ASL's Parameters are this API's input, field for field.

@@ -1,4 +1,5 @@
 import './polyfills.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -35,6 +36,7 @@ export class LocalRuntime {
     private readonly standIns: StandIns,
     private readonly sfnServer: Server,
     readonly sfnEndpoint: string,
+    private readonly dynamo: DynamoDBClient,
   ) {}
 
   static async start(options: RuntimeOptions): Promise<LocalRuntime> {
@@ -73,12 +75,13 @@ export class LocalRuntime {
     resetConfig();
     resetClients();
     const config = loadConfig();
+    const dynamo = new DynamoDBClient({ endpoint: standIns.dynamoEndpoint, region: LOCAL_REGION });
     const engine = await LocalEngine.create(
-      { tokens, workerEnv: env, logDir: join(dataDir, 'logs'), dynamoEndpoint: standIns.dynamoEndpoint },
+      { tokens, workerEnv: env, logDir: join(dataDir, 'logs'), dynamo },
       join(dataDir, 'executions'),
     );
     Object.assign(operations, sfnOperations(engine, tokens));
-    return new LocalRuntime(dataDir, config, engine, standIns, api.server, api.endpoint);
+    return new LocalRuntime(dataDir, config, engine, standIns, api.server, api.endpoint, dynamo);
   }
 
   /** Starts a job exactly as `POST /jobs` does, for the local tenant. */
@@ -121,6 +124,7 @@ export class LocalRuntime {
     await new Promise<void>((res) => this.sfnServer.close(() => res()));
     this.sfnServer.closeAllConnections();
     resetClients();
+    this.dynamo.destroy();
     await this.standIns.stop();
   }
 }
