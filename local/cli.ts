@@ -78,9 +78,11 @@ function routeLogs(dataDir: string): (text: string) => void {
 function showProgress(runtime: LocalRuntime, jobId: string): () => void {
   if (!process.stderr.isTTY) return () => undefined;
   let line = '';
+  let stopped = false;
   const timer = setInterval(() => {
     runtime.job(jobId).then((r) => {
-      if (!r) return;
+      // A poll still in flight when the job ended must not draw over the summary.
+      if (!r || stopped) return;
       const p = r.progress;
       const onStage = p.step === r.stage;
       const pct = onStage && p.percent !== undefined ? ` ${p.percent.toFixed(1)}%` : '';
@@ -90,6 +92,7 @@ function showProgress(runtime: LocalRuntime, jobId: string): () => void {
     }, () => undefined);
   }, 250);
   return () => {
+    stopped = true;
     clearInterval(timer);
     if (line) process.stderr.write('\r\x1b[2K');
   };
