@@ -153,6 +153,49 @@ describe('transcription when asked', () => {
   });
 });
 
+describe('the callback', () => {
+  let hook: TestServer;
+  const received: Array<{ status: string; jobId: string; error: { code: string } | null }> = [];
+
+  beforeAll(async () => {
+    hook = await startServer({
+      '/hook': {
+        handler: (req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            res.writeHead(204).end();
+          });
+        },
+      },
+    });
+  });
+
+  afterAll(() => hook?.close());
+
+  it('POSTs the final record to callback_url when the job succeeds, and records the delivery', async () => {
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: hook.url('/hook') });
+    const record = await runtime.finish(jobId);
+    expect(received.find((r) => r.jobId === jobId)).toMatchObject({ status: 'SUCCEEDED', error: null });
+    expect(record.callback).toEqual({ delivered: true, status: 204, attempts: 1 });
+  });
+
+  it('POSTs the failure too, with its error code', async () => {
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/missing.mp4') }, callback_url: hook.url('/hook') });
+    const record = await runtime.finish(jobId);
+    expect(received.find((r) => r.jobId === jobId)).toMatchObject({ status: 'FAILED', error: { code: 'SourceNotFound' } });
+    expect(record.callback).toMatchObject({ delivered: true });
+  });
+
+  it('records a failed delivery without changing the job status', async () => {
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: hook.url('/gone') });
+    const record = await runtime.finish(jobId);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.callback).toEqual({ delivered: false, status: 404, attempts: 3 });
+  });
+});
+
 describe('a worker that dies', () => {
   it('counts as a task failure that the ASL retries, and the job still succeeds', async () => {
     const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/stall.mp4') } });
