@@ -3,12 +3,12 @@ import type { Config } from './config.js';
 import { checkedLookup, checkUrl, type EgressPolicy } from './egress.js';
 import {
   ExtractionFailedError,
+  InvalidRequestError,
   MediaIngestError,
   SourceForbiddenError,
   SourceNotFoundError,
   SourceUnavailableError,
   StepTimeoutError,
-  UnsafeUrlError,
 } from './errors.js';
 
 export interface SafeFetchOptions {
@@ -36,6 +36,7 @@ function agentFor(config: Config): Agent {
   if (!agent) {
     agent = new Agent({
       connect: { lookup: checkedLookup(policyOf(config)), timeout: config.MEDIA_INGEST_CONNECT_TIMEOUT_MS },
+      connections: config.MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST,
       headersTimeout: config.MEDIA_INGEST_IDLE_TIMEOUT_MS,
       bodyTimeout: config.MEDIA_INGEST_IDLE_TIMEOUT_MS,
     });
@@ -82,7 +83,7 @@ export async function safeFetch(config: Config, rawUrl: string, options: SafeFet
     if (response.status < 300 || response.status >= 400 || !location) return { response, url };
     await response.body?.cancel();
     if (hop >= config.MEDIA_INGEST_MAX_REDIRECTS) {
-      throw new UnsafeUrlError(`more than ${config.MEDIA_INGEST_MAX_REDIRECTS} redirects from ${rawUrl}`);
+      throw new InvalidRequestError(`more than ${config.MEDIA_INGEST_MAX_REDIRECTS} redirects from ${rawUrl}`);
     }
     url = checkUrl(policy, new URL(location, url).toString()).toString();
   }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, required } from '../../core/config.js';
+import { checkCallbackUrl, SIGNATURE_HEADER, signCallback } from '../../core/callbacks.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import { safeFetch } from '../../core/http.js';
 import { ExecutionInputSchema, describeZodError } from '../../core/job.js';
@@ -13,15 +14,28 @@ export async function notify(event: unknown, config: Config): Promise<CallbackOu
   const { tenant, jobId, request } = parsed.data;
   if (!request.callback_url) return { skipped: true };
   const table = required(config, 'JOBS_TABLE');
+  const outcome: CallbackOutcome = { delivered: false, attempts: 0 };
+  let secret: string;
+  try {
+    // Checked again here: the allowlist may have changed since the job was accepted.
+    ({ secret } = checkCallbackUrl(config, request.callback_url));
+  } catch (err) {
+    outcome.error = `${(err as Error).name}: ${(err as Error).message}`;
+    await recordCallback(table, tenant, jobId, outcome);
+    return outcome;
+  }
   const body = JSON.stringify(await getJob(table, tenant, jobId));
 
-  const outcome: CallbackOutcome = { delivered: false, attempts: 0 };
   for (let attempt = 1; attempt <= config.MEDIA_INGEST_CALLBACK_ATTEMPTS; attempt++) {
     outcome.attempts = attempt;
     try {
       const { response } = await safeFetch(config, request.callback_url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'media-ingest' },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'media-ingest',
+          [SIGNATURE_HEADER]: signCallback(secret, body, Math.floor(Date.now() / 1000)),
+        },
         body,
         signal: AbortSignal.timeout(10_000),
       });

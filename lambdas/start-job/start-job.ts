@@ -5,7 +5,9 @@ import { type Config, required } from '../../core/config.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import { describeZodError, type ExecutionInput, executionName, JobRequestSchema } from '../../core/job.js';
 import { createQueued, recordFailureBeforeStart } from '../../core/records.js';
+import { sanitiseMetadata } from '../../core/sanitise.js';
 import { artifactsPrefix } from '../../core/storage.js';
+import { checkCallbackUrl } from '../../core/callbacks.js';
 
 export interface StartJobInput {
   tenant: string;
@@ -22,6 +24,9 @@ export async function startJob(input: StartJobInput, config: Config): Promise<{ 
   const request = parsed.data;
   const jobId = request.job_id ?? randomUUID();
   artifactsPrefix(input.tenant, jobId, request.storage_path);
+  if (request.callback_url) checkCallbackUrl(config, request.callback_url);
+  // What the caller says about the source is stored and shown: sanitised first.
+  if (request.source.metadata) request.source.metadata = sanitiseMetadata(request.source.metadata) as Record<string, unknown>;
 
   const table = required(config, 'JOBS_TABLE');
   await createQueued(table, { tenant: input.tenant, jobId, request, ttlDays: config.MEDIA_INGEST_JOB_TTL_DAYS });

@@ -19,7 +19,11 @@ let clipDuration: number;
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
+const CALLBACK_SECRET = 'test-callback-secret-0123456789';
+
 beforeAll(async () => {
+  process.env.MEDIA_INGEST_CALLBACK_ALLOW_HOSTS = '127.0.0.1';
+  process.env.MEDIA_INGEST_CALLBACK_SECRET = CALLBACK_SECRET;
   dir = await mkdtemp(join(tmpdir(), 'media-ingest-e2e-'));
   clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 4 });
   clipDuration = probeDuration(clip);

@@ -27,6 +27,8 @@ export async function downloadDirect(ctx: StepContext, source: ClassifyCheckpoin
   const max = ctx.config.MEDIA_INGEST_MAX_BYTES;
   const parts = Math.min(ctx.input.options.connections, Math.floor(source.bytes / MIN_PART_BYTES));
   const file = await open(dest, 'w');
+  // One deadline for the whole download, on top of the per-read idle timeout.
+  const signal = AbortSignal.timeout(ctx.config.MEDIA_INGEST_TOTAL_TIMEOUT_MS);
   let received = 0;
   const count = (n: number, total: number | undefined) => {
     received += n;
@@ -36,10 +38,10 @@ export async function downloadDirect(ctx: StepContext, source: ClassifyCheckpoin
   try {
     if (source.acceptRanges && parts > 1) {
       await Promise.all(
-        splitRanges(source.bytes, parts).map((range) => fetchRange(ctx, source.url, range, file, (n) => count(n, source.bytes))),
+        splitRanges(source.bytes, parts).map((range) => fetchRange(ctx, source.url, range, file, signal, (n) => count(n, source.bytes))),
       );
     } else {
-      await fetchWhole(ctx, source.url, file, count);
+      await fetchWhole(ctx, source.url, file, signal, count);
     }
   } finally {
     await file.close();
@@ -72,9 +74,10 @@ async function fetchWhole(
   ctx: StepContext,
   rawUrl: string,
   file: Awaited<ReturnType<typeof open>>,
+  signal: AbortSignal,
   count: (n: number, total: number | undefined) => void,
 ): Promise<void> {
-  const { response, url } = await safeFetch(ctx.config, rawUrl);
+  const { response, url } = await safeFetch(ctx.config, rawUrl, { signal });
   if (response.status !== 200 || !response.body) {
     await response.body?.cancel();
     throw statusError(response.status, url);
@@ -93,9 +96,10 @@ async function fetchRange(
   rawUrl: string,
   range: Range,
   file: Awaited<ReturnType<typeof open>>,
+  signal: AbortSignal,
   onBytes: (n: number) => void,
 ): Promise<void> {
-  const { response, url } = await safeFetch(ctx.config, rawUrl, { headers: { range: `bytes=${range.start}-${range.end}` } });
+  const { response, url } = await safeFetch(ctx.config, rawUrl, { headers: { range: `bytes=${range.start}-${range.end}` }, signal });
   if (response.status !== 206 || !response.body) {
     await response.body?.cancel();
     throw statusError(response.status, url);

@@ -5,7 +5,30 @@ import { ORIGINAL_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { stagedMatches, uploadFile } from '../staging.js';
 import { downloadDirect } from './download.js';
-import { validateMedia } from './validate.js';
+import { checkDuration, validateMedia } from './validate.js';
+import { proxyEnv, startEgressProxy } from '../../../core/egress-proxy.js';
+import { policyOf } from '../../../core/http.js';
+import { ffprobeUrl } from '../tools/ffmpeg.js';
+import { ToolError } from '../tools/run.js';
+
+const REMOTE_PROBE_TIMEOUT_MS = 60_000;
+
+/**
+ * Refuses media longer than allowed before downloading it, when ffprobe can tell from the first bytes.
+ * A source ffprobe cannot read remotely is not refused here: the download is validated in full anyway.
+ */
+async function refuseTooLong(ctx: StepContext, url: string): Promise<void> {
+  const proxy = await startEgressProxy(policyOf(ctx.config));
+  try {
+    const probe = await ffprobeUrl(url, proxyEnv(proxy), REMOTE_PROBE_TIMEOUT_MS).catch((err: unknown) => {
+      if (err instanceof ToolError) return undefined;
+      throw err;
+    });
+    if (probe) checkDuration(probe, ctx.config.MEDIA_INGEST_MAX_DURATION_SECONDS);
+  } finally {
+    await proxy.close();
+  }
+}
 
 /** Brings the source into staging as `original`, validated as media. */
 export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
@@ -19,9 +42,14 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   if (classified.data.kind !== 'direct') {
     throw new ExtractionFailedError(`sources of kind ${classified.data.kind} are not extracted by this worker yet`);
   }
+  await refuseTooLong(ctx, classified.data.url);
   const path = join(ctx.scratch, ORIGINAL_NAME);
   await downloadDirect(ctx, classified.data, path);
-  await validateMedia(path, ctx.config.MEDIA_INGEST_MIN_BYTES, ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS);
+  await validateMedia(path, {
+    minBytes: ctx.config.MEDIA_INGEST_MIN_BYTES,
+    maxDurationSeconds: ctx.config.MEDIA_INGEST_MAX_DURATION_SECONDS,
+    timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS,
+  });
   const source = await uploadFile(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, ORIGINAL_NAME), path);
   return { source, bytes: source.bytes, durationMs: Date.now() - started };
 }

@@ -1,7 +1,7 @@
 import { open, rm, stat } from 'node:fs/promises';
-import { NotMediaError } from '../../../core/errors.js';
 import { sniff } from '../../../core/sniff.js';
-import { ffprobe, hasStream } from '../tools/ffmpeg.js';
+import { NotMediaError, TooLargeError } from '../../../core/errors.js';
+import { durationOf, ffprobe, hasStream, type Probe } from '../tools/ffmpeg.js';
 import { ToolError } from '../tools/run.js';
 
 async function head(path: string, bytes: number): Promise<Uint8Array> {
@@ -15,11 +15,20 @@ async function head(path: string, bytes: number): Promise<Uint8Array> {
   }
 }
 
+/** TooLarge when the media lasts longer than allowed. */
+export function checkDuration(probe: Probe, maxDurationSeconds: number): void {
+  const seconds = durationOf(probe);
+  if (seconds > maxDurationSeconds) {
+    throw new TooLargeError(`the source lasts ${Math.round(seconds)} s; the limit is ${maxDurationSeconds} s`);
+  }
+}
+
 /**
  * A downloaded file is media only if it is big enough, is not an error page whatever its Content-Type said,
  * and ffprobe finds an audio or video stream in it. An invalid file is deleted before the error is raised.
  */
-export async function validateMedia(path: string, minBytes: number, timeoutMs: number): Promise<void> {
+export async function validateMedia(path: string, limits: { minBytes: number; maxDurationSeconds: number; timeoutMs: number }): Promise<Probe> {
+  const { minBytes, maxDurationSeconds, timeoutMs } = limits;
   try {
     const { size } = await stat(path);
     if (size < minBytes) throw new NotMediaError(`the download is ${size} bytes; media must be at least ${minBytes}`);
@@ -36,6 +45,8 @@ export async function validateMedia(path: string, minBytes: number, timeoutMs: n
     if (!hasStream(probe, 'video') && !hasStream(probe, 'audio')) {
       throw new NotMediaError('the download has no audio or video stream');
     }
+    checkDuration(probe, maxDurationSeconds);
+    return probe;
   } catch (err) {
     await rm(path, { force: true });
     throw err;

@@ -39,6 +39,19 @@ export async function ffprobe(file: string, timeoutMs: number): Promise<Probe> {
   return ProbeSchema.parse(JSON.parse(stdout));
 }
 
+/** Network protocols only: a remote playlist or file cannot make ffmpeg read local files (file:, concat:, …). */
+export const NETWORK_PROTOCOLS = 'http,https,tcp,tls,httpproxy,crypto';
+
+/** ffprobe of a URL, its traffic through the egress proxy (`env` from proxyEnv). */
+export async function ffprobeUrl(url: string, env: Record<string, string>, timeoutMs: number): Promise<Probe> {
+  const { stdout } = await runTool(
+    'ffprobe',
+    ['-v', 'error', '-protocol_whitelist', NETWORK_PROTOCOLS, '-print_format', 'json', '-show_format', '-show_streams', url],
+    { timeoutMs, env },
+  );
+  return ProbeSchema.parse(JSON.parse(stdout));
+}
+
 /** Runs ffmpeg quietly, never asking on the terminal. */
 export async function ffmpeg(args: readonly string[], timeoutMs: number): Promise<void> {
   await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], { timeoutMs });
