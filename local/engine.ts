@@ -56,9 +56,11 @@ export class LocalEngine {
     private readonly machine: StateMachine,
     private readonly handlers: Record<string, Adapter>,
     private readonly historyDir: string,
+    private readonly retryIntervals: Record<string, number>,
   ) {}
 
-  static async create(ctx: AdapterContext, historyDir: string): Promise<LocalEngine> {
+  /** `retryIntervalMs` replaces every Retry's backoff (tests of hostile sources); by default the ASL's own applies. */
+  static async create(ctx: AdapterContext, historyDir: string, retryIntervalMs?: number): Promise<LocalEngine> {
     const text = substitute(await readFile(ASL_PATH, 'utf8'), LOCAL_SUBSTITUTIONS);
     const definition = JSON.parse(text) as StateMachineDefinition;
     const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
@@ -67,14 +69,16 @@ export class LocalEngine {
       handlers[name] = adapterFor(state as Parameters<typeof adapterFor>[0], ctx);
     }
     await mkdir(historyDir, { recursive: true });
-    return new LocalEngine(machine, handlers, historyDir);
+    const retryIntervals: Record<string, number> = {};
+    if (retryIntervalMs !== undefined) for (const name of Object.keys(handlers)) retryIntervals[name] = retryIntervalMs;
+    return new LocalEngine(machine, handlers, historyDir, retryIntervals);
   }
 
   start(name: string, input: string): Execution {
     const executionArn = LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:') + `:${name}`;
     if (this.executions.has(executionArn)) throw new ExecutionAlreadyExists(`execution ${name} already exists`);
     const run = this.machine.run(JSON.parse(input), {
-      overrides: { taskResourceLocalHandlers: this.handlers as never },
+      overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryIntervals },
       context: {
         Execution: { Id: executionArn, Name: name, RoleArn: 'arn:aws:iam::000000000000:role/local' },
         // $$.State.EnteredTime and $$.Task.Token are read when a state's Parameters are evaluated.

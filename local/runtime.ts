@@ -25,6 +25,8 @@ export interface RuntimeOptions {
   dataDir: string;
   /** Hosts allowlisted by the egress policy on top of MEDIA_INGEST_ALLOW_HOSTS. */
   allowHosts?: string[];
+  /** Replaces every Retry's backoff with this many milliseconds (tests); the ASL's own intervals otherwise. */
+  retryIntervalMs?: number;
 }
 
 /** The whole product on one machine: the same ASL, handlers and worker, on embedded stand-ins. */
@@ -79,6 +81,7 @@ export class LocalRuntime {
     const engine = await LocalEngine.create(
       { tokens, workerEnv: env, logDir: join(dataDir, 'logs'), dynamo },
       join(dataDir, 'executions'),
+      options.retryIntervalMs,
     );
     Object.assign(operations, sfnOperations(engine, tokens));
     return new LocalRuntime(dataDir, config, engine, standIns, api.server, api.endpoint, dynamo);

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { StepContext } from '../context.js';
 import { bodyError, safeFetch, statusError } from '../../../core/http.js';
-import { TooLargeError } from '../../../core/errors.js';
+import { SourceUnavailableError, TooLargeError } from '../../../core/errors.js';
 import type { ClassifyCheckpoint } from '../../../core/job.js';
 
 /** Below this a file is fetched on one connection: more would cost more round trips than they save. */
@@ -88,7 +88,19 @@ async function fetchWhole(
     throw new TooLargeError(`source declares ${declared} bytes; the limit is ${ctx.config.MEDIA_INGEST_MAX_BYTES}`);
   }
   const total = Number.isFinite(declared) ? declared : undefined;
-  await writeBody(response.body, url, file, 0, (n) => count(n, total));
+  let written = 0;
+  try {
+    written = await writeBody(response.body, url, file, 0, (n) => {
+      written += n;
+      count(n, total);
+    });
+  } catch (err) {
+    // Say what a lying or cut connection did, rather than the socket's words.
+    if (total !== undefined && err instanceof SourceUnavailableError) {
+      throw new SourceUnavailableError(`the source closed the connection after ${written} of ${total} bytes (Content-Length)`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 async function fetchRange(

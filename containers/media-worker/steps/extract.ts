@@ -20,7 +20,8 @@ const REMOTE_PROBE_TIMEOUT_MS = 60_000;
 async function refuseTooLong(ctx: StepContext, url: string): Promise<void> {
   const proxy = await startEgressProxy(policyOf(ctx.config));
   try {
-    const probe = await ffprobeUrl(url, proxyEnv(proxy), REMOTE_PROBE_TIMEOUT_MS).catch((err: unknown) => {
+    const limits = { idleMs: ctx.config.MEDIA_INGEST_IDLE_TIMEOUT_MS, timeoutMs: REMOTE_PROBE_TIMEOUT_MS };
+    const probe = await ffprobeUrl(url, proxyEnv(proxy), limits).catch((err: unknown) => {
       if (err instanceof ToolError) return undefined;
       throw err;
     });

@@ -1,4 +1,5 @@
 import type { ExecutionInput } from '../../../core/job.js';
+import { sanitiseMetadata, sanitiseText } from '../../../core/sanitise.js';
 import type { Probe, ProbeStream } from '../tools/ffmpeg.js';
 import { durationOf } from '../tools/ffmpeg.js';
 
@@ -20,7 +21,7 @@ function describeStream(s: ProbeStream) {
     fps: s.codec_type === 'video' ? (fps(s.avg_frame_rate) ?? null) : null,
     sampleRate: s.sample_rate ? Number(s.sample_rate) : null,
     channels: s.channels ?? null,
-    language: s.tags?.language ?? null,
+    language: s.tags?.language ? sanitiseText(s.tags.language, 16) : null,
   };
 }
 
@@ -32,7 +33,13 @@ export function buildMetadata(probe: Probe, input: ExecutionInput, reencoded: bo
     sizeBytes: Number(probe.format.size ?? 0),
     bitRate: probe.format.bit_rate ? Number(probe.format.bit_rate) : null,
     streams: probe.streams.map(describeStream),
-    source: { url: input.request.source.url, type: input.request.source.type },
+    // Caller metadata was sanitised when the job was accepted; the file's own tags are sanitised here.
+    source: {
+      url: input.request.source.url,
+      type: input.request.source.type,
+      metadata: input.request.source.metadata ?? {},
+      tags: sanitiseMetadata(probe.format.tags ?? {}),
+    },
     processing: { remuxed: !reencoded, reencoded },
   };
 }

@@ -23,6 +23,7 @@ const ProbeSchema = z.object({
       duration: z.string().optional(),
       size: z.string().optional(),
       bit_rate: z.string().optional(),
+      tags: z.record(z.string(), z.string()).optional(),
     })
     .default({}),
 });
@@ -43,11 +44,12 @@ export async function ffprobe(file: string, timeoutMs: number): Promise<Probe> {
 export const NETWORK_PROTOCOLS = 'http,https,tcp,tls,httpproxy,crypto';
 
 /** ffprobe of a URL, its traffic through the egress proxy (`env` from proxyEnv). */
-export async function ffprobeUrl(url: string, env: Record<string, string>, timeoutMs: number): Promise<Probe> {
+export async function ffprobeUrl(url: string, env: Record<string, string>, limits: { idleMs: number; timeoutMs: number }): Promise<Probe> {
+  // -rw_timeout: a server that stalls fails the probe at the idle timeout, not at the tool timeout.
   const { stdout } = await runTool(
     'ffprobe',
-    ['-v', 'error', '-protocol_whitelist', NETWORK_PROTOCOLS, '-print_format', 'json', '-show_format', '-show_streams', url],
-    { timeoutMs, env },
+    ['-v', 'error', '-rw_timeout', String(limits.idleMs * 1000), '-protocol_whitelist', NETWORK_PROTOCOLS, '-print_format', 'json', '-show_format', '-show_streams', url],
+    { timeoutMs: limits.timeoutMs, env },
   );
   return ProbeSchema.parse(JSON.parse(stdout));
 }

@@ -1,0 +1,256 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalRuntime } from '../../local/runtime.js';
+import { setEnv } from '../fixtures/env.js';
+import { makeClip } from '../fixtures/media.js';
+import { startServer, type TestServer } from '../fixtures/server.js';
+
+const SECRET = 'hostile-test-secret-0123456789';
+const MAX_BYTES = 8 * 1024 * 1024;
+let restoreEnv: () => void;
+let dir: string;
+let runtime: LocalRuntime;
+let origin: TestServer;
+let forbidden: Server;
+let forbiddenHits = 0;
+let forbiddenPort: number;
+let clip: string;
+const callbacks: Array<{ body: string; signature: string }> = [];
+
+/** Holds a response open without sending more; gives up by itself after a while. */
+function stall(res: import('node:http').ServerResponse, after: Buffer, declared: number): void {
+  res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': declared });
+  res.write(after);
+  const giveUp = setTimeout(() => res.destroy(), 20_000);
+  res.on('close', () => clearTimeout(giveUp));
+}
+
+beforeAll(async () => {
+  restoreEnv = setEnv({
+    MEDIA_INGEST_IDLE_TIMEOUT_MS: '1500',
+    MEDIA_INGEST_MAX_BYTES: String(MAX_BYTES),
+    MEDIA_INGEST_MAX_SEGMENTS: '50',
+    MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: '127.0.0.1',
+    MEDIA_INGEST_CALLBACK_SECRET: SECRET,
+  });
+  dir = await mkdtemp(join(tmpdir(), 'media-ingest-hostile-'));
+  clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
+  const titled = join(dir, 'media', 'titled.mp4');
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', clip, '-c', 'copy', '-metadata', 'title=../../etc/passwd; rm -rf / $(id) `reboot` | x', titled]);
+  const bytes = readFileSync(clip);
+
+  // 127.0.0.2 stands for every address the policy refuses.
+  forbidden = createServer((_req, res) => {
+    forbiddenHits++;
+    res.end('secret');
+  });
+  await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.2', resolve));
+  forbiddenPort = (forbidden.address() as AddressInfo).port;
+
+  const segments = Array.from({ length: 60 }, (_, i) => `#EXTINF:4.0,\nseg${i}.ts`).join('\n');
+  origin = await startServer({
+    '/clip.mp4': { file: clip },
+    '/titled.mp4': { file: titled },
+    '/hop1': { status: 302, headers: { location: '/hop2' } },
+    '/hop2': { status: 307, headers: { location: `http://127.0.0.2:${forbiddenPort}/clip.mp4` } },
+    '/to-metadata': { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' } },
+    '/long.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: `#EXTM3U\n#EXT-X-TARGETDURATION:4\n${segments}\n#EXT-X-ENDLIST\n` },
+    // Serves the first 4 KB to a probe, then stalls half-way through the download.
+    '/stall.mp4': {
+      handler: (req, res) => {
+        if (/^bytes=0-4095$/.test(req.headers.range ?? '')) {
+          res.writeHead(206, { 'content-type': 'video/mp4', 'content-range': `bytes 0-4095/${bytes.length}`, 'content-length': 4096 });
+          return res.end(bytes.subarray(0, 4096));
+        }
+        stall(res, bytes.subarray(0, bytes.length / 2), bytes.length);
+      },
+    },
+    // Declares more bytes than it sends, then closes the connection.
+    '/liar.mp4': {
+      handler: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': bytes.length + 100_000 });
+        res.write(bytes, () => res.socket?.destroy());
+      },
+    },
+    // Chunked, no length, no end — until the client leaves or 100 MB have gone.
+    '/endless.mp4': {
+      handler: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'video/mp4' });
+        const block = Buffer.alloc(64 * 1024, 1);
+        let sent = 0;
+        const pump = () => {
+          while (!res.destroyed && sent < 100 * 1024 * 1024) {
+            sent += block.length;
+            if (!res.write(block)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        res.on('close', () => (sent = Infinity));
+        pump();
+      },
+    },
+    // A callback receiver that fails twice, then accepts.
+    '/hook': {
+      handler: (req: IncomingMessage, res, hit) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          callbacks.push({ body: Buffer.concat(chunks).toString('utf8'), signature: String(req.headers['x-media-ingest-signature']) });
+          res.writeHead(hit <= 2 ? 503 : 200).end();
+        });
+      },
+    },
+  });
+  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'], retryIntervalMs: 50 });
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+  await origin?.close();
+  forbidden?.close();
+  restoreEnv?.();
+  await rm(dir, { recursive: true, force: true });
+});
+
+afterEach(() => expect(forbiddenHits).toBe(0));
+
+async function run(url: string, extra: Record<string, unknown> = {}) {
+  const jobId = await runtime.submit({ source: { type: 'http', url }, ...extra });
+  return runtime.finish(jobId);
+}
+
+describe('redirects and addresses the policy refuses', () => {
+  it('fails a redirect chain from an allowlisted host to a refused one with UnsafeUrl; the target sees nothing', async () => {
+    const record = await run(origin.url('/hop1'));
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'classify', error: { code: 'UnsafeUrl' } });
+    expect(record.error!.message).toContain('127.0.0.2');
+  });
+
+  it('fails a source that redirects to 169.254.169.254 with UnsafeUrl, without a connection attempted there', async () => {
+    const attempted: string[] = [];
+    const connect = net.Socket.prototype.connect;
+    net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+      // net.connect() hands Socket#connect its normalised arguments as one array: [options, callback].
+      const options = (Array.isArray(args[0]) ? args[0][0] : args[0]) as { host?: string } | undefined;
+      if (options && typeof options === 'object') attempted.push(String(options.host));
+      return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
+    } as typeof connect;
+    try {
+      // The spy sees connections: prove it on one of our own before the job runs.
+      await new Promise<void>((resolve) => net.connect(origin.port, '127.0.0.1', function (this: net.Socket) { this.end(); resolve(); }));
+      const before = origin.hits.get('/to-metadata') ?? 0;
+      const record = await run(origin.url('/to-metadata'));
+      expect(origin.hits.get('/to-metadata')).toBe(before + 1);
+      expect(record).toMatchObject({ status: 'FAILED', error: { code: 'UnsafeUrl' } });
+      expect(record.error!.message).toContain('169.254.169.254');
+      expect(record.error!.message).toContain('linkLocal');
+    } finally {
+      net.Socket.prototype.connect = connect;
+    }
+    expect(attempted).toContain('127.0.0.1');
+    expect(attempted).not.toContain('169.254.169.254');
+  });
+
+  it.each([
+    (p: number) => `http://2130706434:${p}/clip.mp4`,
+    (p: number) => `http://0x7f000002:${p}/clip.mp4`,
+    (p: number) => `http://0177.0.0.2:${p}/clip.mp4`,
+    (p: number) => `http://127.2:${p}/clip.mp4`,
+    (p: number) => `http://[::ffff:127.0.0.2]:${p}/clip.mp4`,
+    (p: number) => `http://[::ffff:7f00:2]:${p}/clip.mp4`,
+    () => 'http://0xa9fea9fe/latest/meta-data/',
+    () => 'http://2852039166/latest/meta-data/',
+    () => 'http://[::ffff:169.254.169.254]/latest/meta-data/',
+    () => 'http://[fd00:ec2::254]/latest/meta-data/',
+    () => 'http://[::1]/',
+    () => 'http://0.0.0.0/',
+  ])('fails every spelling of a refused address with UnsafeUrl: %s', async (spell) => {
+    const url = spell(forbiddenPort);
+    const record = await run(url);
+    expect({ url, status: record.status, code: record.error?.code }).toEqual({ url, status: 'FAILED', code: 'UnsafeUrl' });
+  });
+
+  it('fails a non-http scheme with UnsafeUrl', async () => {
+    const record = await run('file:///etc/passwd');
+    expect(record).toMatchObject({ status: 'FAILED', error: { code: 'UnsafeUrl' } });
+  });
+});
+
+describe('sources that misbehave', () => {
+  it('fails a server that stalls mid-body with StepTimeout and leaves no scratch behind', async () => {
+    const record = await run(origin.url('/stall.mp4'));
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'StepTimeout' } });
+    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+    expect(record.artifacts).toEqual([]);
+  });
+
+  it('fails a lying Content-Length with SourceUnavailable after the retries, saying what arrived', async () => {
+    const record = await run(origin.url('/liar.mp4'));
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'SourceUnavailable' } });
+    expect(record.error!.message).toMatch(/closed the connection after \d+ of \d+ bytes/);
+    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+  });
+
+  it('stops an endless body at the byte limit with TooLarge', async () => {
+    const record = await run(origin.url('/endless.mp4'));
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'TooLarge' } });
+    expect(record.error!.message).toContain(String(MAX_BYTES));
+  });
+
+  it('refuses a playlist over the segment limit with TooLarge before fetching a segment', async () => {
+    const record = await run(origin.url('/long.m3u8'));
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'classify', error: { code: 'TooLarge' } });
+    expect(record.error!.message).toContain('60 segments');
+    expect(origin.hits.get('/seg0.ts')).toBeUndefined();
+  });
+});
+
+describe('names and metadata from the source', () => {
+  it('sanitises a title with ../, NUL and shell characters, and never uses it for a name', async () => {
+    const title = '../../etc/passwd\u0000; rm -rf / $(id) `reboot`\u202e';
+    const record = await run(origin.url('/titled.mp4'), { source: { type: 'http', url: origin.url('/titled.mp4'), metadata: { title, '../key': 'v' } } });
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.request.source.metadata).toEqual({ title: '.._.._etc_passwd ; rm -rf _ $(id) `reboot`', '.._key': 'v' });
+    for (const a of record.artifacts) expect(a.key).toMatch(new RegExp(`^tenants/local/jobs/${record.jobId}/[a-z]+\\.(mp4|json|jpg|wav)$`));
+    const out = join(dir, 'titled-out');
+    await runtime.download(record, out);
+    const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    expect(metadata.source.metadata.title).toBe('.._.._etc_passwd ; rm -rf _ $(id) `reboot`');
+    expect(metadata.source.tags.title).toBe('.._.._etc_passwd; rm -rf _ $(id) `reboot` | x');
+  });
+
+  it('refuses a storage_path that climbs out of the tenant prefix with InvalidRequest, recording nothing', async () => {
+    await expect(runtime.submit({ job_id: 'escape', source: { type: 'http', url: origin.url('/clip.mp4') }, storage_path: '../../other-tenant' })).rejects.toMatchObject({
+      name: 'InvalidRequest',
+      message: expect.stringContaining('storage_path'),
+    });
+    expect(await runtime.job('escape')).toBeUndefined();
+  });
+});
+
+describe('callbacks', () => {
+  it('refuses a callback_url whose host is not on the allowlist with InvalidRequest', async () => {
+    await expect(
+      runtime.submit({ job_id: 'cb-refused', source: { type: 'http', url: origin.url('/clip.mp4') }, callback_url: 'http://127.0.0.2/hook' }),
+    ).rejects.toMatchObject({ name: 'InvalidRequest', message: expect.stringContaining('callback allowlist') });
+    expect(await runtime.job('cb-refused')).toBeUndefined();
+  });
+
+  it('retries a receiver that fails twice, delivers once, and signs the body with HMAC-SHA256', async () => {
+    const record = await run(origin.url('/clip.mp4'), { callback_url: origin.url('/hook') });
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.callback).toEqual({ delivered: true, status: 200, attempts: 3 });
+    expect(callbacks).toHaveLength(3);
+    const { body, signature } = callbacks[2]!;
+    const [, t, mac] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature)!;
+    expect(Math.abs(Date.now() / 1000 - Number(t))).toBeLessThan(60);
+    expect(mac).toBe(createHmac('sha256', SECRET).update(`${t}.${body}`).digest('hex'));
+    expect(JSON.parse(body)).toMatchObject({ jobId: record.jobId, status: 'SUCCEEDED' });
+  });
+});
