@@ -40,6 +40,9 @@ const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>;
 
+/** Every variable name loadConfig reads (the README's table must list them all). */
+export const CONFIG_VARIABLES = Object.keys(ConfigSchema.shape);
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

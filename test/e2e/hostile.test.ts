@@ -6,6 +6,7 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRuntime } from '../../local/runtime.js';
+import { serveFile } from '../../local/sample-media.js';
 import { setEnv } from '../fixtures/env.js';
 import { makeClip } from '../fixtures/media.js';
 import { startServer, type TestServer } from '../fixtures/server.js';
@@ -35,11 +36,14 @@ beforeAll(async () => {
     MEDIA_INGEST_IDLE_TIMEOUT_MS: '1500',
     MEDIA_INGEST_MAX_BYTES: String(MAX_BYTES),
     MEDIA_INGEST_MAX_SEGMENTS: '50',
+    MEDIA_INGEST_MAX_DURATION_SECONDS: '30',
+    MEDIA_INGEST_TOTAL_TIMEOUT_MS: '4000',
     MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: '127.0.0.1',
     MEDIA_INGEST_CALLBACK_SECRET: SECRET,
   });
   dir = await mkdtemp(join(tmpdir(), 'media-ingest-hostile-'));
   clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
+  const long = makeClip(join(dir, 'media'), 'long.mp4', { seconds: 40, width: 160, height: 120 });
   const titled = join(dir, 'media', 'titled.mp4');
   const { execFileSync } = await import('node:child_process');
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', clip, '-c', 'copy', '-metadata', 'title=../../etc/passwd; rm -rf / $(id) `reboot` | x', titled]);
@@ -53,14 +57,37 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.2', resolve));
   forbiddenPort = (forbidden.address() as AddressInfo).port;
 
-  const segments = Array.from({ length: 60 }, (_, i) => `#EXTINF:4.0,\nseg${i}.ts`).join('\n');
+  const playlist = (n: number) => `#EXTM3U\n#EXT-X-TARGETDURATION:4\n${Array.from({ length: n }, (_, i) => `#EXTINF:4.0,\nseg${i}.ts`).join('\n')}\n#EXT-X-ENDLIST\n`;
   origin = await startServer({
     '/clip.mp4': { file: clip },
     '/titled.mp4': { file: titled },
     '/hop1': { status: 302, headers: { location: '/hop2' } },
     '/hop2': { status: 307, headers: { location: `http://127.0.0.2:${forbiddenPort}/clip.mp4` } },
     '/to-metadata': { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' } },
-    '/long.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: `#EXTM3U\n#EXT-X-TARGETDURATION:4\n${segments}\n#EXT-X-ENDLIST\n` },
+    '/many.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist(60) },
+    '/long.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist(10) },
+    // Records who asks: ffprobe (Lavf) may read the head; a download would be a plain GET by the worker.
+    '/long.mp4': {
+      handler: (req, res) => {
+        const who = String(req.headers['user-agent']).startsWith('Lavf') ? 'ffprobe' : req.headers.range === 'bytes=0-4095' ? 'probe' : 'download';
+        origin.hits.set(`/long.mp4:${who}`, (origin.hits.get(`/long.mp4:${who}`) ?? 0) + 1);
+        serveFile(req, res, long);
+      },
+    },
+    '/loop': { status: 302, headers: { location: '/loop' } },
+    // One byte every 300 ms: never idle long enough to time out, never done.
+    '/drip.mp4': {
+      handler: (req, res) => {
+        if (req.headers.range === 'bytes=0-4095') {
+          res.writeHead(206, { 'content-type': 'video/mp4', 'content-range': `bytes 0-4095/${bytes.length}`, 'content-length': 4096 });
+          return res.end(bytes.subarray(0, 4096));
+        }
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': bytes.length });
+        let at = 0;
+        const timer = setInterval(() => (at < 100 ? res.write(bytes.subarray(at, ++at)) : res.destroy()), 300);
+        res.on('close', () => clearInterval(timer));
+      },
+    },
     // Serves the first 4 KB to a probe, then stalls half-way through the download.
     '/stall.mp4': {
       handler: (req, res) => {
@@ -204,10 +231,38 @@ describe('sources that misbehave', () => {
   });
 
   it('refuses a playlist over the segment limit with TooLarge before fetching a segment', async () => {
-    const record = await run(origin.url('/long.m3u8'));
+    const record = await run(origin.url('/many.m3u8'));
     expect(record).toMatchObject({ status: 'FAILED', stage: 'classify', error: { code: 'TooLarge' } });
     expect(record.error!.message).toContain('60 segments');
     expect(origin.hits.get('/seg0.ts')).toBeUndefined();
+  });
+
+  it('refuses a playlist longer than the duration limit with TooLarge before fetching a segment', async () => {
+    const record = await run(origin.url('/long.m3u8'));
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'classify', error: { code: 'TooLarge' } });
+    expect(record.error!.message).toContain('lasts 40 s; the limit is 30 s');
+    expect(origin.hits.get('/seg0.ts')).toBeUndefined();
+  });
+
+  it('refuses a file longer than the duration limit with TooLarge from its first bytes, before downloading it', async () => {
+    const record = await run(origin.url('/long.mp4'));
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'TooLarge' } });
+    expect(record.error!.message).toMatch(/lasts 40 s; the limit is 30 s/);
+    expect(origin.hits.get('/long.mp4:ffprobe')).toBeGreaterThan(0);
+    expect(origin.hits.get('/long.mp4:download')).toBeUndefined();
+  });
+
+  it('ends a download that never finishes at the total timeout with StepTimeout', async () => {
+    const record = await run(origin.url('/drip.mp4'));
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'StepTimeout' } });
+    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+  });
+
+  it('stops following redirects at the limit with InvalidRequest', async () => {
+    const record = await run(origin.url('/loop'));
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'classify', error: { code: 'InvalidRequest' } });
+    expect(record.error!.message).toContain('more than 5 redirects');
+    expect(origin.hits.get('/loop')).toBe(6);
   });
 });
 

@@ -108,3 +108,26 @@ describe('the direct download', () => {
     await rm(dest);
   });
 });
+
+describe('connections per host', () => {
+  it('never opens more than MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST to one host, whatever the job asks', async () => {
+    let open = 0;
+    let most = 0;
+    const track = (socket: import('node:net').Socket) => {
+      most = Math.max(most, ++open);
+      socket.once('close', () => open--);
+    };
+    server.on('connection', track);
+    const ctx = context(16);
+    const capped = { ...ctx, config: loadConfig({ MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: '3' }) };
+    const source: ClassifyCheckpoint = { kind: 'direct', url, contentType: 'video/mp4', acceptRanges: true, bytes: SIZE, durationMs: 0 };
+    const dest = join(dir, 'capped.mp4');
+    try {
+      expect(await downloadDirect(capped, source, dest)).toBe(SIZE);
+    } finally {
+      server.off('connection', track);
+    }
+    expect(await sha256(dest)).toBe(expected);
+    expect(most).toBe(3);
+  });
+});

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_VARIABLES, loadConfig } from '../../../core/config.js';
+
+describe('configuration', () => {
+  it('lists every variable it reads in the README table', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const missing = CONFIG_VARIABLES.filter((name) => !readme.includes(`| \`${name}\``) && !readme.includes(`\`${name}\`, `));
+    expect(missing).toEqual([]);
+  });
+
+  it('names the variable that is invalid', () => {
+    expect(() => loadConfig({ MEDIA_INGEST_CONNECTIONS: 'many' })).toThrow(/MEDIA_INGEST_CONNECTIONS/);
+    expect(() => loadConfig({ MEDIA_INGEST_CALLBACK_SECRET: 'short' })).toThrow(/MEDIA_INGEST_CALLBACK_SECRET.*16 characters/);
+  });
+
+  it('applies safe defaults', () => {
+    const config = loadConfig({});
+    expect(config.MEDIA_INGEST_ALLOW_HOSTS).toEqual([]);
+    expect(config.MEDIA_INGEST_CALLBACK_ALLOW_HOSTS).toEqual([]);
+    expect(config.MEDIA_INGEST_MAX_BYTES).toBe(10 * 1024 ** 3);
+    expect(config.MEDIA_INGEST_MAX_REDIRECTS).toBe(5);
+  });
+});
