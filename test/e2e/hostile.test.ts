@@ -1,15 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRuntime } from '../../local/runtime.js';
 import { serveFile } from '../../local/sample-media.js';
 import { setEnv } from '../fixtures/env.js';
 import { makeClip } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { type ForbiddenServer, startForbiddenServer, startServer, type TestServer } from '../fixtures/server.js';
 
 const SECRET = 'hostile-test-secret-0123456789';
 const MAX_BYTES = 8 * 1024 * 1024;
@@ -17,14 +17,12 @@ let restoreEnv: () => void;
 let dir: string;
 let runtime: LocalRuntime;
 let origin: TestServer;
-let forbidden: Server;
-let forbiddenHits = 0;
-let forbiddenPort: number;
+let forbidden: ForbiddenServer;
 let clip: string;
 const callbacks: Array<{ body: string; signature: string }> = [];
 
 /** Holds a response open without sending more; gives up by itself after a while. */
-function stall(res: import('node:http').ServerResponse, after: Buffer, declared: number): void {
+function stall(res: ServerResponse, after: Buffer, declared: number): void {
   res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': declared });
   res.write(after);
   const giveUp = setTimeout(() => res.destroy(), 20_000);
@@ -49,20 +47,14 @@ beforeAll(async () => {
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', clip, '-c', 'copy', '-metadata', 'title=../../etc/passwd; rm -rf / $(id) `reboot` | x', titled]);
   const bytes = readFileSync(clip);
 
-  // 127.0.0.2 stands for every address the policy refuses.
-  forbidden = createServer((_req, res) => {
-    forbiddenHits++;
-    res.end('secret');
-  });
-  await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.2', resolve));
-  forbiddenPort = (forbidden.address() as AddressInfo).port;
+  forbidden = await startForbiddenServer();
 
   const playlist = (n: number) => `#EXTM3U\n#EXT-X-TARGETDURATION:4\n${Array.from({ length: n }, (_, i) => `#EXTINF:4.0,\nseg${i}.ts`).join('\n')}\n#EXT-X-ENDLIST\n`;
   origin = await startServer({
     '/clip.mp4': { file: clip },
     '/titled.mp4': { file: titled },
     '/hop1': { status: 302, headers: { location: '/hop2' } },
-    '/hop2': { status: 307, headers: { location: `http://127.0.0.2:${forbiddenPort}/clip.mp4` } },
+    '/hop2': { status: 307, headers: { location: `${forbidden.url}/clip.mp4` } },
     '/to-metadata': { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' } },
     '/many.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist(60) },
     '/long.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist(10) },
@@ -145,7 +137,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-afterEach(() => expect(forbiddenHits).toBe(0));
+afterEach(() => expect(forbidden.hits()).toBe(0));
 
 async function run(url: string, extra: Record<string, unknown> = {}) {
   const jobId = await runtime.submit({ source: { type: 'http', url }, ...extra });
@@ -198,7 +190,7 @@ describe('redirects and addresses the policy refuses', () => {
     () => 'http://[::1]/',
     () => 'http://0.0.0.0/',
   ])('fails every spelling of a refused address with UnsafeUrl: %s', async (spell) => {
-    const url = spell(forbiddenPort);
+    const url = spell(forbidden.port);
     const record = await run(url);
     expect({ url, status: record.status, code: record.error?.code }).toEqual({ url, status: 'FAILED', code: 'UnsafeUrl' });
   });

@@ -1,18 +1,14 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import { classify } from '../../lambdas/classify/classify.js';
 import { makeClip } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { type ForbiddenServer, startForbiddenServer, startServer, type TestServer } from '../fixtures/server.js';
 
 let dir: string;
 let origin: TestServer;
-let forbidden: Server;
-let forbiddenHits = 0;
-let forbiddenPort: number;
+let forbidden: ForbiddenServer;
 
 const config = (allow: string[]) => loadConfig({ MEDIA_INGEST_ALLOW_HOSTS: allow.join(',') });
 const input = (url: string) => ({
@@ -25,18 +21,12 @@ const input = (url: string) => ({
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'media-ingest-classify-'));
-  // A second loopback address stands for a host the policy must refuse.
-  forbidden = createServer((_req, res) => {
-    forbiddenHits++;
-    res.end('secret');
-  });
-  await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.2', resolve));
-  forbiddenPort = (forbidden.address() as AddressInfo).port;
+  forbidden = await startForbiddenServer();
   origin = await startServer({
     '/clip.mp4': { file: makeClip(dir, 'clip.mp4', { seconds: 1 }) },
     '/norange.mp4': { file: join(dir, 'clip.mp4'), ranges: false },
     '/hop.mp4': { status: 302, headers: { location: '/clip.mp4' } },
-    '/escape.mp4': { status: 302, headers: { location: `http://127.0.0.2:${forbiddenPort}/meta` } },
+    '/escape.mp4': { status: 302, headers: { location: `${forbidden.url}/meta` } },
     '/metadata': { status: 301, headers: { location: 'http://169.254.169.254/latest/meta-data/' } },
     '/page': { status: 200, contentType: 'text/html', body: '<!doctype html><html><body>hi</body></html>' },
     '/playlist.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: '#EXTM3U\n#EXT-X-TARGETDURATION:4\n' },
@@ -70,7 +60,7 @@ describe('the classify Lambda', () => {
 
   it('refuses a redirect from an allowlisted host to a refused one without a byte sent there', async () => {
     await expect(classify(input(origin.url('/escape.mp4')), allowOrigin())).rejects.toMatchObject({ name: 'UnsafeUrl' });
-    expect(forbiddenHits).toBe(0);
+    expect(forbidden.hits()).toBe(0);
   });
 
   it('refuses a redirect to the cloud metadata address', async () => {

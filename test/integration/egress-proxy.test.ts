@@ -1,20 +1,16 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type EgressProxy, proxyEnv, startEgressProxy } from '../../core/egress-proxy.js';
 import { makeClip } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { type ForbiddenServer, startForbiddenServer, startServer, type TestServer } from '../fixtures/server.js';
 
 const run = promisify(execFile);
 let dir: string;
 let origin: TestServer;
-let forbidden: Server;
-let forbiddenHits = 0;
-let forbiddenUrl: string;
+let forbidden: ForbiddenServer;
 let proxy: EgressProxy;
 
 async function tool(file: string, args: string[], env: Record<string, string> = {}): Promise<{ ok: boolean; out: string }> {
@@ -29,16 +25,10 @@ async function tool(file: string, args: string[], env: Record<string, string> = 
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'media-ingest-proxy-'));
-  // 127.0.0.2 stands for an address the policy refuses; 127.0.0.1 is allowlisted.
-  forbidden = createServer((_req, res) => {
-    forbiddenHits++;
-    res.end('secret');
-  });
-  await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.2', resolve));
-  forbiddenUrl = `http://127.0.0.2:${(forbidden.address() as AddressInfo).port}`;
+  forbidden = await startForbiddenServer();
   origin = await startServer({
     '/clip.mp4': { file: makeClip(dir, 'clip.mp4', { seconds: 1 }) },
-    '/escape.mp4': { status: 302, headers: { location: `${forbiddenUrl}/clip.mp4` } },
+    '/escape.mp4': { status: 302, headers: { location: `${forbidden.url}/clip.mp4` } },
   });
   proxy = await startEgressProxy({ allowHosts: ['127.0.0.1'] });
 });
@@ -50,7 +40,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-afterEach(() => expect(forbiddenHits).toBe(0));
+afterEach(() => expect(forbidden.hits()).toBe(0));
 
 const probe = (url: string) =>
   tool('ffprobe', ['-v', 'error', '-protocol_whitelist', 'http,https,tcp,tls,httpproxy', '-show_entries', 'format=duration', '-of', 'csv=p=0', url], proxyEnv(proxy));
@@ -64,7 +54,7 @@ describe('the egress proxy the media tools go through', () => {
 
   it('refuses ffprobe a refused address, with not a byte reaching it', async () => {
     const before = proxy.refusals.length;
-    expect((await probe(`${forbiddenUrl}/clip.mp4`)).ok).toBe(false);
+    expect((await probe(`${forbidden.url}/clip.mp4`)).ok).toBe(false);
     expect(proxy.refusals.length).toBe(before + 1);
     expect(proxy.refusals.at(-1)).toContain('loopback');
   });
@@ -75,17 +65,17 @@ describe('the egress proxy the media tools go through', () => {
   });
 
   it('refuses aria2c', async () => {
-    const { ok } = await tool('aria2c', ['--all-proxy', proxy.url, '--max-tries=1', '--dir', dir, '-o', 'a.mp4', `${forbiddenUrl}/clip.mp4`]);
+    const { ok } = await tool('aria2c', ['--all-proxy', proxy.url, '--max-tries=1', '--dir', dir, '-o', 'a.mp4', `${forbidden.url}/clip.mp4`]);
     expect(ok).toBe(false);
   });
 
   it('refuses yt-dlp', async () => {
-    const { ok } = await tool('yt-dlp', ['--proxy', proxy.url, '--retries', '0', '--no-playlist', '-o', join(dir, 'y.%(ext)s'), `${forbiddenUrl}/clip.mp4`]);
+    const { ok } = await tool('yt-dlp', ['--proxy', proxy.url, '--retries', '0', '--no-playlist', '-o', join(dir, 'y.%(ext)s'), `${forbidden.url}/clip.mp4`]);
     expect(ok).toBe(false);
   });
 
   it('refuses a CONNECT tunnel to a refused address and to the metadata address', async () => {
-    for (const target of [`${forbiddenUrl}/`, 'http://169.254.169.254/latest/meta-data/']) {
+    for (const target of [`${forbidden.url}/`, 'http://169.254.169.254/latest/meta-data/']) {
       const { out } = await tool('curl', ['-sS', '-p', '-x', proxy.url, '--max-time', '10', '-o', '/dev/null', '-w', '%{http_connect}', target]);
       expect(out).toContain('403');
     }
