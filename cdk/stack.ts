@@ -1,26 +1,45 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { Api } from './constructs/api.js';
+import { Alarms } from './constructs/alarms.js';
+import { Api, type ApiProps } from './constructs/api.js';
+import { Cleanup } from './constructs/cleanup.js';
 import { JobsTable } from './constructs/jobs-table.js';
 import { Storage, type StorageProps } from './constructs/storage.js';
 import { Workers, type WorkersProps } from './constructs/workers.js';
 import { Workflow } from './constructs/workflow.js';
 
 export interface MediaIngestStackProps extends StackProps {
+  /** Buckets: staging expiry, KMS, access-log retention. Default: see StorageProps. */
   readonly storage?: StorageProps;
+  /** Worker task size. Default: see WorkersProps. */
   readonly workers?: WorkersProps;
+  /** A customer-managed key for the buckets and the table. Default: none (AWS-managed encryption). */
+  readonly encryptionKey?: kms.IKey;
   /** Hosts the egress policy lets through although they resolve to private ranges. Default: none. */
   readonly allowHosts?: readonly string[];
+  /** Hosts a `callback_url` may name. Default: none (callbacks refused). */
+  readonly callbackAllowHosts?: readonly string[];
+  /** API throttling and WAF. Default: 50 rps, burst 100, no web ACL. */
+  readonly api?: Pick<ApiProps, 'throttleRatePerSecond' | 'throttleBurst' | 'webAclArn'>;
+  /** How often the cleanup sweep runs. Default: hourly. */
+  readonly cleanupSchedule?: events.Schedule;
+  /** Whether buckets and table go with the stack (test stages). Default: false (kept). */
+  readonly destroyOnRemoval?: boolean;
 }
 
-/** media-ingest on AWS: storage, job records, Fargate workers, the workflow and its API. */
+/** media-ingest on AWS: storage, job records, Fargate workers, the workflow, its API, cleanup and alarms. */
 export class MediaIngestStack extends Stack {
   readonly workflow: Workflow;
+  readonly api: Api;
+  readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: MediaIngestStackProps = {}) {
     super(scope, id, props);
-    const storage = new Storage(this, 'Storage', props.storage);
-    const jobs = new JobsTable(this, 'Jobs');
+    const destroyOnRemoval = props.destroyOnRemoval ?? false;
+    const storage = new Storage(this, 'Storage', { encryptionKey: props.encryptionKey, destroyOnRemoval, ...props.storage });
+    const jobs = new JobsTable(this, 'Jobs', { encryptionKey: props.encryptionKey, destroyOnRemoval });
     const workers = new Workers(this, 'Workers', props.workers);
     this.workflow = new Workflow(this, 'Workflow', {
       table: jobs.table,
@@ -28,7 +47,26 @@ export class MediaIngestStack extends Stack {
       artifacts: storage.artifacts,
       workers,
       allowHosts: props.allowHosts,
+      callbackAllowHosts: props.callbackAllowHosts,
     });
-    new Api(this, 'Api', { table: jobs.table, stateMachine: this.workflow.stateMachine });
+    this.api = new Api(this, 'Api', {
+      table: jobs.table,
+      staging: storage.staging,
+      stateMachine: this.workflow.stateMachine,
+      callbackAllowHosts: props.callbackAllowHosts,
+      ...props.api,
+    });
+    const cleanup = new Cleanup(this, 'Cleanup', {
+      table: jobs.table,
+      staging: storage.staging,
+      stateMachine: this.workflow.stateMachine,
+      schedule: props.cleanupSchedule,
+    });
+    this.alarms = new Alarms(this, 'Alarms', {
+      stateMachine: this.workflow.stateMachine,
+      functions: [...Object.values(this.workflow.functions), ...this.api.functions, cleanup.function],
+      restApi: this.api.restApi,
+      deadLetters: [cleanup.deadLetters],
+    });
   }
 }

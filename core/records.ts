@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient } from './aws.js';
-import { ConflictError, parseCause } from './errors.js';
+import { ConflictError, InvalidRequestError, parseCause } from './errors.js';
 import type { Artifact, Checkpoint, JobRecord, JobRequest, JobStatus, Step } from './job.js';
 
 /**
@@ -74,6 +74,62 @@ export async function recordFailureBeforeStart(table: string, tenant: string, jo
       },
     }),
   );
+}
+
+/** The GSI that lists a tenant's jobs by creation time (cdk/constructs/jobs-table.ts creates it). */
+export const JOBS_BY_TIME_INDEX = 'byCreatedAt';
+
+/** A tenant's jobs, newest first; `next` is an opaque token for the following page. */
+export async function listJobs(table: string, tenant: string, limit: number, next?: string): Promise<{ jobs: JobRecord[]; next?: string }> {
+  let start: Record<string, unknown> | undefined;
+  if (next) {
+    try {
+      start = JSON.parse(Buffer.from(next, 'base64url').toString('utf8')) as Record<string, unknown>;
+    } catch {
+      throw new InvalidRequestError('next: not a token this API gave out');
+    }
+    // A token is only ever valid for the tenant it was issued to.
+    if (start.tenant !== tenant) throw new InvalidRequestError('next: not a token this API gave out');
+  }
+  const out = await dynamoClient().send(
+    new QueryCommand({
+      TableName: table,
+      IndexName: JOBS_BY_TIME_INDEX,
+      KeyConditionExpression: 'tenant = :t',
+      ExpressionAttributeValues: { ':t': tenant },
+      ScanIndexForward: false,
+      Limit: limit,
+      ExclusiveStartKey: start,
+    }),
+  );
+  const page: { jobs: JobRecord[]; next?: string } = { jobs: (out.Items ?? []).map(fromItem) };
+  if (out.LastEvaluatedKey) page.next = Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url');
+  return page;
+}
+
+/** QUEUED or RUNNING → CANCELLED; anything else has already ended (Conflict). */
+export async function markCancelled(table: string, tenant: string, jobId: string): Promise<void> {
+  try {
+    await dynamoClient().send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { tenant, jobId },
+        UpdateExpression: 'SET #s = :cancelled, #e = :error, updatedAt = :now',
+        ConditionExpression: '#s IN (:queued, :running)',
+        ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+        ExpressionAttributeValues: {
+          ':cancelled': 'CANCELLED',
+          ':error': { code: 'Cancelled', cause: 'cancelled by the caller (DELETE /jobs/{id})' },
+          ':queued': 'QUEUED',
+          ':running': 'RUNNING',
+          ':now': new Date().toISOString(),
+        },
+      }),
+    );
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) throw new ConflictError(`job ${jobId} has already ended`, { cause: err });
+    throw err;
+  }
 }
 
 export interface Progress {

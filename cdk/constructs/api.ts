@@ -1,34 +1,107 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { z } from 'zod';
+import { JobRequestSchema } from '../../core/job.js';
+import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding } from '../nag.js';
+import { JOBS_BY_TIME_INDEX } from '../../core/records.js';
 import { NodeFunction } from './node-function.js';
 
 export interface ApiProps {
   readonly table: dynamodb.ITableV2;
-  readonly stateMachine: sfn.IStateMachine;
+  readonly staging: s3.IBucket;
+  readonly stateMachine: sfn.StateMachine;
+  /** Hosts a `callback_url` may name (start-job refuses others). Default: none. */
+  readonly callbackAllowHosts?: readonly string[];
+  /** Steady-state requests per second across the API. Default: 50. */
+  readonly throttleRatePerSecond?: number;
+  /** Burst of requests above the rate. Default: 100. */
+  readonly throttleBurst?: number;
+  /** A WAFv2 web ACL to associate with the stage. Default: none. */
+  readonly webAclArn?: string;
+  /** Days access logs are kept. Default: one month. */
+  readonly logRetention?: logs.RetentionDays;
 }
 
-/** The REST API, IAM-authorised: `POST /jobs` starts a job, `GET /jobs/{id}` reads one. */
+/** The job request model API Gateway validates bodies against: generated from the same zod schema the handler uses. */
+export function jobRequestModelSchema(): apigateway.JsonSchema {
+  const { $schema: _, ...schema } = z.toJSONSchema(JobRequestSchema, { target: 'draft-4', io: 'input' }) as Record<string, unknown>;
+  return { ...schema, schema: apigateway.JsonSchemaVersion.DRAFT4 } as apigateway.JsonSchema;
+}
+
+/**
+ * The REST API, IAM-authorised, throttled, access-logged and validating bodies:
+ * `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `DELETE /jobs/{id}` (cancel).
+ */
 export class Api extends Construct {
   readonly restApi: apigateway.RestApi;
+  readonly functions: NodeFunction[];
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const environment = { JOBS_TABLE: props.table.tableName, STATE_MACHINE_ARN: props.stateMachine.stateMachineArn };
+    const { table, staging, stateMachine } = props;
+    const environment = {
+      JOBS_TABLE: table.tableName,
+      STAGING_BUCKET: staging.bucketName,
+      STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+      MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: (props.callbackAllowHosts ?? []).join(','),
+    };
     const startJob = new NodeFunction(this, 'StartJob', { name: 'start-job', environment });
     const getJob = new NodeFunction(this, 'GetJob', { name: 'get-job', environment });
-    props.table.grantReadWriteData(startJob);
-    props.table.grantReadData(getJob);
-    props.stateMachine.grantStartExecution(startJob);
+    const listJobs = new NodeFunction(this, 'ListJobs', { name: 'list-jobs', environment });
+    const cancelJob = new NodeFunction(this, 'CancelJob', { name: 'cancel-job', environment });
+    this.functions = [startJob, getJob, listJobs, cancelJob];
 
+    const item = (actions: string[]) => new iam.PolicyStatement({ actions, resources: [table.tableArn] });
+    startJob.addToRolePolicy(item(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
+    stateMachine.grantStartExecution(startJob);
+    getJob.addToRolePolicy(item(['dynamodb:GetItem']));
+    listJobs.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${JOBS_BY_TIME_INDEX}`] }));
+    cancelJob.addToRolePolicy(item(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    stateMachine.grantExecution(cancelJob, 'states:StopExecution');
+    acknowledge(cancelJob.role!, executionsFinding(stateMachine), EXECUTIONS_REASON);
+    cancelJob.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [staging.bucketArn], conditions: { StringLike: { 's3:prefix': 'staging/*' } } }),
+    );
+    cancelJob.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [staging.arnForObjects('staging/*')] }));
+    acknowledge(cancelJob.role!, prefixFinding(staging, 'staging/'), PREFIX_REASON);
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     this.restApi = new apigateway.RestApi(this, 'RestApi', {
       description: 'media-ingest jobs API',
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
-      deployOptions: { throttlingRateLimit: 50, throttlingBurstLimit: 100, tracingEnabled: true },
+      deployOptions: {
+        throttlingRateLimit: props.throttleRatePerSecond ?? 50,
+        throttlingBurstLimit: props.throttleBurst ?? 100,
+        tracingEnabled: true,
+        loggingLevel: apigateway.MethodLoggingLevel.INFO,
+        dataTraceEnabled: false,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+      },
     });
+    const model = this.restApi.addModel('JobRequest', { contentType: 'application/json', schema: jobRequestModelSchema() });
+    const validator = this.restApi.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     const jobs = this.restApi.root.addResource('jobs');
-    jobs.addMethod('POST', new apigateway.LambdaIntegration(startJob));
-    jobs.addResource('{id}').addMethod('GET', new apigateway.LambdaIntegration(getJob));
+    const job = jobs.addResource('{id}');
+    jobs.addMethod('POST', new apigateway.LambdaIntegration(startJob), { requestValidator: validator, requestModels: { 'application/json': model } });
+    jobs.addMethod('GET', new apigateway.LambdaIntegration(listJobs), { requestValidator: validator });
+    job.addMethod('GET', new apigateway.LambdaIntegration(getJob), { requestValidator: validator });
+    job.addMethod('DELETE', new apigateway.LambdaIntegration(cancelJob), { requestValidator: validator });
+
+    if (props.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAcl', { resourceArn: this.restApi.deploymentStage.stageArn, webAclArn: props.webAclArn });
+    } else {
+      acknowledge(this.restApi, 'AwsSolutions-APIG3', 'every method needs SigV4 (IAM) and the stage is throttled; pass webAclArn to attach a WAF web ACL');
+    }
+    acknowledge(this.restApi, 'AwsSolutions-COG4', 'callers are services authorised by IAM (SigV4), not Cognito users');
+    acknowledge(this.restApi, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'the account-level role API Gateway uses to write its logs; this managed policy is the one AWS documents for it');
   }
 }

@@ -1,9 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
+import { acknowledge, XRAY_REASON } from '../nag.js';
 import { REPO_ROOT } from '../paths.js';
 
 export interface NodeFunctionProps {
@@ -12,30 +14,43 @@ export interface NodeFunctionProps {
   readonly environment: Record<string, string>;
   /** Default: 30 seconds. */
   readonly timeout?: Duration;
+  /** Days the function's logs are kept. Default: one month. */
+  readonly logRetention?: logs.RetentionDays;
 }
 
-/** A Lambda from lambdas/<name>/handler.ts, bundled as ESM by the project's own esbuild (no Docker). */
+/**
+ * A Lambda from lambdas/<name>/handler.ts, bundled as ESM by the project's own esbuild (no Docker), with its own
+ * role that may write only to its own log group; everything else is granted by its owner, statement by statement.
+ */
 export class NodeFunction extends nodejs.NodejsFunction {
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `media-ingest ${props.name} function`,
+    });
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
     super(scope, id, {
       entry: join(REPO_ROOT, 'lambdas', props.name, 'handler.ts'),
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: lambda.Tracing.ACTIVE,
+      role,
+      logGroup,
       environment: { ...props.environment, POWERTOOLS_SERVICE_NAME: 'media-ingest' },
-      logGroup: new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH }),
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node22',
+        target: 'node24',
         // Bundled CommonJS dependencies still call require().
         banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
         externalModules: ['@aws-sdk/*'],
       },
     });
+    acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', XRAY_REASON);
   }
 }

@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { acknowledge, PREFIX_REASON, prefixFinding, XRAY_REASON } from '../nag.js';
 import { ASL_FILE } from '../paths.js';
 import { NodeFunction } from './node-function.js';
 import { WORKER_CONTAINER_NAME, type Workers } from './workers.js';
@@ -16,6 +17,15 @@ export interface WorkflowProps {
   readonly workers: Workers;
   /** Hosts the egress policy lets through although they resolve to private ranges. Default: none. */
   readonly allowHosts?: readonly string[];
+  /** Hosts a `callback_url` may name. Default: none (callbacks refused). */
+  readonly callbackAllowHosts?: readonly string[];
+  /** Days execution logs are kept. Default: one month. */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Object-level S3 access under one prefix: the narrowest static scope for per-job keys. */
+export function objectStatement(bucket: s3.IBucket, prefix: string, actions: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({ actions, resources: [bucket.arnForObjects(`${prefix}*`)] });
 }
 
 /** The state machine from statemachine/pipeline.asl.json and the Lambdas it invokes. */
@@ -23,6 +33,7 @@ export class Workflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /** The values CDK passes for the ASL's `${Key}` placeholders. */
   readonly substitutions: Record<string, string>;
+  readonly functions: { classify: NodeFunction; publish: NodeFunction; notify: NodeFunction };
 
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
@@ -32,13 +43,18 @@ export class Workflow extends Construct {
       STAGING_BUCKET: staging.bucketName,
       ARTIFACTS_BUCKET: artifacts.bucketName,
       MEDIA_INGEST_ALLOW_HOSTS: (props.allowHosts ?? []).join(','),
+      MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: (props.callbackAllowHosts ?? []).join(','),
     };
     const classify = new NodeFunction(this, 'Classify', { name: 'classify', environment });
     const publish = new NodeFunction(this, 'Publish', { name: 'publish', environment, timeout: Duration.minutes(5) });
     const notify = new NodeFunction(this, 'Notify', { name: 'notify', environment, timeout: Duration.minutes(2) });
-    staging.grantRead(publish);
-    artifacts.grantReadWrite(publish);
-    table.grantReadWriteData(notify);
+    this.functions = { classify, publish, notify };
+    // Publish reads staging and writes artifacts; Notify reads the record and writes the callback outcome.
+    publish.addToRolePolicy(objectStatement(staging, 'staging/', ['s3:GetObject']));
+    publish.addToRolePolicy(objectStatement(artifacts, 'tenants/', ['s3:PutObject']));
+    notify.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
+    acknowledge(publish.role!, prefixFinding(staging, 'staging/'), PREFIX_REASON);
+    acknowledge(publish.role!, prefixFinding(artifacts, 'tenants/'), PREFIX_REASON);
 
     const [subnetA, subnetB] = workers.vpc.privateSubnets;
     this.substitutions = {
@@ -61,36 +77,41 @@ export class Workflow extends Construct {
       definitionSubstitutions: this.substitutions,
       tracingEnabled: true,
       logs: {
-        destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+        destination: new logs.LogGroup(this, 'ExecutionLogs', {
+          retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
         level: sfn.LogLevel.ALL,
         includeExecutionData: true,
       },
     });
-    // The ASL is a file, so CDK cannot infer what it calls: grant exactly that.
-    for (const fn of [classify, publish, notify]) fn.grantInvoke(this.stateMachine);
-    table.grant(this.stateMachine, 'dynamodb:UpdateItem');
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['ecs:RunTask'], resources: [workers.taskDefinition.taskDefinitionArn] }),
+    // The ASL is a file, so CDK cannot infer what it calls: grant exactly that, resource by resource.
+    const role = this.stateMachine.role;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [classify.functionArn, publish.functionArn, notify.functionArn] }),
     );
-    this.stateMachine.addToRolePolicy(
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [table.tableArn] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:RunTask'],
+        resources: [workers.taskDefinition.taskDefinitionArn],
+        conditions: { ArnEquals: { 'ecs:cluster': workers.cluster.clusterArn } },
+      }),
+    );
+    role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['iam:PassRole'],
         resources: [workers.taskDefinition.taskRole.roleArn, workers.taskDefinition.obtainExecutionRole().roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       }),
     );
+    acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', `${XRAY_REASON}; CloudWatch Logs delivery actions for execution logging likewise require "*"`);
 
-    // The worker reads and writes staging, reports progress on the job, and answers its task token.
+    // The worker reads and writes staging, reports progress on the job, and answers its own task token.
     const taskRole = workers.taskDefinition.taskRole;
-    staging.grantReadWrite(taskRole);
-    table.grant(taskRole, 'dynamodb:UpdateItem');
-    new iam.Policy(this, 'WorkerTaskResponse', {
-      roles: [taskRole as iam.IRole],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-          resources: [this.stateMachine.stateMachineArn],
-        }),
-      ],
-    });
+    taskRole.addToPrincipalPolicy(objectStatement(staging, 'staging/', ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']));
+    taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [table.tableArn] }));
+    this.stateMachine.grantTaskResponse(taskRole);
+    acknowledge(taskRole, prefixFinding(staging, 'staging/'), PREFIX_REASON);
   }
 }

@@ -4,7 +4,7 @@ import { sfnClient } from '../../core/aws.js';
 import { type Config, required } from '../../core/config.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import { describeZodError, type ExecutionInput, executionName, JobRequestSchema } from '../../core/job.js';
-import { createQueued, recordFailureBeforeStart } from '../../core/records.js';
+import { createQueued, recordFailureBeforeStart, setExecution } from '../../core/records.js';
 import { sanitiseMetadata } from '../../core/sanitise.js';
 import { artifactsPrefix } from '../../core/storage.js';
 import { checkCallbackUrl } from '../../core/callbacks.js';
@@ -38,13 +38,15 @@ export async function startJob(input: StartJobInput, config: Config): Promise<{ 
     checkpoints: {},
   };
   try {
-    await sfnClient().send(
+    const { executionArn } = await sfnClient().send(
       new StartExecutionCommand({
         stateMachineArn: required(config, 'STATE_MACHINE_ARN'),
         name: executionName(input.tenant, jobId),
         input: JSON.stringify(executionInput),
       }),
     );
+    // Known at once, so a cancel right after submission can stop the execution.
+    if (executionArn) await setExecution(table, input.tenant, jobId, executionArn);
   } catch (err) {
     // Nothing lost: the record says the execution never started, and why.
     await recordFailureBeforeStart(table, input.tenant, jobId, 'ExecutionNotStarted', (err as Error).message);

@@ -1,0 +1,63 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding } from '../nag.js';
+import { NodeFunction } from './node-function.js';
+
+export interface CleanupProps {
+  readonly table: dynamodb.ITableV2;
+  readonly staging: s3.IBucket;
+  readonly stateMachine: sfn.StateMachine;
+  /** How often the sweep runs. Default: every hour. */
+  readonly schedule?: events.Schedule;
+  /** Hours after a job ends before its staging data is deleted. Default: 24. */
+  readonly stagingRetentionHours?: number;
+}
+
+/** The scheduled sweep (lambdas/cleanup): expired staging, stale uploads, jobs stuck RUNNING; failed runs to a DLQ. */
+export class Cleanup extends Construct {
+  readonly function: NodeFunction;
+  readonly deadLetters: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: CleanupProps) {
+    super(scope, id);
+    const { table, staging, stateMachine } = props;
+    this.function = new NodeFunction(this, 'Function', {
+      name: 'cleanup',
+      timeout: Duration.minutes(10),
+      environment: {
+        JOBS_TABLE: table.tableName,
+        STAGING_BUCKET: staging.bucketName,
+        MEDIA_INGEST_STAGING_RETENTION_HOURS: String(props.stagingRetentionHours ?? 24),
+      },
+    });
+    const fn = this.function;
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], resources: [staging.bucketArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject', 's3:AbortMultipartUpload'], resources: [staging.arnForObjects('staging/*')] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], resources: [table.tableArn] }),
+    );
+    stateMachine.grantExecution(fn, 'states:DescribeExecution');
+    acknowledge(fn.role!, executionsFinding(stateMachine), EXECUTIONS_REASON);
+    acknowledge(fn.role!, prefixFinding(staging, 'staging/'), PREFIX_REASON);
+
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledge(this.deadLetters, 'AwsSolutions-SQS3', 'this queue is itself the dead-letter queue of the cleanup schedule');
+    new events.Rule(this, 'Schedule', {
+      description: 'media-ingest cleanup sweep',
+      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(fn, { deadLetterQueue: this.deadLetters, retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+    });
+  }
+}

@@ -1,0 +1,27 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+
+/** Acknowledges one cdk-nag finding on one construct (and its children), with the reason a reviewer will read. */
+export function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+export const XRAY_REASON =
+  'X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* do not support resource-level permissions (AWS documents Resource "*")';
+
+/** The IAM5 finding ID cdk-nag gives a statement on `<bucket>/<prefix>*`. */
+export function prefixFinding(bucket: import('aws-cdk-lib/aws-s3').IBucket, prefix: string): string {
+  const cfn = bucket.node.defaultChild as import('aws-cdk-lib').CfnResource;
+  return `AwsSolutions-IAM5[Resource::<${Stack.of(cfn).getLogicalId(cfn)}.Arn>/${prefix}*]`;
+}
+
+export const PREFIX_REASON = 'objects are named per tenant and job under this prefix: the prefix is the narrowest static scope';
+
+/** The IAM5 finding ID cdk-nag gives a grant on every execution of a state machine (`…:execution:<name>:*`). */
+export function executionsFinding(stateMachine: import('aws-cdk-lib/aws-stepfunctions').StateMachine): string {
+  const cfn = stateMachine.node.defaultChild as import('aws-cdk-lib').CfnResource;
+  const name = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${Stack.of(cfn).getLogicalId(cfn)}"}]}]}`;
+  return `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`;
+}
+
+export const EXECUTIONS_REASON = 'execution ARNs are created per job; this grant is limited to executions of this one state machine';

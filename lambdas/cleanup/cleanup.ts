@@ -1,0 +1,133 @@
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { dynamoClient, s3Client, sfnClient } from '../../core/aws.js';
+import { type Config, required } from '../../core/config.js';
+import { logger } from '../../core/logger.js';
+import { getJob } from '../../core/records.js';
+import { deletePrefix } from '../../core/staging.js';
+
+/** Audit items live in the jobs table under a partition no tenant can have ('#' is not allowed in tenants). */
+export const AUDIT_PARTITION = '#audit';
+
+export interface CleanupReport {
+  deletedPrefixes: Array<{ prefix: string; reason: string; objects: number; bytes: number }>;
+  abortedUploads: number;
+  /** Why uploads were not listed, when the endpoint cannot (s3rver). */
+  uploadsSkipped?: string;
+  markedFailed: string[];
+}
+
+const ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+/** Every `staging/<tenant>/<job>/` prefix, with the newest object time under it. */
+async function stagedJobs(bucket: string): Promise<Array<{ tenant: string; jobId: string; prefix: string; newest: Date }>> {
+  const found = new Map<string, { tenant: string; jobId: string; prefix: string; newest: Date }>();
+  let token: string | undefined;
+  do {
+    const page = await s3Client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'staging/', ContinuationToken: token }));
+    for (const object of page.Contents ?? []) {
+      const [, tenant, jobId] = object.Key!.split('/');
+      if (!tenant || !jobId) continue;
+      const prefix = `staging/${tenant}/${jobId}/`;
+      const at = object.LastModified ?? new Date(0);
+      const seen = found.get(prefix);
+      if (!seen || seen.newest < at) found.set(prefix, { tenant, jobId, prefix, newest: at });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return [...found.values()];
+}
+
+async function audit(table: string, now: Date, entry: Record<string, unknown>, ttlDays: number): Promise<void> {
+  await dynamoClient().send(
+    new PutCommand({
+      TableName: table,
+      Item: {
+        tenant: AUDIT_PARTITION,
+        jobId: `${now.toISOString()}#${String(entry.prefix ?? entry.jobId)}`,
+        ...entry,
+        at: now.toISOString(),
+        expiresAt: Math.floor(now.getTime() / 1000) + ttlDays * 86_400,
+      },
+    }),
+  );
+}
+
+/**
+ * The periodic sweep: staging of ended (or unknown) jobs older than the retention is deleted and audited,
+ * stale multipart uploads are aborted, and jobs left RUNNING by an execution that has ended are marked FAILED.
+ */
+export async function cleanup(config: Config, now = new Date()): Promise<CleanupReport> {
+  const table = required(config, 'JOBS_TABLE');
+  const bucket = required(config, 'STAGING_BUCKET');
+  const cutoff = new Date(now.getTime() - config.MEDIA_INGEST_STAGING_RETENTION_HOURS * 3_600_000);
+  const report: CleanupReport = { deletedPrefixes: [], abortedUploads: 0, markedFailed: [] };
+
+  for (const staged of await stagedJobs(bucket)) {
+    if (staged.newest > cutoff) continue;
+    const job = await getJob(table, staged.tenant, staged.jobId);
+    if (job && !ENDED.has(job.status)) continue;
+    const reason = job ? `job ${job.status}` : 'no job record';
+    const removed = await deletePrefix(bucket, staged.prefix);
+    report.deletedPrefixes.push({ prefix: staged.prefix, reason, ...removed });
+    await audit(table, now, { action: 'delete-staging', prefix: staged.prefix, reason, ...removed }, config.MEDIA_INGEST_JOB_TTL_DAYS);
+  }
+
+  try {
+    const uploads = await s3Client().send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'staging/' }));
+    for (const upload of uploads.Uploads ?? []) {
+      if ((upload.Initiated ?? now) > cutoff) continue;
+      await s3Client().send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId! }));
+      report.abortedUploads++;
+      await audit(table, now, { action: 'abort-upload', prefix: upload.Key, uploadId: upload.UploadId }, config.MEDIA_INGEST_JOB_TTL_DAYS);
+    }
+  } catch (err) {
+    if ((err as Error).name !== 'NotImplemented') throw err;
+    report.uploadsSkipped = 'the S3 endpoint cannot list multipart uploads';
+  }
+
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamoClient().send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: '#s = :running',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':running': 'RUNNING' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (!item.executionArn) continue;
+      const execution = await sfnClient().send(new DescribeExecutionCommand({ executionArn: item.executionArn as string }));
+      if (execution.status === 'RUNNING' || execution.status === 'PENDING_REDRIVE') continue;
+      try {
+        await dynamoClient().send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { tenant: item.tenant, jobId: item.jobId },
+            UpdateExpression: 'SET #s = :failed, #e = :error, updatedAt = :now',
+            ConditionExpression: '#s = :running',
+            ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+            ExpressionAttributeValues: {
+              ':failed': 'FAILED',
+              ':running': 'RUNNING',
+              ':error': { code: 'ExecutionEnded', cause: `the execution ended ${execution.status} without recording the job (${execution.error ?? 'no error'})` },
+              ':now': now.toISOString(),
+            },
+          }),
+        );
+        report.markedFailed.push(item.jobId as string);
+        await audit(table, now, { action: 'mark-failed', jobId: item.jobId, jobTenant: item.tenant, execution: execution.status }, config.MEDIA_INGEST_JOB_TTL_DAYS);
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+
+  logger.info('cleanup', { deleted: report.deletedPrefixes.length, aborted: report.abortedUploads, markedFailed: report.markedFailed.length });
+  return report;
+}
