@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorCause } from '../core/errors.js';
+import { executionName } from '../core/job.js';
 import { handler as classify } from '../lambdas/classify/handler.js';
 import { handler as notify } from '../lambdas/notify/handler.js';
 import { handler as publish } from '../lambdas/publish/handler.js';
@@ -64,6 +65,7 @@ interface RunTaskInput {
 
 let workerRuns = 0;
 const REPORTED_EXIT_GRACE_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
 
 /**
  * `ecs:runTask.waitForTaskToken` → the worker entrypoint as a child process with the overrides' environment.
@@ -80,6 +82,8 @@ function ecsAdapter(state: TaskState, ctx: AdapterContext): Adapter {
     const overrides = Object.fromEntries((container?.Environment ?? []).map((e) => [e.Name, e.Value]));
     const token = overrides.TASK_TOKEN;
     if (!token) throw new TaskFailure('ECS.InvalidParameterException', 'the container overrides carry no TASK_TOKEN');
+    const { tenant, jobId } = JSON.parse(overrides.STEP_INPUT ?? '{}') as { tenant?: string; jobId?: string };
+    const owner = executionName(String(tenant), String(jobId));
 
     const logFile = join(ctx.logDir, `${String(++workerRuns).padStart(4, '0')}-${overrides.STEP ?? 'worker'}.log`);
     await mkdir(ctx.logDir, { recursive: true });
@@ -99,8 +103,11 @@ function ecsAdapter(state: TaskState, ctx: AdapterContext): Adapter {
     return new Promise<Json>((resolve, reject) => {
       let settled = false;
       let heartbeatTimer: NodeJS.Timeout | undefined;
+      // SIGTERM first, as ECS stops a task: the worker kills its tools and removes its scratch; SIGKILL if it lingers.
       const kill = () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), STOP_GRACE_MS).unref();
       };
       const settle = (result: Error | { output: Json }, reported = false) => {
         if (settled) return;
@@ -129,8 +136,10 @@ function ecsAdapter(state: TaskState, ctx: AdapterContext): Adapter {
         (state.TimeoutSeconds ?? 60) * 1000,
       );
       ctx.tokens.register(token, {
+        owner,
         resolve: (output) => settle({ output }, true),
         reject: (err) => settle(err, true),
+        abort: (err) => settle(err),
         onHeartbeat: armHeartbeat,
       });
       armHeartbeat();

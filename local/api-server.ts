@@ -1,7 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handler as cancelJob } from '../lambdas/cancel-job/handler.js';
 import { handler as getJob } from '../lambdas/get-job/handler.js';
+import { handler as listJobs } from '../lambdas/list-jobs/handler.js';
 import { handler as startJob } from '../lambdas/start-job/handler.js';
 import { LOCAL_TENANT } from './runtime.js';
 
@@ -10,7 +12,9 @@ type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 /** The API Gateway routes, backed by the same Lambda handlers. */
 const ROUTES: Array<{ method: string; pattern: RegExp; resource: string; handler: Handler }> = [
   { method: 'POST', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: startJob },
+  { method: 'GET', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: listJobs },
   { method: 'GET', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: getJob },
+  { method: 'DELETE', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: cancelJob },
 ];
 
 async function readBody(req: IncomingMessage): Promise<string> {

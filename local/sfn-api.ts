@@ -58,7 +58,9 @@ export function sfnOperations(engine: LocalEngine, tokens: TaskTokens): Record<s
     },
     DescribeExecution: (body) => describe(execution(body.executionArn)),
     StopExecution(body) {
-      execution(body.executionArn).abort();
+      const e = execution(body.executionArn);
+      e.abort();
+      tokens.abandon(e.name);
       return { stopDate: Date.now() / 1000 };
     },
     SendTaskSuccess: (body) => settled(tokens.succeed(String(body.taskToken), JSON.parse(String(body.output))), body.taskToken),

@@ -1,4 +1,5 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
+import { JOBS_BY_TIME_INDEX } from '../core/records.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
@@ -19,25 +20,42 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-/** The jobs table, as cdk/ defines it: tenant + jobId. */
+const BY_TIME = {
+  IndexName: JOBS_BY_TIME_INDEX,
+  KeySchema: [
+    { AttributeName: 'tenant', KeyType: 'HASH' as const },
+    { AttributeName: 'createdAt', KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'ALL' as const },
+};
+const ATTRIBUTES = [
+  { AttributeName: 'tenant', AttributeType: 'S' as const },
+  { AttributeName: 'jobId', AttributeType: 'S' as const },
+  { AttributeName: 'createdAt', AttributeType: 'S' as const },
+];
+
+/** The jobs table as cdk/ defines it (tenant + jobId, and the by-time index); older data dirs get the index added. */
 async function ensureTable(endpoint: string, table: string): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
-    await client.send(new DescribeTableCommand({ TableName: table }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (!Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === JOBS_BY_TIME_INDEX)) {
+      await client.send(
+        new UpdateTableCommand({ TableName: table, AttributeDefinitions: ATTRIBUTES, GlobalSecondaryIndexUpdates: [{ Create: BY_TIME }] }),
+      );
+    }
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;
     await client.send(
       new CreateTableCommand({
         TableName: table,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'tenant', AttributeType: 'S' },
-          { AttributeName: 'jobId', AttributeType: 'S' },
-        ],
+        AttributeDefinitions: ATTRIBUTES,
         KeySchema: [
           { AttributeName: 'tenant', KeyType: 'HASH' },
           { AttributeName: 'jobId', KeyType: 'RANGE' },
         ],
+        GlobalSecondaryIndexes: [BY_TIME],
       }),
     );
   } finally {

@@ -8,8 +8,12 @@ export class TaskFailure extends Error {
 }
 
 interface Pending {
+  /** The execution the task belongs to (its name). */
+  owner: string;
   resolve(output: unknown): void;
   reject(err: Error): void;
+  /** The execution stopped: the worker must be stopped too. */
+  abort(err: Error): void;
   onHeartbeat(): void;
 }
 
@@ -37,6 +41,15 @@ export class TaskTokens {
     this.pending.delete(token);
     p?.reject(new TaskFailure(error, cause));
     return p !== undefined;
+  }
+
+  /** An execution was stopped: its waiting tasks end, as AWS ends them (their heartbeats are refused). */
+  abandon(owner: string): void {
+    for (const [token, p] of this.pending) {
+      if (p.owner !== owner) continue;
+      this.pending.delete(token);
+      p.abort(new TaskFailure('States.Aborted', 'the execution was stopped'));
+    }
   }
 
   heartbeat(token: string): boolean {

@@ -1,4 +1,5 @@
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { rmdirSync, rmSync } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -22,6 +23,24 @@ const WorkerEnvSchema = z.object({
   JOBS_TABLE: z.string().min(1),
 });
 
+/** The step's scratch folder while it runs, so a stop can remove it. */
+let activeScratch: string | undefined;
+
+/** Ends the worker at once: tools killed as a tree, scratch removed. For SIGTERM and for a stopped execution. */
+function stopNow(why: string, code: number): never {
+  logger.warn('worker stopping', { why });
+  killAllTools();
+  if (activeScratch) {
+    rmSync(activeScratch, { recursive: true, force: true });
+    try {
+      rmdirSync(dirname(activeScratch));
+    } catch {
+      // other steps of the job still use it
+    }
+  }
+  process.exit(code);
+}
+
 const STEPS: Record<z.infer<typeof WorkerEnvSchema>['STEP'], (ctx: StepContext) => Promise<unknown>> = { extract, merge, transcribe };
 const HEARTBEAT_MS = 30_000;
 
@@ -41,7 +60,11 @@ async function main(): Promise<number> {
   const { STEP: step, TASK_TOKEN: taskToken } = env.data;
   const sfn = sfnClient();
   const heartbeat = setInterval(() => {
-    sfn.send(new SendTaskHeartbeatCommand({ taskToken })).catch((err: Error) => logger.warn('heartbeat failed', { error: err.message }));
+    sfn.send(new SendTaskHeartbeatCommand({ taskToken })).catch((err: Error) => {
+      // The execution was stopped (cancelled) or gave up on this task: nothing will read our result.
+      if (err.name === 'TaskTimedOut' || err.name === 'TaskDoesNotExist') stopNow(`heartbeat refused: ${err.name}`, 0);
+      logger.warn('heartbeat failed', { error: err.message });
+    });
   }, HEARTBEAT_MS);
   let scratch: string | undefined;
   let report: () => Promise<unknown>;
@@ -50,6 +73,7 @@ async function main(): Promise<number> {
     logger.appendKeys({ jobId: input.jobId, step });
     const config = loadConfig();
     scratch = join(config.WORK_DIR, input.jobId, step);
+    activeScratch = scratch;
     await mkdir(scratch, { recursive: true });
     const ctx: StepContext = {
       step: step as Step,
@@ -78,11 +102,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-// ECS stops a task with SIGTERM: take the tools down with us.
-process.once('SIGTERM', () => {
-  killAllTools();
-  process.exit(143);
-});
+// ECS stops a task with SIGTERM: take the tools down with us and leave nothing behind.
+process.once('SIGTERM', () => stopNow('SIGTERM', 143));
 
 main().then(
   (code) => process.exit(code),

@@ -2,7 +2,13 @@ import type { Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { s3Client } from '../../core/aws.js';
 import { startApiServer } from '../../local/api-server.js';
+import { serveFile } from '../../local/sample-media.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip } from '../fixtures/media.js';
 import { startServer, type TestServer } from '../fixtures/server.js';
@@ -14,7 +20,20 @@ let api: { server: Server; url: string };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'media-ingest-api-'));
-  media = await startServer({ '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 }) } });
+  const clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
+  media = await startServer({
+    '/clip.mp4': { file: clip },
+    // Probes get the head; the download gets half the file and then nothing, until the client leaves.
+    '/stall.mp4': {
+      handler: (req, res) => {
+        if (req.headers.range === 'bytes=0-4095' || String(req.headers['user-agent']).startsWith('Lavf')) return serveFile(req, res, clip);
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': statSync(clip).size });
+        res.write(readFileSync(clip).subarray(0, 100_000));
+        const giveUp = setTimeout(() => res.destroy(), 30_000);
+        res.on('close', () => clearTimeout(giveUp));
+      },
+    },
+  });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
   api = await startApiServer(0);
 });
@@ -56,6 +75,51 @@ describe('the loopback HTTP API', () => {
     const json = (await res.json()) as { error: { code: string; message: string } };
     expect(json.error.code).toBe('InvalidRequest');
     expect(json.error.message).toContain(field);
+  });
+
+  it('lists the caller\'s jobs newest first, a page at a time', async () => {
+    for (const id of ['list-a', 'list-b', 'list-c']) {
+      await post(JSON.stringify({ job_id: id, source: { type: 'http', url: media.url('/clip.mp4') } }));
+      await sleep(5);
+    }
+    await Promise.all(['list-a', 'list-b', 'list-c'].map((id) => runtime.finish(id)));
+    const first = (await (await fetch(`${api.url}/jobs?limit=2`)).json()) as { jobs: Array<{ jobId: string; createdAt: string }>; next?: string };
+    expect(first.jobs.map((j) => j.jobId)).toEqual(['list-c', 'list-b']);
+    expect(first.next).toEqual(expect.any(String));
+    const rest = (await (await fetch(`${api.url}/jobs?limit=10&next=${first.next}`)).json()) as { jobs: Array<{ jobId: string }>; next?: string };
+    expect(rest.jobs.map((j) => j.jobId)).toEqual(['list-a', 'api-job-1']);
+    expect(rest.next).toBeUndefined();
+    expect((await fetch(`${api.url}/jobs?limit=0`)).status).toBe(400);
+    expect((await fetch(`${api.url}/jobs?next=bogus`)).status).toBe(400);
+  });
+
+  it('cancels a running job: execution stopped, worker gone, record CANCELLED, staging emptied', async () => {
+    await post(JSON.stringify({ job_id: 'cancel-me', source: { type: 'http', url: media.url('/stall.mp4') } }));
+    for (let i = 0; i < 100 && (await runtime.job('cancel-me'))?.stage !== 'extract'; i++) await sleep(100);
+    const workers = () => {
+      try {
+        return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'media-worker/main.ts']).toString().trim();
+      } catch {
+        return '';
+      }
+    };
+    for (let i = 0; i < 50 && !workers(); i++) await sleep(100);
+    expect(workers()).not.toBe('');
+    const res = await fetch(`${api.url}/jobs/cancel-me`, { method: 'DELETE' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ jobId: 'cancel-me', status: 'CANCELLED' });
+    const record = await runtime.finish('cancel-me');
+    expect(record).toMatchObject({ status: 'CANCELLED', error: { code: 'Cancelled' } });
+    for (let i = 0; i < 50 && workers(); i++) await sleep(100);
+    expect(workers()).toBe('');
+    expect(() => statSync(join(runtime.config.WORK_DIR, 'cancel-me'))).toThrow(/ENOENT/);
+    const staged = await s3Client().send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET!, Prefix: 'staging/local/cancel-me/' }));
+    expect(staged.KeyCount ?? 0).toBe(0);
+  });
+
+  it('answers a cancel of a job that has ended with 409, and of an unknown job with 404', async () => {
+    expect((await fetch(`${api.url}/jobs/api-job-1`, { method: 'DELETE' })).status).toBe(409);
+    expect((await fetch(`${api.url}/jobs/nope`, { method: 'DELETE' })).status).toBe(404);
   });
 
   it('answers an unknown job with 404', async () => {
