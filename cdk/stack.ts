@@ -15,7 +15,10 @@ export interface MediaIngestStackProps extends StackProps {
   readonly storage?: StorageProps;
   /** Worker task size. Default: see WorkersProps. */
   readonly workers?: WorkersProps;
-  /** A customer-managed key for the buckets and the table. Default: none (AWS-managed encryption). */
+  /**
+   * A customer-managed key for the buckets and the table. Needs a stack with an explicit `env.region` (the table's
+   * replica encryption is rendered per region). Default: none (AWS-managed encryption).
+   */
   readonly encryptionKey?: kms.IKey;
   /** Hosts the egress policy lets through although they resolve to private ranges. Default: none. */
   readonly allowHosts?: readonly string[];

@@ -1,72 +1,263 @@
-import { App } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
 import { MediaIngestStack } from '../../../cdk/stack.js';
 import { ASL_PATH } from '../../../local/engine.js';
 import { LOCAL_SUBSTITUTIONS } from '../../../local/substitutions.js';
 
-const template = Template.fromStack(new MediaIngestStack(new App(), 'Test'));
+const app = new App();
+const stack = new MediaIngestStack(app, 'Test', { callbackAllowHosts: ['hooks.example.com'] });
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const asl = readFileSync(ASL_PATH, 'utf8');
+const machine = ofType('AWS::StepFunctions::StateMachine')[0]![1];
+const substitutions = machine.Properties.DefinitionSubstitutions as Record<string, unknown>;
+const logicalId = (ref: unknown) => JSON.stringify(ref).match(/"(?:Ref|Fn::GetAtt)":\[?"([A-Za-z0-9]+)"/)?.[1];
 
 describe('the CDK stack', () => {
   it('passes exactly the substitution keys the ASL uses, and so does the local runtime', () => {
-    const aslKeys = [...new Set([...readFileSync(ASL_PATH, 'utf8').matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
-    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0]!;
-    const cdkKeys = Object.keys(machine.Properties.DefinitionSubstitutions as object).sort();
-    expect(cdkKeys).toEqual(aslKeys);
+    const aslKeys = [...new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
+    expect(Object.keys(substitutions).sort()).toEqual(aslKeys);
     expect(Object.keys(LOCAL_SUBSTITUTIONS).sort()).toEqual(aslKeys);
   });
 
-  it('runs a STANDARD state machine with ALL logging and X-Ray tracing', () => {
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineType: 'STANDARD',
-      TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
-    });
+  it('is clean under cdk-nag AwsSolutions, every acknowledgement with a reason', () => {
+    const nagged = new App();
+    new MediaIngestStack(nagged, 'Nagged');
+    Validations.of(nagged).addPlugins(new AwsSolutionsChecks(nagged));
+    expect(() => nagged.synth()).not.toThrow();
   });
 
-  it('keeps both buckets private, encrypted and TLS-only, and expires staging', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 2);
-    template.allResourcesProperties('AWS::S3::Bucket', {
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      BucketEncryption: Match.anyValue(),
-    });
-    template.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'staging/', ExpirationInDays: 7 })]) },
-    });
-    template.allResourcesProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
-    });
+  it('fails the synth on an unacknowledged cdk-nag finding', () => {
+    const nagged = new App();
+    const s = new MediaIngestStack(nagged, 'Nagged');
+    new s3.Bucket(s, 'Careless');
+    Validations.of(nagged).addPlugins(new AwsSolutionsChecks(nagged));
+    expect(() => nagged.synth()).toThrow();
   });
 
-  it('keys job records by tenant and job id, with a TTL', () => {
+  it('hard-codes no physical names, so two stages coexist in one account', () => {
+    const named = ['BucketName', 'TableName', 'FunctionName', 'StateMachineName', 'QueueName', 'TopicName', 'ClusterName', 'RoleName', 'Name'];
+    for (const [id, r] of Object.entries(resources)) {
+      if (['AWS::ApiGateway::RestApi', 'AWS::ApiGateway::Model', 'AWS::ApiGateway::RequestValidator'].includes(r.Type)) continue;
+      for (const key of named) expect({ id, [key]: typeof r.Properties?.[key] === 'string' ? r.Properties[key] : undefined }).toEqual({ id, [key]: undefined });
+    }
+    const two = new App();
+    new MediaIngestStack(two, 'StageA');
+    new MediaIngestStack(two, 'StageB');
+    expect(() => two.synth()).not.toThrow();
+  });
+});
+
+describe('storage', () => {
+  const buckets = ofType('AWS::S3::Bucket');
+  const staging = buckets.find(([id]) => id.startsWith('StorageStaging'))![1];
+  const artifacts = buckets.find(([id]) => id.startsWith('StorageArtifacts'))![1];
+
+  it('blocks public access and encrypts every bucket', () => {
+    expect(buckets).toHaveLength(3);
+    for (const [, b] of buckets) {
+      expect(b.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    }
+  });
+
+  it('refuses plain HTTP on every bucket', () => {
+    const policies = ofType('AWS::S3::BucketPolicy');
+    expect(policies).toHaveLength(3);
+    for (const [, p] of policies) {
+      expect(p.Properties.PolicyDocument.Statement).toEqual(
+        expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      );
+    }
+  });
+
+  it('expires staging/ and aborts incomplete multipart uploads', () => {
+    expect(staging.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: 'staging/', ExpirationInDays: 7, Status: 'Enabled' }),
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+      ]),
+    );
+  });
+
+  it('logs access to staging and artifacts into the access-log bucket', () => {
+    for (const b of [staging, artifacts]) expect(logicalId(b.Properties.LoggingConfiguration.DestinationBucketName)).toMatch(/^StorageAccessLogs/);
+  });
+
+  it('uses a customer-managed key when one is given (in a stack with an explicit region)', () => {
+    const withKey = new App();
+    const env = { account: '111111111111', region: 'eu-west-1' };
+    const key = new kms.Key(new Stack(withKey, 'Keys', { env }), 'Key');
+    const t = Template.fromStack(new MediaIngestStack(withKey, 'WithKey', { encryptionKey: key, env }));
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] },
+    });
+    t.hasResourceProperties('AWS::DynamoDB::GlobalTable', { SSESpecification: { SSEEnabled: true, SSEType: 'KMS' } });
+  });
+});
+
+describe('the jobs table', () => {
+  it("is on demand, with point-in-time recovery, a TTL and an index of a tenant's jobs by time", () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [
         { AttributeName: 'tenant', KeyType: 'HASH' },
         { AttributeName: 'jobId', KeyType: 'RANGE' },
       ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'byCreatedAt', KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }] }),
+      ],
     });
-  });
-
-  it('runs the worker on Fargate as non-root with a read-only root filesystem', () => {
-    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
-      RequiresCompatibilities: ['FARGATE'],
-      EphemeralStorage: { SizeInGiB: 50 },
-      ContainerDefinitions: [Match.objectLike({ Name: 'media-worker', User: 'node', ReadonlyRootFilesystem: true })],
-    });
-  });
-
-  it('bundles five Lambdas on a current Node.js runtime', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
-      (f) => (f.Properties.Handler as string) === 'index.handler',
-    );
-    expect(functions).toHaveLength(5);
-    for (const f of functions) expect(f.Properties.Runtime).toBe('nodejs22.x');
-  });
-
-  it('authorises every API method with IAM', () => {
-    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).filter((m) => m.Properties.HttpMethod !== 'OPTIONS');
-    expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
-    for (const m of methods) expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 });
+
+describe('the workers', () => {
+  it('run on Fargate with CPU, memory and ephemeral storage set, as non-root, read-only, with a scratch volume', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RequiresCompatibilities: ['FARGATE'],
+      Cpu: '2048',
+      Memory: '4096',
+      EphemeralStorage: { SizeInGiB: 50 },
+      Volumes: [{ Name: 'scratch' }],
+      ContainerDefinitions: [
+        Match.objectLike({
+          Name: 'media-worker',
+          User: 'node',
+          ReadonlyRootFilesystem: true,
+          MountPoints: [{ SourceVolume: 'scratch', ContainerPath: '/scratch', ReadOnly: false }],
+          LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+        }),
+      ],
+    });
+  });
+
+  it('keep their logs for a bounded time', () => {
+    for (const [, g] of ofType('AWS::Logs::LogGroup')) expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it('sit in private subnets with one controlled way out (one NAT gateway) and flow logs', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
+    const privateSubnets = ofType('AWS::EC2::Subnet').filter(([, s]) => s.Properties.MapPublicIpOnLaunch === false);
+    expect(privateSubnets).toHaveLength(2);
+    expect(logicalId(substitutions.PrivateSubnetA)).toBe(privateSubnets[0]![0]);
+    expect(logicalId(substitutions.PrivateSubnetB)).toBe(privateSubnets[1]![0]);
+  });
+});
+
+describe('the workflow', () => {
+  it('is a STANDARD state machine logging ALL to a log group, traced by X-Ray', () => {
+    expect(machine.Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true, Destinations: [expect.anything()] },
+    });
+  });
+
+  it('has a role allowed exactly what the ASL uses, on exactly those resources', () => {
+    const roleId = logicalId(machine.Properties.RoleArn);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: unknown) => logicalId(r) === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }>);
+    const scoped = statements.filter((s) => s.Resource !== '*');
+    // What the ASL's Resources need, derived from the file itself.
+    const needed = new Set<string>();
+    if (asl.includes('arn:aws:states:::lambda:invoke')) needed.add('lambda:InvokeFunction');
+    if (asl.includes('arn:aws:states:::dynamodb:updateItem')) needed.add('dynamodb:UpdateItem');
+    if (asl.includes('arn:aws:states:::ecs:runTask.waitForTaskToken')) ['ecs:RunTask', 'iam:PassRole'].forEach((a) => needed.add(a));
+    expect(scoped.flatMap((s) => [s.Action].flat()).sort()).toEqual([...needed].sort());
+    const on = (action: string) => [scoped.find((s) => [s.Action].flat().includes(action))!.Resource].flat().map(logicalId).sort();
+    expect(on('lambda:InvokeFunction')).toEqual([substitutions.ClassifyFunctionArn, substitutions.PublishFunctionArn, substitutions.NotifyFunctionArn].map(logicalId).sort());
+    expect(on('dynamodb:UpdateItem')).toEqual([logicalId(substitutions.JobsTableName)]);
+    expect(on('ecs:RunTask')).toEqual([logicalId(substitutions.WorkerTaskDefinitionArn)]);
+    const taskDefinition = ofType('AWS::ECS::TaskDefinition')[0]![1];
+    expect(on('iam:PassRole')).toEqual([logicalId(taskDefinition.Properties.TaskRoleArn), logicalId(taskDefinition.Properties.ExecutionRoleArn)].sort());
+    // Unscoped statements are only the X-Ray and log-delivery APIs, which have no resource-level permissions.
+    for (const s of statements.filter((x) => x.Resource === '*')) for (const a of [s.Action].flat()) expect(a).toMatch(/^(xray|logs):/);
+  });
+
+  it("lets the worker answer only its own state machine's task tokens", () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: { Ref: Match.stringLikeRegexp('^WorkflowPipeline') } }),
+        ]),
+      },
+    });
+  });
+
+  it('runs every Lambda on a current Node.js runtime with tracing, and its own role', () => {
+    const functions = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Handler === 'index.handler');
+    expect(functions).toHaveLength(8);
+    const roles = new Set<string | undefined>();
+    for (const [, f] of functions) {
+      expect(f.Properties.Runtime).toBe('nodejs24.x');
+      expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      roles.add(logicalId(f.Properties.Role));
+    }
+    expect(roles.size).toBe(8);
+  });
+});
+
+describe('the API', () => {
+  const methods = ofType('AWS::ApiGateway::Method').filter(([, m]) => m.Properties.HttpMethod !== 'OPTIONS');
+
+  it('has POST /jobs, GET /jobs, GET /jobs/{id} and DELETE /jobs/{id}, all IAM-authorised and validated', () => {
+    expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'POST']);
+    for (const [, m] of methods) {
+      expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
+      expect(m.Properties.RequestValidatorId).toBeDefined();
+    }
+  });
+
+  it('validates POST bodies against the job request model generated from the zod schema', () => {
+    const post = methods.find(([, m]) => m.Properties.HttpMethod === 'POST')![1];
+    const modelId = logicalId(post.Properties.RequestModels['application/json']);
+    const model = resources[modelId!]!;
+    expect(model.Properties.Schema).toMatchObject({
+      $schema: 'http://json-schema.org/draft-04/schema#',
+      required: ['source'],
+      additionalProperties: false,
+      properties: { source: { required: ['type', 'url'] }, actions: { items: { enum: ['download', 'transcode', 'transcribe'] } } },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
+  });
+
+  it('throttles, traces and writes access logs', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      TracingEnabled: true,
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, LoggingLevel: 'INFO', DataTraceEnabled: false })],
+    });
+  });
+});
+
+describe('cleanup and alarms', () => {
+  it('runs the cleanup sweep on a schedule, with a dead-letter queue', () => {
+    const rule = ofType('AWS::Events::Rule')[0]![1];
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 hour)');
+    expect(rule.Properties.Targets[0]).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 2 }, DeadLetterConfig: { Arn: expect.anything() } });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it('alarms on failed executions, throttles, Lambda errors, API 5xx and dead letters, to one SNS topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const metric = (name: string) => alarms.filter((a) => a.MetricName === name);
+    expect(metric('ExecutionsFailed')).toHaveLength(1);
+    expect(metric('ExecutionThrottled')).toHaveLength(1);
+    expect(metric('Errors')).toHaveLength(8);
+    expect(metric('Throttles')).toHaveLength(8);
+    expect(metric('5XXError')).toHaveLength(1);
+    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+    const topic = ofType('AWS::SNS::Topic')[0]![0];
+    for (const a of alarms) expect(a.AlarmActions.map(logicalId)).toEqual([topic]);
+  });
+});
+
