@@ -10,6 +10,7 @@ new MediaIngestStack(app, `MediaIngest-${stage}`, {
   allowHosts: list('allowHosts'),
   callbackAllowHosts: list('callbackAllowHosts'),
   api: { webAclArn: app.node.tryGetContext('webAclArn') as string | undefined },
+  destroyOnRemoval: app.node.tryGetContext('destroyOnRemoval') === 'true',
 });
 // Every synth is checked: an unacknowledged AwsSolutions finding fails it.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

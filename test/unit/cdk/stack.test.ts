@@ -145,6 +145,8 @@ describe('the workers', () => {
   it('sit in private subnets with one controlled way out (one NAT gateway) and flow logs', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 1);
     template.resourceCountIs('AWS::EC2::FlowLog', 1);
+    // S3 and DynamoDB go through gateway endpoints, not the NAT gateway.
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
     const privateSubnets = ofType('AWS::EC2::Subnet').filter(([, s]) => s.Properties.MapPublicIpOnLaunch === false);
     expect(privateSubnets).toHaveLength(2);
     expect(logicalId(substitutions.PrivateSubnetA)).toBe(privateSubnets[0]![0]);
