@@ -11,6 +11,8 @@ import { LOCAL_SUBSTITUTIONS } from '../../../local/substitutions.js';
 const app = new App();
 const stack = new MediaIngestStack(app, 'Test', { callbackAllowHosts: ['hooks.example.com'] });
 const template = Template.fromStack(stack);
+// CloudFormation properties are untyped JSON; the assertions below say what shape they expect.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const asl = readFileSync(ASL_PATH, 'utf8');
