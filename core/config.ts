@@ -34,6 +34,7 @@ const ConfigSchema = z.object({
   MEDIA_INGEST_CALLBACK_ATTEMPTS: int(3),
   MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: list,
   MEDIA_INGEST_CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  MEDIA_INGEST_AUDIO_FORMAT: z.enum(['wav', 'flac']).default('wav'),
   POCKETSPHINX_MODEL_DIR: z.string().default('/usr/share/pocketsphinx/model/en-us'),
   S3_FORCE_PATH_STYLE: bool,
   AWS_REGION: z.string().default('us-east-1'),

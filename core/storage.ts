@@ -6,6 +6,7 @@ export const ARTIFACT_NAMES = {
   metadata: 'metadata.json',
   thumbnail: 'thumbnail.jpg',
   audio: 'audio.wav',
+  audioFlac: 'audio.flac',
   transcriptJson: 'transcript.json',
   transcriptTxt: 'transcript.txt',
   transcriptSrt: 'transcript.srt',

@@ -268,7 +268,8 @@ describe('names and metadata from the source', () => {
     const out = join(dir, 'titled-out');
     await runtime.download(record, out);
     const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
-    expect(metadata.source.metadata.title).toBe('.._.._etc_passwd ; rm -rf _ $(id) `reboot`');
+    expect(metadata.source.title).toBe('.._.._etc_passwd ; rm -rf _ $(id) `reboot`');
+    expect(metadata.source.extra.title).toBe('.._.._etc_passwd ; rm -rf _ $(id) `reboot`');
     expect(metadata.source.tags.title).toBe('.._.._etc_passwd; rm -rf _ $(id) `reboot` | x');
   });
 

@@ -113,7 +113,7 @@ describe('a job on a direct MP4 served on loopback', () => {
         expect.objectContaining({ kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 1 }),
       ]),
     );
-    expect(metadata.processing).toEqual({ remuxed: true, reencoded: false });
+    expect(metadata.processing).toEqual({ remuxed: true, reencoded: false, reason: null });
   });
 
   it('removes the worker scratch directory when its steps end', () => {

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MergeFailedError } from '../../../core/errors.js';
 import { type FileRef, ExtractCheckpointSchema, type MergeCheckpoint, MergeCheckpointSchema } from '../../../core/job.js';
@@ -21,20 +21,47 @@ async function media<T>(what: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Remuxes into MP4 without re-encoding; re-encodes only when the codecs cannot go into MP4. */
-async function makeSourceMp4(original: string, out: string, timeoutMs: number): Promise<{ reencoded: boolean }> {
+/**
+ * Remuxes into MP4 without re-encoding; re-encodes only when the codecs cannot go into MP4, and says why.
+ * -xerror: a truncated or corrupt source fails here (MergeFailed) instead of yielding a silently short file.
+ */
+async function makeSourceMp4(original: string, out: string, timeoutMs: number): Promise<{ reencoded: boolean; reason: string | null }> {
   const maps = ['-map', '0:v:0?', '-map', '0:a:0?'];
+  let reason: string;
   try {
-    await ffmpeg(['-i', original, ...maps, '-c', 'copy', '-movflags', '+faststart', out], timeoutMs);
-    return { reencoded: false };
+    await ffmpeg(['-xerror', '-i', original, ...maps, '-c', 'copy', '-movflags', '+faststart', out], timeoutMs);
+    return { reencoded: false, reason: null };
   } catch (err) {
     if (!(err instanceof ToolError) || err.timedOut) throw err;
+    reason = `the streams cannot be copied into MP4: ${err.stderrTail.at(-1) ?? err.message}`;
   }
   await ffmpeg(
-    ['-i', original, ...maps, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '160k', '-movflags', '+faststart', out],
+    ['-xerror', '-i', original, ...maps, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '160k', '-movflags', '+faststart', out],
     timeoutMs,
   );
-  return { reencoded: true };
+  return { reencoded: true, reason };
+}
+
+/** Where candidate thumbnails are taken, as fractions of the duration. */
+const THUMBNAIL_AT = [0.1, 0.3, 0.5, 0.7, 0.9];
+
+/**
+ * A representative frame: candidates across the video in one ffmpeg run, each scored by the entropy of its luma
+ * (a black or blank frame scores ~0); the most detailed wins. Bounded to 640 px wide.
+ */
+async function makeThumbnail(source: string, duration: number, scratch: string, out: string, timeoutMs: number): Promise<void> {
+  const inputs = THUMBNAIL_AT.flatMap((f) => ['-ss', (duration * f).toFixed(3), '-i', source]);
+  const graph = THUMBNAIL_AT.map((_, i) => `[${i}:v]scale='min(640,iw)':-2,entropy,metadata=print:file=${join(scratch, `entropy-${i}.txt`)}[t${i}]`).join(';');
+  const outputs = THUMBNAIL_AT.flatMap((_, i) => ['-map', `[t${i}]`, '-frames:v', '1', '-q:v', '3', join(scratch, `candidate-${i}.jpg`)]);
+  await ffmpeg([...inputs, '-filter_complex', graph, ...outputs], timeoutMs);
+  let best = 0;
+  let bestScore = -1;
+  for (let i = 0; i < THUMBNAIL_AT.length; i++) {
+    const text = await readFile(join(scratch, `entropy-${i}.txt`), 'utf8').catch(() => '');
+    const score = Number(/normalized_entropy\.normal\.Y=([\d.]+)/.exec(text)?.[1] ?? -1);
+    if (score > bestScore) [best, bestScore] = [i, score];
+  }
+  await rename(join(scratch, `candidate-${best}.jpg`), out);
 }
 
 /** Produces source.mp4, metadata.json and, as the actions ask, thumbnail.jpg and audio.wav (mono 16 kHz). */
@@ -55,7 +82,7 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const files: Record<string, FileRef> = {};
 
   await downloadFile(ctx.stagingBucket, extracted.data.source.key, local(ORIGINAL_NAME));
-  const { reencoded } = await media('remux', () => makeSourceMp4(local(ORIGINAL_NAME), local(ARTIFACT_NAMES.source), timeoutMs));
+  const processing = await media('remux', () => makeSourceMp4(local(ORIGINAL_NAME), local(ARTIFACT_NAMES.source), timeoutMs));
   const probe = await media('probe', () => ffprobe(local(ARTIFACT_NAMES.source), timeoutMs));
   const hasVideo = hasStream(probe, 'video');
   const hasAudio = hasStream(probe, 'audio');
@@ -63,24 +90,21 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   if (!hasVideo && !hasAudio) throw new MergeFailedError('source.mp4 has neither audio nor video');
 
   files[ARTIFACT_NAMES.source] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.source), local(ARTIFACT_NAMES.source), 'video/mp4');
-  await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, reencoded), null, 2));
+  await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, processing), null, 2));
   files[ARTIFACT_NAMES.metadata] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.metadata), local(ARTIFACT_NAMES.metadata), 'application/json');
 
   const wants = (action: 'transcode' | 'transcribe') => request.actions.includes(action);
   if (hasVideo && wants('transcode')) {
-    // A frame a tenth of the way in: past fades from black at the start.
-    const at = (duration * 0.1).toFixed(3);
-    await media('thumbnail', () =>
-      ffmpeg(['-ss', at, '-i', local(ARTIFACT_NAMES.source), '-frames:v', '1', '-vf', "scale='min(640,iw)':-2", '-q:v', '3', local(ARTIFACT_NAMES.thumbnail)], timeoutMs),
-    );
+    await media('thumbnail', () => makeThumbnail(local(ARTIFACT_NAMES.source), duration, ctx.scratch, local(ARTIFACT_NAMES.thumbnail), timeoutMs));
     files[ARTIFACT_NAMES.thumbnail] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.thumbnail), local(ARTIFACT_NAMES.thumbnail), 'image/jpeg');
   }
   if (hasAudio && (wants('transcode') || wants('transcribe'))) {
+    const flac = ctx.config.MEDIA_INGEST_AUDIO_FORMAT === 'flac';
+    const name = flac ? ARTIFACT_NAMES.audioFlac : ARTIFACT_NAMES.audio;
+    const codec = flac ? ['-c:a', 'flac'] : ['-c:a', 'pcm_s16le'];
     // -vn: the video is never decoded.
-    await media('audio', () =>
-      ffmpeg(['-i', local(ARTIFACT_NAMES.source), '-vn', '-map', '0:a:0', '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', local(ARTIFACT_NAMES.audio)], timeoutMs),
-    );
-    files[ARTIFACT_NAMES.audio] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.audio), local(ARTIFACT_NAMES.audio), 'audio/wav');
+    await media('audio', () => ffmpeg(['-i', local(ARTIFACT_NAMES.source), '-vn', '-map', '0:a:0', '-ac', '1', '-ar', '16000', ...codec, local(name)], timeoutMs));
+    files[name] = await uploadFile(ctx.stagingBucket, key(name), local(name), flac ? 'audio/flac' : 'audio/wav');
   }
   const bytes = Object.values(files).reduce((n, f) => n + f.bytes, 0);
   return { files, hasAudio, hasVideo, durationSeconds: duration, bytes, durationMs: Date.now() - started };

@@ -1,13 +1,14 @@
 import type { ExecutionInput } from '../../../core/job.js';
+import { type Metadata, MetadataSchema, normaliseDate } from '../../../core/metadata.js';
 import { sanitiseMetadata, sanitiseText } from '../../../core/sanitise.js';
 import type { Probe, ProbeStream } from '../tools/ffmpeg.js';
 import { durationOf } from '../tools/ffmpeg.js';
 
 /** Frame rate from ffprobe's "num/den" string. */
-function fps(rate: string | undefined): number | undefined {
-  if (!rate) return undefined;
+function fps(rate: string | undefined): number | null {
+  if (!rate) return null;
   const [num, den] = rate.split('/').map(Number);
-  return num && den ? Math.round((num / den) * 1000) / 1000 : undefined;
+  return num && den ? Math.round((num / den) * 1000) / 1000 : null;
 }
 
 function describeStream(s: ProbeStream) {
@@ -18,28 +19,48 @@ function describeStream(s: ProbeStream) {
     profile: s.profile ?? null,
     width: s.width ?? null,
     height: s.height ?? null,
-    fps: s.codec_type === 'video' ? (fps(s.avg_frame_rate) ?? null) : null,
+    fps: s.codec_type === 'video' ? fps(s.avg_frame_rate) : null,
     sampleRate: s.sample_rate ? Number(s.sample_rate) : null,
     channels: s.channels ?? null,
     language: s.tags?.language ? sanitiseText(s.tags.language, 16) : null,
   };
 }
 
-/** metadata.json: what ffprobe says of source.mp4, where it came from and what was done to it. */
-export function buildMetadata(probe: Probe, input: ExecutionInput, reencoded: boolean) {
-  return {
+/** The first of several names a field goes by (yt-dlp's info.json, a caller's metadata, the file's tags). */
+function pick(sources: Array<Record<string, unknown>>, ...names: string[]): string | null {
+  for (const source of sources) {
+    for (const name of names) {
+      const value = source[name];
+      if (typeof value === 'string' && value.trim()) return sanitiseText(value);
+      if (typeof value === 'number') return String(value);
+    }
+  }
+  return null;
+}
+
+/** metadata.json: what ffprobe says of source.mp4, where it came from (normalised, sanitised) and what was done. */
+export function buildMetadata(probe: Probe, input: ExecutionInput, processing: { reencoded: boolean; reason: string | null }): Metadata {
+  // Caller metadata was sanitised when the job was accepted; the file's own tags are sanitised here.
+  const given = (input.request.source.metadata ?? {}) as Record<string, unknown>;
+  const tags = sanitiseMetadata(probe.format.tags ?? {}) as Record<string, unknown>;
+  const both = [given, tags];
+  return MetadataSchema.parse({
     container: probe.format.format_name ?? null,
     durationSeconds: durationOf(probe),
     sizeBytes: Number(probe.format.size ?? 0),
     bitRate: probe.format.bit_rate ? Number(probe.format.bit_rate) : null,
     streams: probe.streams.map(describeStream),
-    // Caller metadata was sanitised when the job was accepted; the file's own tags are sanitised here.
     source: {
       url: input.request.source.url,
       type: input.request.source.type,
-      metadata: input.request.source.metadata ?? {},
-      tags: sanitiseMetadata(probe.format.tags ?? {}),
+      title: pick(both, 'title'),
+      uploader: pick(both, 'uploader', 'channel', 'artist', 'author'),
+      uploadDate: normaliseDate(pick(both, 'upload_date', 'uploadDate', 'date', 'creation_time')),
+      originalUrl: pick([given], 'webpage_url', 'original_url', 'originalUrl') ?? input.request.source.url,
+      id: pick([given], 'id'),
+      extra: given,
+      tags,
     },
-    processing: { remuxed: !reencoded, reencoded },
-  };
+    processing: { remuxed: !processing.reencoded, ...processing },
+  });
 }
