@@ -1,4 +1,4 @@
-import { Agent, fetch, type Response } from 'undici';
+import { Agent, fetch, type FormData, type Response } from 'undici';
 import type { Config } from './config.js';
 import { checkedLookup, checkUrl, type EgressPolicy } from './egress.js';
 import {
@@ -14,7 +14,7 @@ import {
 export interface SafeFetchOptions {
   readonly method?: 'GET' | 'HEAD' | 'POST';
   readonly headers?: Record<string, string>;
-  readonly body?: string;
+  readonly body?: string | FormData;
   readonly signal?: AbortSignal;
 }
 

@@ -7,22 +7,43 @@ import type { StepContext } from '../context.js';
 import { downloadFile, uploadFile } from '../staging.js';
 import { ToolError } from '../tools/run.js';
 import { pocketsphinxEngine } from '../transcription/pocketsphinx.js';
-import { toSrt, toText, toVtt, type Transcript } from '../transcription/transcript.js';
+import { toSrt, toText, toVtt, type Transcript, type TranscriptionEngine } from '../transcription/transcript.js';
+import { awsTranscribeEngine } from '../transcription/aws.js';
+import { openAiEngine } from '../transcription/openai.js';
 
-/** Writes transcript.json, .txt, .srt and .vtt from audio.wav; a source without audio is skipped, with the reason. */
+/** The engine configuration names; pocketsphinx (offline) unless another is configured. */
+function engineFor(ctx: StepContext, audioKey: string): TranscriptionEngine {
+  const { config, input } = ctx;
+  switch (config.MEDIA_INGEST_TRANSCRIBE_ENGINE) {
+    case 'openai':
+      return openAiEngine(config, ctx.scratch);
+    case 'aws':
+      return awsTranscribeEngine(config, {
+        bucket: ctx.stagingBucket,
+        audioKey,
+        outputKey: stagingKey(input.tenant, input.jobId, 'aws-transcribe.json'),
+      });
+    case 'pocketsphinx':
+      return pocketsphinxEngine(config.POCKETSPHINX_MODEL_DIR, ctx.scratch);
+  }
+}
+
+/** Writes transcript.json, .txt, .srt and .vtt from the audio; a source without audio is skipped, with the reason. */
 export async function transcribe(ctx: StepContext): Promise<TranscribeCheckpoint> {
   const started = Date.now();
-  const engine = pocketsphinxEngine(ctx.config.POCKETSPHINX_MODEL_DIR);
   const merged = MergeCheckpointSchema.safeParse(ctx.input.checkpoints.merge);
   if (!merged.success) throw new TranscriptionFailedError('the merge checkpoint is missing or invalid');
-  const audio = merged.data.files[ARTIFACT_NAMES.audio];
-  if (!audio) {
-    return { files: {}, skipped: 'no audio track', engine: engine.name, characters: 0, bytes: 0, durationMs: Date.now() - started };
+  const audioName = [ARTIFACT_NAMES.audio, ARTIFACT_NAMES.audioFlac].find((n) => merged.data.files[n]);
+  if (!audioName) {
+    const engine = ctx.config.MEDIA_INGEST_TRANSCRIBE_ENGINE;
+    return { files: {}, skipped: 'no audio track', engine, characters: 0, bytes: 0, durationMs: Date.now() - started };
   }
+  const audio = merged.data.files[audioName]!;
+  const engine = engineFor(ctx, audio.key);
   const local = (name: string) => join(ctx.scratch, name);
-  await downloadFile(ctx.stagingBucket, audio.key, local(ARTIFACT_NAMES.audio));
+  await downloadFile(ctx.stagingBucket, audio.key, local(audioName));
   const recognised = await engine
-    .transcribe(local(ARTIFACT_NAMES.audio), { timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS })
+    .transcribe(local(audioName), { timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS })
     .catch((err: unknown) => {
       if (err instanceof ToolError) {
         throw new TranscriptionFailedError(`${engine.name}: ${err.message}`, { details: { stderrTail: err.stderrTail } });
