@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -112,6 +112,18 @@ export class Workflow extends Construct {
     taskRole.addToPrincipalPolicy(objectStatement(staging, 'staging/', ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']));
     taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [table.tableArn] }));
     this.stateMachine.grantTaskResponse(taskRole);
+    // The Amazon Transcribe engine (MEDIA_INGEST_TRANSCRIBE_ENGINE=aws) starts and polls jobs on staged audio.
+    taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['transcribe:StartTranscriptionJob', 'transcribe:GetTranscriptionJob'],
+        resources: [Stack.of(this).formatArn({ service: 'transcribe', resource: 'transcription-job', resourceName: 'media-ingest-*' })],
+      }),
+    );
+    acknowledge(
+      taskRole,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/media-ingest-*]',
+      'transcription jobs are named per run (media-ingest-<uuid>); the grant covers only jobs with that prefix',
+    );
     acknowledge(taskRole, prefixFinding(staging, 'staging/'), PREFIX_REASON);
   }
 }
