@@ -25,7 +25,7 @@ async function media<T>(what: string, run: () => Promise<T>): Promise<T> {
  * Remuxes into MP4 without re-encoding; re-encodes only when the codecs cannot go into MP4, and says why.
  * -xerror: a truncated or corrupt source fails here (MergeFailed) instead of yielding a silently short file.
  */
-async function makeSourceMp4(original: string, out: string, timeoutMs: number): Promise<{ reencoded: boolean; reason: string | null }> {
+export async function makeSourceMp4(original: string, out: string, timeoutMs: number): Promise<{ reencoded: boolean; reason: string | null }> {
   const maps = ['-map', '0:v:0?', '-map', '0:a:0?'];
   let reason: string;
   try {
@@ -42,26 +42,46 @@ async function makeSourceMp4(original: string, out: string, timeoutMs: number): 
   return { reencoded: true, reason };
 }
 
+/** Mono 16 kHz audio; -vn: the video is never decoded. */
+export async function extractAudio(source: string, out: string, format: 'wav' | 'flac', timeoutMs: number): Promise<void> {
+  const codec = format === 'flac' ? ['-c:a', 'flac'] : ['-c:a', 'pcm_s16le'];
+  await ffmpeg(['-i', source, '-vn', '-map', '0:a:0', '-ac', '1', '-ar', '16000', ...codec, out], timeoutMs);
+}
+
 /** Where candidate thumbnails are taken, as fractions of the duration. */
 const THUMBNAIL_AT = [0.1, 0.3, 0.5, 0.7, 0.9];
 
-/**
- * A representative frame: candidates across the video in one ffmpeg run, each scored by the entropy of its luma
- * (a black or blank frame scores ~0); the most detailed wins. Bounded to 640 px wide.
- */
-async function makeThumbnail(source: string, duration: number, scratch: string, out: string, timeoutMs: number): Promise<void> {
-  const inputs = THUMBNAIL_AT.flatMap((f) => ['-ss', (duration * f).toFixed(3), '-i', source]);
+/** Below this luma entropy a frame is black or blank. */
+const BLANK_ENTROPY = 0.1;
+
+/** Candidate frames in one ffmpeg run, each scored by the entropy of its luma; the best one's path and score. */
+async function bestCandidate(source: string, duration: number, scratch: string, keyframesOnly: boolean, timeoutMs: number) {
+  // Keyframes only: each candidate costs one decoded frame, not the run from the previous keyframe.
+  const skip = keyframesOnly ? ['-skip_frame', 'nokey'] : [];
+  const inputs = THUMBNAIL_AT.flatMap((f) => [...skip, '-ss', (duration * f).toFixed(3), '-i', source]);
   const graph = THUMBNAIL_AT.map((_, i) => `[${i}:v]scale='min(640,iw)':-2,entropy,metadata=print:file=${join(scratch, `entropy-${i}.txt`)}[t${i}]`).join(';');
   const outputs = THUMBNAIL_AT.flatMap((_, i) => ['-map', `[t${i}]`, '-frames:v', '1', '-q:v', '3', join(scratch, `candidate-${i}.jpg`)]);
   await ffmpeg([...inputs, '-filter_complex', graph, ...outputs], timeoutMs);
-  let best = 0;
-  let bestScore = -1;
+  let best = { path: '', score: -1 };
   for (let i = 0; i < THUMBNAIL_AT.length; i++) {
     const text = await readFile(join(scratch, `entropy-${i}.txt`), 'utf8').catch(() => '');
     const score = Number(/normalized_entropy\.normal\.Y=([\d.]+)/.exec(text)?.[1] ?? -1);
-    if (score > bestScore) [best, bestScore] = [i, score];
+    if (score > best.score) best = { path: join(scratch, `candidate-${i}.jpg`), score };
   }
-  await rename(join(scratch, `candidate-${best}.jpg`), out);
+  return best;
+}
+
+/**
+ * A representative frame: candidates across the video, the most detailed wins (a black or blank frame scores ~0).
+ * Keyframes first, which is cheap; accurate seeks when that finds nothing but blank frames. At most 640 px wide.
+ */
+export async function makeThumbnail(source: string, duration: number, scratch: string, out: string, timeoutMs: number): Promise<void> {
+  let best = await bestCandidate(source, duration, scratch, true, timeoutMs).catch((err: unknown) => {
+    if (err instanceof ToolError && !err.timedOut) return { path: '', score: -1 };
+    throw err;
+  });
+  if (best.score < BLANK_ENTROPY) best = await bestCandidate(source, duration, scratch, false, timeoutMs);
+  await rename(best.path, out);
 }
 
 /** Produces source.mp4, metadata.json and, as the actions ask, thumbnail.jpg and audio.wav (mono 16 kHz). */
@@ -101,9 +121,7 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   if (hasAudio && (wants('transcode') || wants('transcribe'))) {
     const flac = ctx.config.MEDIA_INGEST_AUDIO_FORMAT === 'flac';
     const name = flac ? ARTIFACT_NAMES.audioFlac : ARTIFACT_NAMES.audio;
-    const codec = flac ? ['-c:a', 'flac'] : ['-c:a', 'pcm_s16le'];
-    // -vn: the video is never decoded.
-    await media('audio', () => ffmpeg(['-i', local(ARTIFACT_NAMES.source), '-vn', '-map', '0:a:0', '-ac', '1', '-ar', '16000', ...codec, local(name)], timeoutMs));
+    await media('audio', () => extractAudio(local(ARTIFACT_NAMES.source), local(name), flac ? 'flac' : 'wav', timeoutMs));
     files[name] = await uploadFile(ctx.stagingBucket, key(name), local(name), flac ? 'audio/flac' : 'audio/wav');
   }
   const bytes = Object.values(files).reduce((n, f) => n + f.bytes, 0);
