@@ -43,7 +43,7 @@ const audioOurs = await median(() => extractAudio(source, join(dir, 'ours.wav'),
 const audioHand = await median(() => ffmpeg('-i', source, '-vn', '-ac', '1', '-ar', '16000', join(dir, 'hand.wav')));
 rows.push(['audio extraction (mono 16 kHz wav)', audioOurs, audioHand]);
 
-const remuxOurs = await median(() => makeSourceMp4(source, join(dir, 'ours.mp4'), TIMEOUT));
+const remuxOurs = await median(() => makeSourceMp4([source], join(dir, 'ours.mp4'), TIMEOUT));
 const remuxHand = await median(() => ffmpeg('-i', source, '-c', 'copy', '-movflags', '+faststart', join(dir, 'hand.mp4')));
 rows.push(['remux to MP4 (+faststart)', remuxOurs, remuxHand]);
 

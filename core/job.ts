@@ -49,7 +49,8 @@ export const FileRefSchema = z.object({
 });
 export type FileRef = z.infer<typeof FileRefSchema>;
 
-export const ExtractCheckpointSchema = CheckpointSchema.extend({ source: FileRefSchema });
+/** `source` is the media (or its video stream); `audio` the audio stream when the source serves them apart. */
+export const ExtractCheckpointSchema = CheckpointSchema.extend({ source: FileRefSchema, audio: FileRefSchema.optional() });
 export type ExtractCheckpoint = z.infer<typeof ExtractCheckpointSchema>;
 
 export const MergeCheckpointSchema = CheckpointSchema.extend({

@@ -16,6 +16,8 @@ export const ARTIFACT_NAMES = {
 
 /** Where the original download lands in staging (its container is whatever the source was). */
 export const ORIGINAL_NAME = 'original';
+/** A separate audio stream, when the source serves video and audio apart (platforms, DASH). */
+export const ORIGINAL_AUDIO_NAME = 'original-audio';
 
 export function stagingPrefix(tenant: string, jobId: string): string {
   return `staging/${tenant}/${jobId}/`;

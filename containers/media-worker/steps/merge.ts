@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MergeFailedError } from '../../../core/errors.js';
 import { type FileRef, ExtractCheckpointSchema, type MergeCheckpoint, MergeCheckpointSchema } from '../../../core/job.js';
-import { ARTIFACT_NAMES, ORIGINAL_NAME, stagingKey } from '../../../core/storage.js';
+import { ARTIFACT_NAMES, ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { downloadFile, stagedMatches, uploadFile } from '../staging.js';
 import { durationOf, ffmpeg, ffprobe, hasStream } from '../tools/ffmpeg.js';
@@ -25,18 +25,20 @@ async function media<T>(what: string, run: () => Promise<T>): Promise<T> {
  * Remuxes into MP4 without re-encoding; re-encodes only when the codecs cannot go into MP4, and says why.
  * -xerror: a truncated or corrupt source fails here (MergeFailed) instead of yielding a silently short file.
  */
-export async function makeSourceMp4(original: string, out: string, timeoutMs: number): Promise<{ reencoded: boolean; reason: string | null }> {
-  const maps = ['-map', '0:v:0?', '-map', '0:a:0?'];
+export async function makeSourceMp4(inputs: string[], out: string, timeoutMs: number): Promise<{ reencoded: boolean; reason: string | null }> {
+  // One input: its first video and audio. Two (separate streams, as platforms and DASH serve them): video, then audio.
+  const maps = inputs.length > 1 ? ['-map', '0:v:0', '-map', '1:a:0'] : ['-map', '0:v:0?', '-map', '0:a:0?'];
+  const original = inputs.flatMap((i) => ['-i', i]);
   let reason: string;
   try {
-    await ffmpeg(['-xerror', '-i', original, ...maps, '-c', 'copy', '-movflags', '+faststart', out], timeoutMs);
+    await ffmpeg(['-xerror', ...original, ...maps, '-c', 'copy', '-movflags', '+faststart', out], timeoutMs);
     return { reencoded: false, reason: null };
   } catch (err) {
     if (!(err instanceof ToolError) || err.timedOut) throw err;
     reason = `the streams cannot be copied into MP4: ${err.stderrTail.at(-1) ?? err.message}`;
   }
   await ffmpeg(
-    ['-xerror', '-i', original, ...maps, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '160k', '-movflags', '+faststart', out],
+    ['-xerror', ...original, ...maps, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '160k', '-movflags', '+faststart', out],
     timeoutMs,
   );
   return { reencoded: true, reason };
@@ -102,7 +104,12 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const files: Record<string, FileRef> = {};
 
   await downloadFile(ctx.stagingBucket, extracted.data.source.key, local(ORIGINAL_NAME));
-  const processing = await media('remux', () => makeSourceMp4(local(ORIGINAL_NAME), local(ARTIFACT_NAMES.source), timeoutMs));
+  const inputs = [local(ORIGINAL_NAME)];
+  if (extracted.data.audio) {
+    await downloadFile(ctx.stagingBucket, extracted.data.audio.key, local(ORIGINAL_AUDIO_NAME));
+    inputs.push(local(ORIGINAL_AUDIO_NAME));
+  }
+  const processing = await media('remux', () => makeSourceMp4(inputs, local(ARTIFACT_NAMES.source), timeoutMs));
   const probe = await media('probe', () => ffprobe(local(ARTIFACT_NAMES.source), timeoutMs));
   const hasVideo = hasStream(probe, 'video');
   const hasAudio = hasStream(probe, 'audio');
