@@ -29,7 +29,10 @@ async function cli(...args: string[]): Promise<Result> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'media-ingest-cli-'));
-  server = await startServer({ '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4') } });
+  server = await startServer({
+    '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4') },
+    '/talk.mp4': { file: makeClip(join(dir, 'media'), 'talk.mp4', { speech: 'Hello world. This is a talk about boats.' }) },
+  });
 });
 
 afterAll(async () => {
@@ -85,6 +88,28 @@ describe('media-ingest run', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stderr).toContain('Usage:');
+  });
+});
+
+describe('transcripts from the CLI', () => {
+  it('writes transcript.txt, .srt, .vtt and .json beside the other artifacts with --actions …,transcribe', async () => {
+    const out = join(dir, 'talk');
+    const { code } = await cli('run', server.url('/talk.mp4'), '--allow-host', '127.0.0.1', '--actions', 'download,transcode,transcribe', '--out', out, '--data-dir', join(dir, 'talk-data'));
+    expect(code).toBe(0);
+    for (const name of ['source.mp4', 'metadata.json', 'thumbnail.jpg', 'audio.wav', 'transcript.txt', 'transcript.srt', 'transcript.vtt', 'transcript.json']) {
+      expect(statSync(join(out, name)).size).toBeGreaterThan(0);
+    }
+    expect(readFileSync(join(out, 'transcript.txt'), 'utf8')).toMatch(/hello|world|boats/);
+  });
+});
+
+describe('media-ingest demo', () => {
+  it('makes sample media, serves it, runs a job and says where the artifacts are', async () => {
+    const { code, stdout } = await cli('demo', '--data-dir', join(dir, 'demo-data'));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/SUCCEEDED/);
+    const where = /the artifacts are in (.+)\n/.exec(stdout)![1]!;
+    for (const name of ['source.mp4', 'audio.wav', 'thumbnail.jpg', 'transcript.vtt']) expect(statSync(join(where, name)).size).toBeGreaterThan(0);
   });
 });
 
