@@ -7,7 +7,7 @@ import type { StepContext } from '../context.js';
 import { downloadFile, uploadFile } from '../staging.js';
 import { ToolError } from '../tools/run.js';
 import { pocketsphinxEngine } from '../transcription/pocketsphinx.js';
-import { toSrt, toText, toVtt, type Transcript, type TranscriptionEngine } from '../transcription/transcript.js';
+import { splitLongSegments, toSrt, toText, toVtt, type Transcript, type TranscriptionEngine } from '../transcription/transcript.js';
 import { awsTranscribeEngine } from '../transcription/aws.js';
 import { openAiEngine } from '../transcription/openai.js';
 
@@ -50,7 +50,7 @@ export async function transcribe(ctx: StepContext): Promise<TranscribeCheckpoint
       }
       throw err;
     });
-  const transcript: Transcript = { ...recognised, durationSeconds: merged.data.durationSeconds };
+  const transcript: Transcript = { ...recognised, segments: splitLongSegments(recognised.segments), durationSeconds: merged.data.durationSeconds };
   const outputs: Array<[string, string, string]> = [
     [ARTIFACT_NAMES.transcriptJson, JSON.stringify(transcript, null, 2), 'application/json'],
     [ARTIFACT_NAMES.transcriptTxt, toText(transcript), 'text/plain; charset=utf-8'],

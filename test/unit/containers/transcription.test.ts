@@ -1,5 +1,5 @@
 import { parsePocketsphinx } from '../../../containers/media-worker/transcription/pocketsphinx.js';
-import { toSrt, toText, toVtt, type Transcript } from '../../../containers/media-worker/transcription/transcript.js';
+import { splitLongSegments, toSrt, toText, toVtt, type Transcript } from '../../../containers/media-worker/transcription/transcript.js';
 
 const OUTPUT = `the quick brown fox
 <s> 0.070 0.110 0.999700
@@ -47,5 +47,21 @@ describe('transcript formats', () => {
 
   it('writes plain text one segment per line', () => {
     expect(toText(transcript)).toBe('the quick brown fox\nhello\n');
+  });
+});
+
+describe('long segments', () => {
+  it('are split at word boundaries into cues of at most 7 seconds', () => {
+    const words = Array.from({ length: 40 }, (_, i) => ({ text: `w${i}`, start: i * 0.5, end: i * 0.5 + 0.4 }));
+    const cues = splitLongSegments([{ start: 0, end: 19.9, text: words.map((w) => w.text).join(' '), words }]);
+    expect(cues.length).toBe(3);
+    for (const c of cues) expect(c.end - c.start).toBeLessThanOrEqual(7);
+    expect(cues.flatMap((c) => c.text.split(' '))).toEqual(words.map((w) => w.text));
+    expect(cues[1]!.start).toBe(cues[1]!.words![0]!.start);
+  });
+
+  it('are kept whole when the engine gave no word times', () => {
+    const long = { start: 0, end: 30, text: 'no words here' };
+    expect(splitLongSegments([long])).toEqual([long]);
   });
 });
