@@ -3,29 +3,41 @@ import type { StepContext } from '../context.js';
 import { bodyError, safeFetch, statusError } from '../../../core/http.js';
 import { SourceUnavailableError, TooLargeError } from '../../../core/errors.js';
 import type { ClassifyCheckpoint } from '../../../core/job.js';
+import type { PartStore } from '../parts.js';
 
-/** Below this a file is fetched on one connection: more would cost more round trips than they save. */
-const MIN_PART_BYTES = 1024 * 1024;
+/** Fixed part size: the unit of parallel fetching and of resume. */
+export const PART_BYTES = 8 * 1024 * 1024;
+/** Attempts in a row that bring no new byte before a part gives up; each resumes where the last one stopped. */
+const PART_ATTEMPTS = 5;
 
 interface Range {
   start: number;
   end: number;
 }
 
-function splitRanges(size: number, parts: number): Range[] {
-  const step = Math.ceil(size / parts);
+function splitParts(size: number): Range[] {
   const ranges: Range[] = [];
-  for (let start = 0; start < size; start += step) ranges.push({ start, end: Math.min(size, start + step) - 1 });
+  for (let start = 0; start < size; start += PART_BYTES) ranges.push({ start, end: Math.min(size, start + PART_BYTES) - 1 });
   return ranges;
 }
 
+/** Runs `work` for each item, `lanes` at a time. */
+async function inLanes<T>(items: T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
+}
+
 /**
- * Streams a direct file to `dest`: parallel range requests when the server supports them, else one stream.
- * Memory stays flat: each chunk is written at its offset before the next is read.
+ * Streams a direct file to `dest`: fixed-size parts fetched by parallel range requests when the server supports
+ * them, else one stream. Memory stays flat: each chunk is written at its offset before the next is read. With a
+ * part store, finished parts are kept and a later attempt restores them instead of fetching them again, and a part
+ * whose connection is cut resumes from its last byte.
  */
-export async function downloadDirect(ctx: StepContext, source: ClassifyCheckpoint, dest: string): Promise<number> {
+export async function downloadDirect(ctx: StepContext, source: ClassifyCheckpoint, dest: string, store?: PartStore): Promise<number> {
   const max = ctx.config.MEDIA_INGEST_MAX_BYTES;
-  const parts = Math.min(ctx.input.options.connections, Math.floor(source.bytes / MIN_PART_BYTES));
   const file = await open(dest, 'w');
   // One deadline for the whole download, on top of the per-read idle timeout.
   const signal = AbortSignal.timeout(ctx.config.MEDIA_INGEST_TOTAL_TIMEOUT_MS);
@@ -36,10 +48,19 @@ export async function downloadDirect(ctx: StepContext, source: ClassifyCheckpoin
     ctx.progress(received, total);
   };
   try {
-    if (source.acceptRanges && parts > 1) {
-      await Promise.all(
-        splitRanges(source.bytes, parts).map((range) => fetchRange(ctx, source.url, range, file, signal, (n) => count(n, source.bytes))),
-      );
+    if (source.acceptRanges && source.bytes > PART_BYTES) {
+      const parts = splitParts(source.bytes);
+      const kept = (await store?.list()) ?? new Map<number, number>();
+      await inLanes([...parts.keys()], ctx.input.options.connections, async (i) => {
+        const part = parts[i]!;
+        const size = part.end - part.start + 1;
+        if (kept.get(i) === size && store) {
+          count(await store.restore(i, file, part.start), source.bytes);
+          return;
+        }
+        await fetchPart(ctx, source.url, part, file, signal, (n) => count(n, source.bytes));
+        await store?.save(i, dest, part.start, part.end);
+      });
     } else {
       await fetchWhole(ctx, source.url, file, signal, count);
     }
@@ -103,22 +124,34 @@ async function fetchWhole(
   }
 }
 
-async function fetchRange(
+/** One part, by range requests; a cut connection resumes from the last byte written, a few times. */
+async function fetchPart(
   ctx: StepContext,
   rawUrl: string,
-  range: Range,
+  part: Range,
   file: Awaited<ReturnType<typeof open>>,
   signal: AbortSignal,
   onBytes: (n: number) => void,
 ): Promise<void> {
-  const { response, url } = await safeFetch(ctx.config, rawUrl, { headers: { range: `bytes=${range.start}-${range.end}` }, signal });
-  if (response.status !== 206 || !response.body) {
-    await response.body?.cancel();
-    throw statusError(response.status, url);
-  }
-  const expected = range.end - range.start + 1;
-  const written = await writeBody(response.body, url, file, range.start, onBytes);
-  if (written !== expected) {
-    throw bodyError(new Error(`range ${range.start}-${range.end} ended after ${written} of ${expected} bytes`), url);
+  let at = part.start;
+  for (let fruitless = 1; ; fruitless++) {
+    const before = at;
+    try {
+      const { response, url } = await safeFetch(ctx.config, rawUrl, { headers: { range: `bytes=${at}-${part.end}` }, signal });
+      if (response.status !== 206 || !response.body) {
+        await response.body?.cancel();
+        throw statusError(response.status, url);
+      }
+      // `at` moves with every chunk written, so a cut connection resumes exactly where it stopped.
+      await writeBody(response.body, url, file, at, (n) => {
+        at += n;
+        onBytes(n);
+      });
+      if (at > part.end) return;
+      throw new SourceUnavailableError(`range ${part.start}-${part.end} ended at byte ${at}`);
+    } catch (err) {
+      if (at > before) fruitless = 0;
+      if (!(err instanceof SourceUnavailableError) || fruitless >= PART_ATTEMPTS) throw err;
+    }
   }
 }

@@ -5,6 +5,7 @@ import { ORIGINAL_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { stagedMatches, uploadFile } from '../staging.js';
 import { downloadDirect } from './download.js';
+import { stagingParts } from '../parts.js';
 import { checkDuration, validateMedia } from './validate.js';
 import { proxyEnv, startEgressProxy } from '../../../core/egress-proxy.js';
 import { policyOf } from '../../../core/http.js';
@@ -45,12 +46,15 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   }
   await refuseTooLong(ctx, classified.data.url);
   const path = join(ctx.scratch, ORIGINAL_NAME);
-  await downloadDirect(ctx, classified.data, path);
+  // Finished parts are kept in staging until the download is whole, so a retry never fetches them again.
+  const parts = stagingParts(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, 'parts/'));
+  await downloadDirect(ctx, classified.data, path, parts);
   await validateMedia(path, {
     minBytes: ctx.config.MEDIA_INGEST_MIN_BYTES,
     maxDurationSeconds: ctx.config.MEDIA_INGEST_MAX_DURATION_SECONDS,
     timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS,
   });
   const source = await uploadFile(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, ORIGINAL_NAME), path);
+  await parts.clear();
   return { source, bytes: source.bytes, durationMs: Date.now() - started };
 }
