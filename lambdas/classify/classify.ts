@@ -3,7 +3,7 @@ import { checkUrl } from '../../core/egress.js';
 import { InvalidRequestError, NotMediaError, TooLargeError, UnsupportedSourceError } from '../../core/errors.js';
 import { policyOf, safeFetch, statusError } from '../../core/http.js';
 import { type ClassifyCheckpoint, describeZodError, ExecutionInputSchema } from '../../core/job.js';
-import { inspectHls } from '../../core/playlist.js';
+import { loadHls } from '../../core/playlist.js';
 import { claimsMedia, sniff } from '../../core/sniff.js';
 
 const PROBE_BYTES = 4096;
@@ -64,7 +64,7 @@ export async function classify(event: unknown, config: Config): Promise<Classify
     case 'media':
       return done('direct');
     case 'hls':
-      await inspectHls(config, url);
+      await loadHls(config, url);
       return done('hls');
     case 'dash':
       return done('dash');

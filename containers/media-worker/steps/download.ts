@@ -22,7 +22,7 @@ function splitParts(size: number): Range[] {
 }
 
 /** Runs `work` for each item, `lanes` at a time. */
-async function inLanes<T>(items: T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function inLanes<T>(items: T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await work(items[next++]!);

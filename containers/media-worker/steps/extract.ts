@@ -5,6 +5,7 @@ import { ORIGINAL_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { stagedMatches, uploadFile } from '../staging.js';
 import { downloadDirect } from './download.js';
+import { downloadHls } from './hls.js';
 import { stagingParts } from '../parts.js';
 import { checkDuration, validateMedia } from './validate.js';
 import { proxyEnv, startEgressProxy } from '../../../core/egress-proxy.js';
@@ -41,14 +42,20 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
 
   const classified = ClassifyCheckpointSchema.safeParse(ctx.input.checkpoints.classify);
   if (!classified.success) throw new ExtractionFailedError('the classify checkpoint is missing or invalid');
-  if (classified.data.kind !== 'direct') {
-    throw new ExtractionFailedError(`sources of kind ${classified.data.kind} are not extracted by this worker yet`);
-  }
-  await refuseTooLong(ctx, classified.data.url);
   const path = join(ctx.scratch, ORIGINAL_NAME);
-  // Finished parts are kept in staging until the download is whole, so a retry never fetches them again.
+  // Finished parts (or segments) are kept in staging until the download is whole, so a retry never fetches them again.
   const parts = stagingParts(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, 'parts/'));
-  await downloadDirect(ctx, classified.data, path, parts);
+  switch (classified.data.kind) {
+    case 'direct':
+      await refuseTooLong(ctx, classified.data.url);
+      await downloadDirect(ctx, classified.data, path, parts);
+      break;
+    case 'hls':
+      await downloadHls(ctx, classified.data.url, path, parts);
+      break;
+    default:
+      throw new ExtractionFailedError(`sources of kind ${classified.data.kind} are not extracted by this worker yet`);
+  }
   await validateMedia(path, {
     minBytes: ctx.config.MEDIA_INGEST_MIN_BYTES,
     maxDurationSeconds: ctx.config.MEDIA_INGEST_MAX_DURATION_SECONDS,

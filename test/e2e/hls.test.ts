@@ -1,0 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalRuntime } from '../../local/runtime.js';
+import { probeDuration, probeStreams } from '../fixtures/media.js';
+import { type Route, startServer, type TestServer } from '../fixtures/server.js';
+
+let dir: string;
+let runtime: LocalRuntime;
+let server: TestServer;
+const SECONDS = 8;
+const ff = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+
+/** A clip with a keyframe every second, so HLS can cut one-second segments. */
+function clip(name: string, size: string): string {
+  const out = join(dir, `${name}.mp4`);
+  ff('-f', 'lavfi', '-i', `testsrc2=duration=${SECONDS}:size=${size}:rate=25`, '-f', 'lavfi', '-i', `sine=duration=${SECONDS}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', out);
+  return out;
+}
+
+/** Every file of a folder as a route under `/<name>/`. */
+function routes(name: string): Record<string, Route> {
+  const folder = join(dir, name);
+  return Object.fromEntries(readdirSync(folder).map((f) => [`/${name}/${f}`, { file: join(folder, f), contentType: f.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'application/octet-stream' }]));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'media-ingest-hls-'));
+  const high = clip('high', '320x240');
+  const low = clip('low', '160x120');
+  const hls = (src: string, name: string, ...extra: string[]) => {
+    mkdirSync(join(dir, name), { recursive: true });
+    ff('-i', src, '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', ...extra, '-hls_segment_filename', join(dir, name, `seg%03d.${extra.includes('fmp4') ? 'm4s' : 'ts'}`), join(dir, name, 'index.m3u8'));
+  };
+  hls(high, 'ts');
+  hls(low, 'low');
+  hls(high, 'fmp4', '-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4');
+  mkdirSync(join(dir, 'enc'));
+  writeFileSync(join(dir, 'enc', 'k.key'), Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
+  writeFileSync(join(dir, 'keyinfo'), `k.key\n${join(dir, 'enc', 'k.key')}\n`);
+  hls(high, 'enc', '-hls_key_info_file', join(dir, 'keyinfo'));
+  mkdirSync(join(dir, 'master'));
+  writeFileSync(
+    join(dir, 'master', 'master.m3u8'),
+    '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\n../low/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=320x240\n../ts/index.m3u8\n',
+  );
+  server = await startServer({ ...routes('ts'), ...routes('low'), ...routes('fmp4'), ...routes('enc'), ...routes('master') });
+  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(path: string) {
+  const record = await runtime.finish(await runtime.submit({ source: { type: 'http', url: server.url(path) } }));
+  const out = join(dir, 'out', record.jobId);
+  if (record.status === 'SUCCEEDED') await runtime.download(record, out);
+  return { record, out };
+}
+
+const hits = (prefix: string) => [...server.hits.entries()].filter(([p]) => p.startsWith(prefix)).reduce((n, [, c]) => n + c, 0);
+
+describe('HLS sources', () => {
+  it.each([
+    ['MPEG-TS segments', '/ts/index.m3u8'],
+    ['fragmented MP4 segments behind EXT-X-MAP', '/fmp4/index.m3u8'],
+    ['AES-128 encrypted segments', '/enc/index.m3u8'],
+  ])('%s become one source.mp4 without re-encoding, as long as the source', async (_name, path) => {
+    const { record, out } = await run(path);
+    expect(record.error).toBeNull();
+    expect(record.checkpoints.classify).toMatchObject({ kind: 'hls' });
+    const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    expect(metadata.processing).toMatchObject({ reencoded: false });
+    expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(Math.abs(probeDuration(join(out, 'source.mp4')) - SECONDS)).toBeLessThan(0.3);
+    expect(Math.abs(probeDuration(join(out, 'audio.wav')) - SECONDS)).toBeLessThan(0.3);
+  });
+
+  it('fetches each AES-128 key once, not once per segment', () => {
+    expect(server.hits.get('/enc/k.key')).toBe(1);
+    expect(hits('/enc/seg')).toBeGreaterThanOrEqual(SECONDS);
+  });
+
+  it('takes the larger variant of a master playlist and never touches the other', async () => {
+    const before = hits('/low/');
+    const { record, out } = await run('/master/master.m3u8');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(probeStreams(join(out, 'source.mp4')).find((s) => s.codec_type === 'video')).toMatchObject({ width: 320, height: 240 });
+    expect(hits('/low/')).toBe(before);
+  });
+});
