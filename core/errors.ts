@@ -18,9 +18,6 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** Codes the state machine retries: the cause may go away on its own. */
-export const TRANSIENT_CODES: readonly ErrorCode[] = ['SourceUnavailable'];
-
 export interface ErrorDetails {
   /** Last lines of a tool's stderr, kept for the job record. */
   readonly stderrTail?: string[];
@@ -37,10 +34,6 @@ export class MediaIngestError extends Error {
     this.code = code;
     this.name = code;
     this.details = options.details ?? {};
-  }
-
-  get transient(): boolean {
-    return TRANSIENT_CODES.includes(this.code);
   }
 }
 

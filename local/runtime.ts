@@ -37,7 +37,6 @@ export class LocalRuntime {
     private readonly engine: LocalEngine,
     private readonly standIns: StandIns,
     private readonly sfnServer: Server,
-    readonly sfnEndpoint: string,
     private readonly dynamo: DynamoDBClient,
   ) {}
 
@@ -84,7 +83,7 @@ export class LocalRuntime {
       options.retryIntervalMs,
     );
     Object.assign(operations, sfnOperations(engine, tokens));
-    return new LocalRuntime(dataDir, config, engine, standIns, api.server, api.endpoint, dynamo);
+    return new LocalRuntime(dataDir, config, engine, standIns, api.server, dynamo);
   }
 
   /** Starts a job exactly as `POST /jobs` does, for the local tenant. */

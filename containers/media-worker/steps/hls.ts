@@ -15,11 +15,17 @@ import { inLanes } from './download.js';
 const SEGMENT_ATTEMPTS = 3;
 
 /** One resource (segment, key, init section) through the egress policy, whole, retried when the connection fails. */
-async function fetchBytes(ctx: StepContext, url: string, range: { offset: number; length: number } | undefined, count: (n: number) => void): Promise<Buffer> {
+async function fetchBytes(
+  ctx: StepContext,
+  url: string,
+  range: { offset: number; length: number } | undefined,
+  signal: AbortSignal,
+  count: (n: number) => void,
+): Promise<Buffer> {
   const headers: Record<string, string> = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {};
   for (let attempt = 1; ; attempt++) {
     try {
-      const { response, url: at } = await safeFetch(ctx.config, url, { headers });
+      const { response, url: at } = await safeFetch(ctx.config, url, { headers, signal });
       if (response.status !== 200 && response.status !== 206) {
         await response.body?.cancel();
         throw statusError(response.status, at);
@@ -57,6 +63,8 @@ export async function downloadHls(ctx: StepContext, url: string, dest: string, s
   if (maps.size > 1) throw new UnsupportedSourceError('the playlist changes its initialisation section mid-stream');
 
   const max = ctx.config.MEDIA_INGEST_MAX_BYTES;
+  // The same whole-download deadline as a direct file, on top of the per-read idle timeout.
+  const signal = AbortSignal.timeout(ctx.config.MEDIA_INGEST_TOTAL_TIMEOUT_MS);
   let received = 0;
   const count = (n: number) => {
     received += n;
@@ -65,7 +73,7 @@ export async function downloadHls(ctx: StepContext, url: string, dest: string, s
   const keys = new Map<string, Promise<Buffer>>();
   const keyFor = (s: HlsSegment) => {
     const uri = s.key!.uri!;
-    if (!keys.has(uri)) keys.set(uri, fetchBytes(ctx, uri, undefined, () => undefined));
+    if (!keys.has(uri)) keys.set(uri, fetchBytes(ctx, uri, undefined, signal, () => undefined));
     return keys.get(uri)!;
   };
 
@@ -83,7 +91,7 @@ export async function downloadHls(ctx: StepContext, url: string, dest: string, s
         await file.close();
       }
     } else {
-      let data = await fetchBytes(ctx, segment.uri, segment.byterange, count);
+      let data = await fetchBytes(ctx, segment.uri, segment.byterange, signal, count);
       if (segment.key) {
         const decipher = createDecipheriv('aes-128-cbc', await keyFor(segment), segment.key.iv!);
         data = Buffer.concat([decipher.update(data), decipher.final()]);
@@ -97,7 +105,7 @@ export async function downloadHls(ctx: StepContext, url: string, dest: string, s
   const init = segments[0]!.map;
   if (init) {
     // Fragmented MP4: the init section followed by the fragments is itself a valid file.
-    await writeFile(dest, await fetchBytes(ctx, init.uri, init.byterange, count));
+    await writeFile(dest, await fetchBytes(ctx, init.uri, init.byterange, signal, count));
     const out = createWriteStream(dest, { flags: 'a' });
     for (const path of paths) await pipeline(createReadStream(path), out, { end: false });
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));

@@ -1,4 +1,4 @@
-import { errorCause, MergeFailedError, parseCause, SourceUnavailableError, UnsafeUrlError } from '../../../core/errors.js';
+import { errorCause, MergeFailedError, parseCause, UnsafeUrlError } from '../../../core/errors.js';
 
 describe('errors that cross a state boundary', () => {
   it('carry their stable code as the name Step Functions matches on', () => {
@@ -6,11 +6,6 @@ describe('errors that cross a state boundary', () => {
     expect(err.name).toBe('UnsafeUrl');
     expect(err.code).toBe('UnsafeUrl');
     expect(err).toBeInstanceOf(Error);
-  });
-
-  it('mark only transient causes as retryable', () => {
-    expect(new SourceUnavailableError('503').transient).toBe(true);
-    expect(new UnsafeUrlError('no').transient).toBe(false);
   });
 
   it('round-trip through a Step Functions cause with the stderr tail, capped at ten lines', () => {
