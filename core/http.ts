@@ -104,3 +104,19 @@ export function statusError(status: number, url: string): MediaIngestError {
 export function bodyError(err: unknown, url: string): MediaIngestError {
   return networkError(err, url);
 }
+
+/** Total size from `Content-Range: bytes 0-4095/12345`, or from Content-Length on a 200. */
+export function totalSize(headers: Headers, status: number): number | undefined {
+  const range = headers.get('content-range')?.match(/\/(\d+)$/);
+  if (status === 206 && range) return Number(range[1]);
+  const length = headers.get('content-length');
+  return status === 200 && length !== null ? Number(length) : undefined;
+}
+
+/** Asks for the first byte only: whether the resource serves ranges, and its size. */
+export async function probeRanges(config: Config, rawUrl: string): Promise<{ url: string; acceptRanges: boolean; bytes: number }> {
+  const { response, url } = await safeFetch(config, rawUrl, { headers: { range: 'bytes=0-0' } });
+  await response.body?.cancel();
+  if (response.status !== 200 && response.status !== 206) throw statusError(response.status, url);
+  return { url, acceptRanges: response.status === 206, bytes: totalSize(response.headers, response.status) ?? 0 };
+}

@@ -49,8 +49,15 @@ export const FileRefSchema = z.object({
 });
 export type FileRef = z.infer<typeof FileRefSchema>;
 
-/** `source` is the media (or its video stream); `audio` the audio stream when the source serves them apart. */
-export const ExtractCheckpointSchema = CheckpointSchema.extend({ source: FileRefSchema, audio: FileRefSchema.optional() });
+/**
+ * `source` is the media (or its video stream); `audio` the audio stream when the source serves them apart; `info` the
+ * source's own metadata (platform pages).
+ */
+export const ExtractCheckpointSchema = CheckpointSchema.extend({
+  source: FileRefSchema,
+  audio: FileRefSchema.optional(),
+  info: FileRefSchema.optional(),
+});
 export type ExtractCheckpoint = z.infer<typeof ExtractCheckpointSchema>;
 
 export const MergeCheckpointSchema = CheckpointSchema.extend({

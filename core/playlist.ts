@@ -1,12 +1,12 @@
 import { Parser, type Manifest } from 'm3u8-parser';
 import type { Config } from './config.js';
-import { TooLargeError } from './errors.js';
+import { TooLargeError, UnsupportedSourceError } from './errors.js';
 import { safeFetch, statusError } from './http.js';
 
-const MAX_PLAYLIST_BYTES = 4 * 1024 * 1024;
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
-/** Fetches a playlist through the egress policy, refusing one larger than any real playlist. */
-async function fetchPlaylist(config: Config, url: string): Promise<{ manifest: Manifest; url: string }> {
+/** Fetches a playlist or manifest through the egress policy, refusing one larger than any real one. */
+export async function fetchManifest(config: Config, url: string): Promise<{ text: string; url: string }> {
   const { response, url: finalUrl } = await safeFetch(config, url);
   if (response.status !== 200) {
     await response.body?.cancel();
@@ -16,29 +16,43 @@ async function fetchPlaylist(config: Config, url: string): Promise<{ manifest: M
   let size = 0;
   for await (const chunk of response.body ?? []) {
     size += chunk.length;
-    if (size > MAX_PLAYLIST_BYTES) throw new TooLargeError(`the playlist ${finalUrl} is larger than ${MAX_PLAYLIST_BYTES} bytes`);
+    if (size > MAX_MANIFEST_BYTES) throw new TooLargeError(`the manifest ${finalUrl} is larger than ${MAX_MANIFEST_BYTES} bytes`);
     chunks.push(Buffer.from(chunk));
   }
-  const parser = new Parser();
-  parser.push(Buffer.concat(chunks).toString('utf8'));
-  parser.end();
-  return { manifest: parser.manifest, url: finalUrl };
+  return { text: Buffer.concat(chunks).toString('utf8'), url: finalUrl };
 }
 
-export interface HlsSegment {
+/** The segment and duration limits, applied before anything is downloaded. */
+export function checkLimits(config: Config, segments: number, durationSeconds: number): void {
+  if (segments > config.MEDIA_INGEST_MAX_SEGMENTS) {
+    throw new TooLargeError(`the playlist has ${segments} segments; the limit is ${config.MEDIA_INGEST_MAX_SEGMENTS}`);
+  }
+  if (durationSeconds > config.MEDIA_INGEST_MAX_DURATION_SECONDS) {
+    throw new TooLargeError(`the playlist lasts ${Math.round(durationSeconds)} s; the limit is ${config.MEDIA_INGEST_MAX_DURATION_SECONDS} s`);
+  }
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface MediaSegment {
   /** Absolute URL. */
   uri: string;
   duration: number;
-  sequence: number;
-  byterange?: { offset: number; length: number };
-  key?: { method: string; uri?: string; iv?: Buffer };
-  map?: { uri: string; byterange?: { offset: number; length: number } };
+  byterange?: ByteRange;
+  /** AES-128 (HLS): where the key is and the IV to use. */
+  key?: { uri: string; iv: Buffer };
 }
 
-export interface HlsPlaylist {
-  /** The media playlist that is fetched (the chosen variant of a master). */
-  url: string;
-  segments: HlsSegment[];
+/** One stream as segments: the unit of parallel fetching and of resume. */
+export interface SegmentedTrack {
+  segments: MediaSegment[];
+  /** Initialisation section (fMP4 `EXT-X-MAP`, DASH `Initialization`), written before the segments. */
+  init?: { uri: string; byterange?: ByteRange };
+  /** How the segments become one file: bytes appended (fMP4, WebM) or MPEG-TS joined by ffmpeg. */
+  container: 'fragments' | 'mpegts';
   durationSeconds: number;
 }
 
@@ -58,34 +72,47 @@ function ivOf(words: Uint32Array | undefined, sequence: number): Buffer {
   return iv;
 }
 
+async function parseHls(config: Config, url: string): Promise<{ manifest: Manifest; url: string }> {
+  const { text, url: at } = await fetchManifest(config, url);
+  const parser = new Parser();
+  parser.push(text);
+  parser.end();
+  return { manifest: parser.manifest, url: at };
+}
+
 /**
  * Reads an HLS playlist (a master resolves to its best variant under `MEDIA_INGEST_MAX_HEIGHT`) and applies the
  * segment and duration limits before anything is downloaded. Every URL is fetched through the egress policy.
  */
-export async function loadHls(config: Config, url: string): Promise<HlsPlaylist> {
-  let { manifest, url: at } = await fetchPlaylist(config, url);
+export async function loadHls(config: Config, url: string): Promise<SegmentedTrack & { url: string }> {
+  let { manifest, url: at } = await parseHls(config, url);
   const variants = manifest.playlists ?? [];
   if (variants.length) {
     const best = chooseVariant(variants, config.MEDIA_INGEST_MAX_HEIGHT);
-    ({ manifest, url: at } = await fetchPlaylist(config, new URL(best.uri, at).toString()));
+    ({ manifest, url: at } = await parseHls(config, new URL(best.uri, at).toString()));
   }
   const first = manifest.mediaSequence ?? 0;
-  const segments: HlsSegment[] = manifest.segments.map((s, i) => ({
-    uri: new URL(s.uri, at).toString(),
+  const resolve = (uri: string) => new URL(uri, at).toString();
+  const methods = new Set(manifest.segments.map((s) => s.key?.method ?? 'NONE'));
+  methods.delete('NONE');
+  if ([...methods].some((m) => m !== 'AES-128')) throw new UnsupportedSourceError(`segments encrypted with ${[...methods].join(', ')} are not supported`);
+  const maps = new Set(manifest.segments.map((s) => (s.map ? `${s.map.uri} ${s.map.byterange?.offset}` : '')));
+  if (maps.size > 1) throw new UnsupportedSourceError('the playlist changes its initialisation section mid-stream');
+
+  const segments: MediaSegment[] = manifest.segments.map((s, i) => ({
+    uri: resolve(s.uri),
     duration: s.duration || 0,
-    sequence: first + i,
     ...(s.byterange ? { byterange: s.byterange } : {}),
-    ...(s.key && s.key.method !== 'NONE'
-      ? { key: { method: s.key.method, uri: s.key.uri ? new URL(s.key.uri, at).toString() : undefined, iv: ivOf(s.key.iv, first + i) } }
-      : {}),
-    ...(s.map ? { map: { uri: new URL(s.map.uri, at).toString(), ...(s.map.byterange ? { byterange: s.map.byterange } : {}) } } : {}),
+    ...(s.key && s.key.method === 'AES-128' && s.key.uri ? { key: { uri: resolve(s.key.uri), iv: ivOf(s.key.iv, first + i) } } : {}),
   }));
+  const map = manifest.segments[0]?.map;
   const durationSeconds = segments.reduce((sum, s) => sum + s.duration, 0);
-  if (segments.length > config.MEDIA_INGEST_MAX_SEGMENTS) {
-    throw new TooLargeError(`the playlist has ${segments.length} segments; the limit is ${config.MEDIA_INGEST_MAX_SEGMENTS}`);
-  }
-  if (durationSeconds > config.MEDIA_INGEST_MAX_DURATION_SECONDS) {
-    throw new TooLargeError(`the playlist lasts ${Math.round(durationSeconds)} s; the limit is ${config.MEDIA_INGEST_MAX_DURATION_SECONDS} s`);
-  }
-  return { url: at, segments, durationSeconds };
+  checkLimits(config, segments.length, durationSeconds);
+  return {
+    url: at,
+    segments,
+    ...(map ? { init: { uri: resolve(map.uri), ...(map.byterange ? { byterange: map.byterange } : {}) } } : {}),
+    container: map ? 'fragments' : 'mpegts',
+    durationSeconds,
+  };
 }

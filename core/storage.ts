@@ -18,6 +18,8 @@ export const ARTIFACT_NAMES = {
 export const ORIGINAL_NAME = 'original';
 /** A separate audio stream, when the source serves video and audio apart (platforms, DASH). */
 export const ORIGINAL_AUDIO_NAME = 'original-audio';
+/** The source's own metadata as the extractor gave it (id, title, uploader, …), trimmed and sanitised. */
+export const SOURCE_INFO_NAME = 'source-info.json';
 
 export function stagingPrefix(tenant: string, jobId: string): string {
   return `staging/${tenant}/${jobId}/`;

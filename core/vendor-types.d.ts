@@ -28,3 +28,33 @@ declare module 'm3u8-parser' {
     end(): void;
   }
 }
+
+// mpd-parser ships no typings: only the parts core/dash.ts reads.
+declare module 'mpd-parser' {
+  export interface ByteRange {
+    length: number;
+    offset: number;
+  }
+  export interface Segment {
+    resolvedUri: string;
+    duration: number;
+    byterange?: ByteRange;
+    map?: { resolvedUri: string; byterange?: ByteRange };
+  }
+  export interface Playlist {
+    attributes: { BANDWIDTH?: number; RESOLUTION?: { width: number; height: number }; CODECS?: string; NAME?: string };
+    segments: Segment[];
+    /** SegmentBase with an index: the whole representation is one resource. */
+    sidx?: { resolvedUri: string; duration: number };
+    contentProtection?: Record<string, unknown>;
+    endList?: boolean;
+  }
+  export interface Manifest {
+    duration?: number;
+    endList?: boolean;
+    minimumUpdatePeriod?: number;
+    playlists: Playlist[];
+    mediaGroups: { AUDIO: Record<string, Record<string, { playlists: Playlist[] }>> };
+  }
+  export function parse(manifest: string, options: { manifestUri: string }): Manifest;
+}

@@ -1,7 +1,9 @@
-import type { Config } from '../../core/config.js';
+import { type Config, required } from '../../core/config.js';
+import { resolveUpload, uploadHead } from '../../core/uploads.js';
 import { checkUrl } from '../../core/egress.js';
 import { InvalidRequestError, NotMediaError, TooLargeError, UnsupportedSourceError } from '../../core/errors.js';
-import { policyOf, safeFetch, statusError } from '../../core/http.js';
+import { policyOf, safeFetch, statusError, totalSize } from '../../core/http.js';
+import { loadDash } from '../../core/dash.js';
 import { type ClassifyCheckpoint, describeZodError, ExecutionInputSchema } from '../../core/job.js';
 import { loadHls } from '../../core/playlist.js';
 import { claimsMedia, sniff } from '../../core/sniff.js';
@@ -24,21 +26,13 @@ async function readHead(body: ReadableStream<Uint8Array> | null, limit: number):
   return Buffer.concat(chunks).subarray(0, limit);
 }
 
-/** Total size from `Content-Range: bytes 0-4095/12345`, or from Content-Length on a 200. */
-function totalSize(headers: Headers, status: number): number | undefined {
-  const range = headers.get('content-range')?.match(/\/(\d+)$/);
-  if (status === 206 && range) return Number(range[1]);
-  const length = headers.get('content-length');
-  return status === 200 && length !== null ? Number(length) : undefined;
-}
-
 /** Decides the kind of a source by probing it: status, headers and the first bytes, not the extension alone. */
 export async function classify(event: unknown, config: Config): Promise<ClassifyCheckpoint> {
   const started = Date.now();
   const parsed = ExecutionInputSchema.safeParse(event);
   if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
   const { source } = parsed.data.request;
-  if (source.type === 'upload') throw new UnsupportedSourceError('uploaded sources are not supported yet');
+  if (source.type === 'upload') return classifyUpload(parsed.data.tenant, source.url, config, started);
   checkUrl(policyOf(config), source.url);
 
   const { response, url } = await safeFetch(config, source.url, { headers: { range: `bytes=0-${PROBE_BYTES - 1}` } });
@@ -67,16 +61,31 @@ export async function classify(event: unknown, config: Config): Promise<Classify
       await loadHls(config, url);
       return done('hls');
     case 'dash':
+      await loadDash(config, url);
       return done('dash');
     case 'unknown':
       // Binary without a known signature: only a source that claims to be media goes on to ffprobe.
       if (claimsMedia(contentType, url)) return done('direct');
       throw new UnsupportedSourceError(`unrecognised binary content (${contentType ?? 'no Content-Type'})`);
     case 'markup':
+      if (claimsMedia(contentType, url)) throw new NotMediaError('the source claims to be media but its body is an HTML/XML page');
+      // A page: yt-dlp's extractors decide in the worker whether it holds media (the generic one last).
+      return done('platform');
     case 'text':
-      if (claimsMedia(contentType, url)) {
-        throw new NotMediaError(`the source claims to be media but its body is ${kind === 'markup' ? 'an HTML/XML page' : 'text'}`);
-      }
-      throw new UnsupportedSourceError(`the source is a ${kind === 'markup' ? 'web page' : 'text document'}, not a media file or playlist`);
+      if (claimsMedia(contentType, url)) throw new NotMediaError('the source claims to be media but its body is text');
+      throw new UnsupportedSourceError('the source is a text document, not a media file, playlist or web page');
   }
+}
+
+/** An object under the tenant's upload prefix: it must exist and look like media. */
+async function classifyUpload(tenant: string, url: string, config: Config, started: number): Promise<ClassifyCheckpoint> {
+  const { bucket, key } = resolveUpload(url, required(config, 'STAGING_BUCKET'), config.MEDIA_INGEST_UPLOAD_PREFIX, tenant);
+  const { head, size, contentType } = await uploadHead(bucket, key, PROBE_BYTES);
+  if (size > config.MEDIA_INGEST_MAX_BYTES) throw new TooLargeError(`the upload is ${size} bytes; the limit is ${config.MEDIA_INGEST_MAX_BYTES}`);
+  const kind = sniff(head);
+  if (kind === 'markup' || kind === 'text') throw new NotMediaError(`the uploaded object is ${kind === 'markup' ? 'an HTML/XML page' : 'text'}, not media`);
+  if (kind !== 'media' && !claimsMedia(contentType, key)) {
+    throw new UnsupportedSourceError(`the uploaded object is not a media file (${kind === 'unknown' ? 'unrecognised bytes' : `a ${kind.toUpperCase()} manifest`})`);
+  }
+  return { kind: 'upload', url: `s3://${bucket}/${key}`, contentType, acceptRanges: true, bytes: size, durationMs: Date.now() - started };
 }

@@ -30,6 +30,9 @@ beforeAll(async () => {
     '/metadata': { status: 301, headers: { location: 'http://169.254.169.254/latest/meta-data/' } },
     '/page': { status: 200, contentType: 'text/html', body: '<!doctype html><html><body>hi</body></html>' },
     '/playlist.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: '#EXTM3U\n#EXT-X-TARGETDURATION:4\n' },
+    '/notes.txt': { status: 200, contentType: 'text/plain', body: 'just some notes, no media here\n'.repeat(4) },
+    '/manifest.mpd': { status: 200, contentType: 'application/dash+xml', body: mpd('static') },
+    '/live.mpd': { status: 200, contentType: 'application/dash+xml', body: mpd('dynamic') },
     '/forbidden.mp4': { status: 403 },
     '/busy.mp4': { status: 503 },
   });
@@ -40,6 +43,16 @@ afterAll(async () => {
   forbidden?.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** A one-representation DASH manifest with a $Number$ template. */
+function mpd(type: 'static' | 'dynamic'): string {
+  return `<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="${type}" mediaPresentationDuration="PT8S" profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <Period><AdaptationSet contentType="video"><Representation id="v" bandwidth="500000" width="320" height="240" codecs="avc1.42c00d" mimeType="video/mp4">
+    <SegmentTemplate timescale="1000" duration="2000" initialization="init-$RepresentationID$.m4s" media="chunk-$RepresentationID$-$Number$.m4s" startNumber="1"/>
+  </Representation></AdaptationSet></Period>
+</MPD>`;
+}
 
 const allowOrigin = () => config(['127.0.0.1']);
 
@@ -80,8 +93,17 @@ describe('the classify Lambda', () => {
     expect(await classify(input(origin.url('/playlist.m3u8')), allowOrigin())).toMatchObject({ kind: 'hls' });
   });
 
+  it('hands a web page to the platform extractors (yt-dlp decides in the worker)', async () => {
+    expect(await classify(input(origin.url('/page')), allowOrigin())).toMatchObject({ kind: 'platform', contentType: 'text/html' });
+  });
+
+  it('recognises a DASH manifest by its root element and reads it', async () => {
+    expect(await classify(input(origin.url('/manifest.mpd')), allowOrigin())).toMatchObject({ kind: 'dash' });
+  });
+
   it.each([
-    ['/page', 'UnsupportedSource'],
+    ['/notes.txt', 'UnsupportedSource'],
+    ['/live.mpd', 'UnsupportedSource'],
     ['/missing.mp4', 'SourceNotFound'],
     ['/forbidden.mp4', 'SourceForbidden'],
     ['/busy.mp4', 'SourceUnavailable'],

@@ -36,7 +36,12 @@ export async function inLanes<T>(items: T[], lanes: number, work: (item: T) => P
  * part store, finished parts are kept and a later attempt restores them instead of fetching them again, and a part
  * whose connection is cut resumes from its last byte.
  */
-export async function downloadDirect(ctx: StepContext, source: ClassifyCheckpoint, dest: string, store?: PartStore): Promise<number> {
+export async function downloadDirect(
+  ctx: StepContext,
+  source: Pick<ClassifyCheckpoint, 'url' | 'acceptRanges' | 'bytes'>,
+  dest: string,
+  store?: PartStore,
+): Promise<number> {
   const max = ctx.config.MEDIA_INGEST_MAX_BYTES;
   const file = await open(dest, 'w');
   // One deadline for the whole download, on top of the per-read idle timeout.

@@ -1,19 +1,31 @@
 import { join } from 'node:path';
 import { ClassifyCheckpointSchema, type ExtractCheckpoint, ExtractCheckpointSchema } from '../../../core/job.js';
 import { ExtractionFailedError } from '../../../core/errors.js';
-import { ORIGINAL_NAME, stagingKey } from '../../../core/storage.js';
+import { type DashTrack, loadDash } from '../../../core/dash.js';
+import { loadHls } from '../../../core/playlist.js';
+import { ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, SOURCE_INFO_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { stagedMatches, uploadFile } from '../staging.js';
 import { downloadDirect } from './download.js';
-import { downloadHls } from './hls.js';
-import { stagingParts } from '../parts.js';
+import { budget, downloadTracks, type TrackJob } from './segments.js';
+import { type PartStore, stagingParts } from '../parts.js';
 import { checkDuration, validateMedia } from './validate.js';
 import { proxyEnv, startEgressProxy } from '../../../core/egress-proxy.js';
-import { policyOf } from '../../../core/http.js';
+import { policyOf, probeRanges } from '../../../core/http.js';
 import { ffprobeUrl } from '../tools/ffmpeg.js';
 import { ToolError } from '../tools/run.js';
+import { extractPlatform } from './platform.js';
+import { copyUpload } from './upload.js';
 
 const REMOTE_PROBE_TIMEOUT_MS = 60_000;
+
+/** Where the download landed: the media (or its video stream) and, when served apart, its audio stream. */
+export interface Downloaded {
+  source: string;
+  audio?: string;
+  /** The source's own metadata (platform pages: yt-dlp's info, trimmed). */
+  info?: string;
+}
 
 /**
  * Refuses media longer than allowed before downloading it, when ffprobe can tell from the first bytes.
@@ -33,35 +45,82 @@ async function refuseTooLong(ctx: StepContext, url: string): Promise<void> {
   }
 }
 
-/** Brings the source into staging as `original`, validated as media. */
+/** Finished parts (or segments) are kept in staging until the download is whole, so a retry never fetches them again. */
+function partsOf(ctx: StepContext, name = ''): PartStore {
+  return stagingParts(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, `parts/${name}`));
+}
+
+async function extractDash(ctx: StepContext, url: string): Promise<Downloaded> {
+  const dash = await loadDash(ctx.config, url);
+  const shared = budget(ctx, (received) => ctx.progress(received));
+  const segmented: TrackJob[] = [];
+  const wholes: Array<() => Promise<unknown>> = [];
+  const plan = (track: DashTrack, dest: string, name: string) => {
+    const store = partsOf(ctx, `${name}/`);
+    if ('wholeUrl' in track) wholes.push(async () => downloadDirect(ctx, await probeRanges(ctx.config, track.wholeUrl), dest, store));
+    else segmented.push({ track, dest, store });
+  };
+  const main = dash.video ?? dash.audio!;
+  plan(main, join(ctx.scratch, ORIGINAL_NAME), 'video');
+  const apart = dash.video && dash.audio;
+  if (apart) plan(apart, join(ctx.scratch, ORIGINAL_AUDIO_NAME), 'audio');
+  // Video and audio are fetched at the same time.
+  await Promise.all([segmented.length ? downloadTracks(ctx, segmented, shared) : undefined, ...wholes.map((w) => w())]);
+  return { source: join(ctx.scratch, ORIGINAL_NAME), ...(apart ? { audio: join(ctx.scratch, ORIGINAL_AUDIO_NAME) } : {}) };
+}
+
+/** Brings the source into staging as `original` (and `original-audio` when served apart), validated as media. */
 export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   const started = Date.now();
   // A retried or redriven step whose output is already staged does no work.
   const previous = ExtractCheckpointSchema.safeParse(ctx.input.checkpoints.extract);
-  if (previous.success && (await stagedMatches(ctx.stagingBucket, previous.data.source))) return previous.data;
+  if (previous.success) {
+    const refs = [previous.data.source, previous.data.audio].filter((r) => r !== undefined);
+    if ((await Promise.all(refs.map((r) => stagedMatches(ctx.stagingBucket, r)))).every(Boolean)) return previous.data;
+  }
 
   const classified = ClassifyCheckpointSchema.safeParse(ctx.input.checkpoints.classify);
   if (!classified.success) throw new ExtractionFailedError('the classify checkpoint is missing or invalid');
-  const path = join(ctx.scratch, ORIGINAL_NAME);
-  // Finished parts (or segments) are kept in staging until the download is whole, so a retry never fetches them again.
-  const parts = stagingParts(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, 'parts/'));
+  const { url } = classified.data;
+  const original = join(ctx.scratch, ORIGINAL_NAME);
+  let downloaded: Downloaded = { source: original };
   switch (classified.data.kind) {
     case 'direct':
-      await refuseTooLong(ctx, classified.data.url);
-      await downloadDirect(ctx, classified.data, path, parts);
+      await refuseTooLong(ctx, url);
+      await downloadDirect(ctx, classified.data, original, partsOf(ctx));
       break;
-    case 'hls':
-      await downloadHls(ctx, classified.data.url, path, parts);
+    case 'hls': {
+      const track = await loadHls(ctx.config, url);
+      await downloadTracks(ctx, [{ track, dest: original, store: partsOf(ctx) }], budget(ctx, (received) => ctx.progress(received)));
       break;
-    default:
-      throw new ExtractionFailedError(`sources of kind ${classified.data.kind} are not extracted by this worker yet`);
+    }
+    case 'dash':
+      downloaded = await extractDash(ctx, url);
+      break;
+    case 'platform':
+      downloaded = await extractPlatform(ctx, url);
+      break;
+    case 'upload':
+      await copyUpload(ctx, url, original);
+      break;
   }
-  await validateMedia(path, {
+  const limits = {
     minBytes: ctx.config.MEDIA_INGEST_MIN_BYTES,
     maxDurationSeconds: ctx.config.MEDIA_INGEST_MAX_DURATION_SECONDS,
     timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS,
-  });
-  const source = await uploadFile(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, ORIGINAL_NAME), path);
-  await parts.clear();
-  return { source, bytes: source.bytes, durationMs: Date.now() - started };
+  };
+  await validateMedia(downloaded.source, limits);
+  if (downloaded.audio) await validateMedia(downloaded.audio, limits);
+  const key = (name: string) => stagingKey(ctx.input.tenant, ctx.input.jobId, name);
+  const source = await uploadFile(ctx.stagingBucket, key(ORIGINAL_NAME), downloaded.source);
+  const audio = downloaded.audio ? await uploadFile(ctx.stagingBucket, key(ORIGINAL_AUDIO_NAME), downloaded.audio) : undefined;
+  const info = downloaded.info ? await uploadFile(ctx.stagingBucket, key(SOURCE_INFO_NAME), downloaded.info, 'application/json') : undefined;
+  await partsOf(ctx).clear();
+  return {
+    source,
+    ...(audio ? { audio } : {}),
+    ...(info ? { info } : {}),
+    bytes: source.bytes + (audio?.bytes ?? 0),
+    durationMs: Date.now() - started,
+  };
 }

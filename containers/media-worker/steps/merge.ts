@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MergeFailedError } from '../../../core/errors.js';
 import { type FileRef, ExtractCheckpointSchema, type MergeCheckpoint, MergeCheckpointSchema } from '../../../core/job.js';
-import { ARTIFACT_NAMES, ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, stagingKey } from '../../../core/storage.js';
+import { ARTIFACT_NAMES, ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, SOURCE_INFO_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { downloadFile, stagedMatches, uploadFile } from '../staging.js';
 import { durationOf, ffmpeg, ffprobe, hasStream } from '../tools/ffmpeg.js';
@@ -109,6 +109,11 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
     await downloadFile(ctx.stagingBucket, extracted.data.audio.key, local(ORIGINAL_AUDIO_NAME));
     inputs.push(local(ORIGINAL_AUDIO_NAME));
   }
+  let info: Record<string, unknown> = {};
+  if (extracted.data.info) {
+    await downloadFile(ctx.stagingBucket, extracted.data.info.key, local(SOURCE_INFO_NAME));
+    info = JSON.parse(await readFile(local(SOURCE_INFO_NAME), 'utf8')) as Record<string, unknown>;
+  }
   const processing = await media('remux', () => makeSourceMp4(inputs, local(ARTIFACT_NAMES.source), timeoutMs));
   const probe = await media('probe', () => ffprobe(local(ARTIFACT_NAMES.source), timeoutMs));
   const hasVideo = hasStream(probe, 'video');
@@ -117,7 +122,7 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   if (!hasVideo && !hasAudio) throw new MergeFailedError('source.mp4 has neither audio nor video');
 
   files[ARTIFACT_NAMES.source] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.source), local(ARTIFACT_NAMES.source), 'video/mp4');
-  await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, processing), null, 2));
+  await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, processing, info), null, 2));
   files[ARTIFACT_NAMES.metadata] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.metadata), local(ARTIFACT_NAMES.metadata), 'application/json');
 
   const wants = (action: 'transcode' | 'transcribe') => request.actions.includes(action);

@@ -39,11 +39,17 @@ function pick(sources: Array<Record<string, unknown>>, ...names: string[]): stri
 }
 
 /** metadata.json: what ffprobe says of source.mp4, where it came from (normalised, sanitised) and what was done. */
-export function buildMetadata(probe: Probe, input: ExecutionInput, processing: { reencoded: boolean; reason: string | null }): Metadata {
+export function buildMetadata(
+  probe: Probe,
+  input: ExecutionInput,
+  processing: { reencoded: boolean; reason: string | null },
+  info: Record<string, unknown> = {},
+): Metadata {
   // Caller metadata was sanitised when the job was accepted; the file's own tags are sanitised here.
   const given = (input.request.source.metadata ?? {}) as Record<string, unknown>;
   const tags = sanitiseMetadata(probe.format.tags ?? {}) as Record<string, unknown>;
-  const both = [given, tags];
+  // The extractor's info (yt-dlp) knows the source best, then the caller, then the file's own tags.
+  const both = [info, given, tags];
   return MetadataSchema.parse({
     container: probe.format.format_name ?? null,
     durationSeconds: durationOf(probe),
@@ -56,8 +62,8 @@ export function buildMetadata(probe: Probe, input: ExecutionInput, processing: {
       title: pick(both, 'title'),
       uploader: pick(both, 'uploader', 'channel', 'artist', 'author'),
       uploadDate: normaliseDate(pick(both, 'upload_date', 'uploadDate', 'date', 'creation_time')),
-      originalUrl: pick([given], 'webpage_url', 'original_url', 'originalUrl') ?? input.request.source.url,
-      id: pick([given], 'id'),
+      originalUrl: pick([info, given], 'webpage_url', 'original_url', 'originalUrl') ?? input.request.source.url,
+      id: pick([info, given], 'id'),
       extra: given,
       tags,
     },

@@ -18,6 +18,10 @@ export interface RunOptions {
   readonly timeoutMs: number;
   readonly cwd?: string;
   readonly env?: Record<string, string>;
+  /** Called with each line of stdout as it comes (progress). */
+  readonly onLine?: (line: string) => void;
+  /** Kills the tree when aborted; the run then fails with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 const running = new Set<ResultPromise>();
@@ -53,13 +57,24 @@ export async function runTool(file: string, args: readonly string[], options: Ru
     maxBuffer: 64 * 1024 * 1024,
   });
   running.add(child);
+  if (options.onLine) {
+    let pending = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString('utf8')).split(/\r?\n/);
+      pending = lines.pop() ?? '';
+      lines.forEach((line) => options.onLine!(line));
+    });
+  }
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     killTree(child);
   }, options.timeoutMs);
+  const abort = () => killTree(child);
+  options.signal?.addEventListener('abort', abort);
   try {
     const result = await child;
+    if (options.signal?.aborted) throw options.signal.reason;
     const stdout = String(result.stdout ?? '');
     const stderr = String(result.stderr ?? '');
     if (timedOut) {
@@ -72,6 +87,7 @@ export async function runTool(file: string, args: readonly string[], options: Ru
     return { stdout, stderr };
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', abort);
     running.delete(child);
   }
 }

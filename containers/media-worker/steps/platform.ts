@@ -1,0 +1,138 @@
+import { copyFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startEgressProxy } from '../../../core/egress-proxy.js';
+import {
+  ExtractionFailedError,
+  MediaIngestError,
+  SourceForbiddenError,
+  SourceNotFoundError,
+  SourceUnavailableError,
+  StepTimeoutError,
+  TooLargeError,
+  UnsafeUrlError,
+  UnsupportedSourceError,
+} from '../../../core/errors.js';
+import { policyOf } from '../../../core/http.js';
+import { logger } from '../../../core/logger.js';
+import { sanitiseText } from '../../../core/sanitise.js';
+import type { StepContext } from '../context.js';
+import { ToolError } from '../tools/run.js';
+import { type YtdlpInfo, type YtdlpOptions, ytdlpDownload, ytdlpExtract } from '../tools/ytdlp.js';
+import type { Downloaded } from './extract.js';
+
+/** What yt-dlp's last words mean, as a stable error; `expired` marks a refusal a fresh extraction may cure. */
+function ytdlpError(err: ToolError, url: string): MediaIngestError & { expired?: boolean } {
+  const text = err.stderrTail.join('\n');
+  const details = { details: { stderrTail: err.stderrTail } };
+  if (err.timedOut) return new StepTimeoutError(`yt-dlp did not finish in time for ${url}`, details);
+  if (/Unsupported URL/i.test(text)) {
+    return new UnsupportedSourceError(`no media found at ${url}: no yt-dlp extractor (the generic one included) claims it`, details);
+  }
+  if (/HTTP Error 40[13]|HTTP Error 410|Sign in|login|private video|members-only/i.test(text)) {
+    return Object.assign(new SourceForbiddenError(`the source refused access: ${err.stderrTail.at(-1) ?? ''}`, details), { expired: true });
+  }
+  if (/HTTP Error 404|Video unavailable|not available|has been removed/i.test(text)) {
+    return new SourceNotFoundError(`the source is gone: ${err.stderrTail.at(-1) ?? ''}`, details);
+  }
+  if (/HTTP Error (429|5\d\d)|timed out|Connection (refused|reset)|Temporary failure|Unable to connect/i.test(text)) {
+    return new SourceUnavailableError(`the source is unavailable: ${err.stderrTail.at(-1) ?? ''}`, details);
+  }
+  return new ExtractionFailedError(`yt-dlp could not fetch ${url}: ${err.stderrTail.at(-1) ?? err.message}`, details);
+}
+
+/** Duration and size limits, from what the extractor says, before anything is downloaded. */
+function checkLimits(ctx: StepContext, info: YtdlpInfo): void {
+  if (info._type === 'playlist') throw new UnsupportedSourceError('the URL is a playlist, not one video');
+  const max = ctx.config.MEDIA_INGEST_MAX_DURATION_SECONDS;
+  if (info.duration && info.duration > max) throw new TooLargeError(`the source lasts ${Math.round(info.duration)} s; the limit is ${max} s`);
+  const formats = info.requested_formats?.length ? info.requested_formats : [info];
+  const bytes = formats.reduce((n, f) => n + (f.filesize ?? f.filesize_approx ?? 0), 0);
+  if (bytes > ctx.config.MEDIA_INGEST_MAX_BYTES) throw new TooLargeError(`the source is about ${bytes} bytes; the limit is ${ctx.config.MEDIA_INGEST_MAX_BYTES}`);
+}
+
+/** The source metadata kept from yt-dlp's info: a few normalised fields, never its signed format URLs. */
+function sourceInfo(info: YtdlpInfo): Record<string, string | number | null> {
+  const text = (v: string | null | undefined) => (v ? sanitiseText(v) : null);
+  return {
+    id: text(info.id),
+    title: text(info.title),
+    uploader: text(info.uploader ?? info.channel),
+    duration: info.duration ?? null,
+    upload_date: text(info.upload_date),
+    webpage_url: text(info.webpage_url),
+    extractor: text(info.extractor),
+  };
+}
+
+/** One extraction and download: the chosen formats, each to its own file, fetched at the same time. */
+async function attempt(ctx: StepContext, url: string, options: YtdlpOptions): Promise<Downloaded> {
+  const { info, raw } = await ytdlpExtract(url, ctx.config.MEDIA_INGEST_MAX_HEIGHT, options);
+  checkLimits(ctx, info);
+  const infoFile = join(ctx.scratch, 'yt-dlp.info.json');
+  await writeFile(infoFile, raw);
+  const formats = info.requested_formats?.length ? info.requested_formats : [{ format_id: info.format_id ?? 'best', vcodec: undefined }];
+  const received = formats.map(() => 0);
+  const totals = formats.map((): number | undefined => undefined);
+  // Over the byte limit, every download is stopped (the tools killed) and the step fails with TooLarge.
+  const limit = new AbortController();
+  await Promise.all(
+    formats.map((format, i) =>
+      ytdlpDownload(infoFile, format.format_id, join(ctx.scratch, `stream-${i}.%(ext)s`), {
+        ...options,
+        fragments: ctx.input.options.connections,
+        signal: limit.signal,
+        onProgress: (bytes, total) => {
+          received[i] = bytes;
+          totals[i] = total;
+          const sum = received.reduce((a, b) => a + b, 0);
+          if (sum > ctx.config.MEDIA_INGEST_MAX_BYTES) limit.abort(new TooLargeError(`source exceeded the limit of ${ctx.config.MEDIA_INGEST_MAX_BYTES} bytes while downloading`));
+          ctx.progress(sum, totals.every((t) => t !== undefined) ? totals.reduce((a, b) => a! + b!, 0) : undefined);
+        },
+      }),
+    ),
+  );
+  const names = await readdir(ctx.scratch);
+  const files = formats.map((_, i) => names.find((n) => n.startsWith(`stream-${i}.`)));
+  if (files.some((f) => !f)) throw new ExtractionFailedError('yt-dlp reported success but wrote no file');
+  const metadataPath = join(ctx.scratch, 'source-info.json');
+  await writeFile(metadataPath, JSON.stringify(sourceInfo(info), null, 2));
+  // yt-dlp lists video before audio in a "video+audio" selection.
+  const audioIndex = formats.length > 1 ? formats.findIndex((f) => f.vcodec === 'none') : -1;
+  const videoIndex = audioIndex === 0 ? 1 : 0;
+  return {
+    source: join(ctx.scratch, files[videoIndex]!),
+    ...(audioIndex >= 0 ? { audio: join(ctx.scratch, files[audioIndex]!) } : {}),
+    info: metadataPath,
+  };
+}
+
+/**
+ * A page yt-dlp knows (platforms and the generic extractor): extracts the best MP4-compatible formats under the height
+ * cap, downloads them through the egress proxy, and keeps the source's metadata. A refusal mid-download (an expired
+ * signed URL) gets a fresh extraction, `MEDIA_INGEST_PLATFORM_ATTEMPTS` times at most.
+ */
+export async function extractPlatform(ctx: StepContext, url: string): Promise<Downloaded> {
+  const proxy = await startEgressProxy(policyOf(ctx.config));
+  try {
+    // yt-dlp writes its cookie jar back on exit: it gets a copy, and the path is never logged.
+    let cookiesFile: string | undefined;
+    if (ctx.config.MEDIA_INGEST_COOKIES_FILE) {
+      cookiesFile = join(ctx.scratch, 'cookies.txt');
+      await copyFile(ctx.config.MEDIA_INGEST_COOKIES_FILE, cookiesFile);
+    }
+    const options: YtdlpOptions = { proxy: proxy.url, cookiesFile, timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS, cwd: ctx.scratch };
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt(ctx, url, options);
+      } catch (err) {
+        if (proxy.refusals.length) throw new UnsafeUrlError(`the egress policy refused ${proxy.refusals[0]}`);
+        if (!(err instanceof ToolError)) throw err;
+        const mapped = ytdlpError(err, url);
+        if (!mapped.expired || n >= ctx.config.MEDIA_INGEST_PLATFORM_ATTEMPTS) throw mapped;
+        logger.warn('source refused a download; extracting again for fresh URLs', { attempt: n, reason: err.stderrTail.at(-1) });
+      }
+    }
+  } finally {
+    await proxy.close();
+  }
+}

@@ -1,0 +1,130 @@
+import { createDecipheriv } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SourceUnavailableError, TooLargeError, UnsupportedSourceError } from '../../../core/errors.js';
+import { bodyError, safeFetch, statusError } from '../../../core/http.js';
+import type { ByteRange, SegmentedTrack } from '../../../core/playlist.js';
+import type { StepContext } from '../context.js';
+import type { PartStore } from '../parts.js';
+import { ffmpeg } from '../tools/ffmpeg.js';
+import { inLanes } from './download.js';
+
+const SEGMENT_ATTEMPTS = 3;
+
+/** A byte budget and deadline shared by every track of one download. */
+export interface Budget {
+  readonly signal: AbortSignal;
+  count(n: number): void;
+}
+
+export function budget(ctx: StepContext, onBytes: (received: number) => void = () => undefined): Budget & { received(): number } {
+  const max = ctx.config.MEDIA_INGEST_MAX_BYTES;
+  let received = 0;
+  return {
+    // The same whole-download deadline as a direct file, on top of the per-read idle timeout.
+    signal: AbortSignal.timeout(ctx.config.MEDIA_INGEST_TOTAL_TIMEOUT_MS),
+    count(n) {
+      received += n;
+      if (received > max) throw new TooLargeError(`source exceeded the limit of ${max} bytes while downloading`);
+      onBytes(received);
+    },
+    received: () => received,
+  };
+}
+
+/** One resource (segment, key, init section) through the egress policy, whole, retried when the connection fails. */
+async function fetchBytes(ctx: StepContext, url: string, range: ByteRange | undefined, budget: Budget): Promise<Buffer> {
+  const headers: Record<string, string> = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {};
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { response, url: at } = await safeFetch(ctx.config, url, { headers, signal: budget.signal });
+      if (response.status !== 200 && response.status !== 206) {
+        await response.body?.cancel();
+        throw statusError(response.status, at);
+      }
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of response.body ?? []) {
+          chunks.push(Buffer.from(chunk));
+          budget.count(chunk.length);
+        }
+      } catch (err) {
+        if (err instanceof TooLargeError) throw err;
+        throw bodyError(err, at);
+      }
+      return Buffer.concat(chunks);
+    } catch (err) {
+      if (!(err instanceof SourceUnavailableError) || attempt >= SEGMENT_ATTEMPTS) throw err;
+      await sleep(200 * attempt);
+    }
+  }
+}
+
+/** A track to fetch: where it goes and where its finished segments are kept. */
+export interface TrackJob {
+  track: SegmentedTrack;
+  dest: string;
+  store?: PartStore;
+}
+
+/**
+ * Fetches segmented tracks (HLS, DASH) without re-encoding: the segments of all tracks in one pool of parallel lanes,
+ * each kept in its track's part store so a retried worker fetches only the missing ones; AES-128 decrypted; then each
+ * track joined: fragments behind their init section, MPEG-TS by ffmpeg's concat demuxer (which carries timestamps
+ * across discontinuities).
+ */
+export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget: Budget): Promise<void> {
+  const keys = new Map<string, Promise<Buffer>>();
+  const keyFor = (uri: string) => {
+    if (!keys.has(uri)) keys.set(uri, fetchBytes(ctx, uri, undefined, budget));
+    return keys.get(uri)!;
+  };
+  const work: Array<{ job: number; index: number; path: string }> = [];
+  const kept: Array<Map<number, number>> = [];
+  for (const [j, job] of jobs.entries()) {
+    if (!job.track.segments.length) throw new UnsupportedSourceError('the playlist has no segments');
+    const dir = join(ctx.scratch, `segments-${j}`);
+    await mkdir(dir, { recursive: true });
+    kept.push((await job.store?.list()) ?? new Map());
+    job.track.segments.forEach((_, index) => work.push({ job: j, index, path: join(dir, `${String(index).padStart(6, '0')}.seg`) }));
+  }
+
+  await inLanes(work, ctx.input.options.connections, async ({ job: j, index, path }) => {
+    const { track, store } = jobs[j]!;
+    if (store && kept[j]!.has(index)) {
+      const file = await open(path, 'w');
+      try {
+        budget.count(await store.restore(index, file, 0));
+      } finally {
+        await file.close();
+      }
+      return;
+    }
+    const segment = track.segments[index]!;
+    let data = await fetchBytes(ctx, segment.uri, segment.byterange, budget);
+    if (segment.key) {
+      const decipher = createDecipheriv('aes-128-cbc', await keyFor(segment.key.uri), segment.key.iv);
+      data = Buffer.concat([decipher.update(data), decipher.final()]);
+    }
+    await writeFile(path, data);
+    await store?.save(index, path, 0, data.length - 1);
+  });
+
+  for (const [j, { track, dest }] of jobs.entries()) {
+    const paths = work.filter((w) => w.job === j).map((w) => w.path);
+    if (track.container === 'fragments') {
+      // Fragmented MP4 (or WebM): the init section followed by the fragments is itself a valid file.
+      await writeFile(dest, track.init ? await fetchBytes(ctx, track.init.uri, track.init.byterange, budget) : Buffer.alloc(0));
+      const out = createWriteStream(dest, { flags: 'a' });
+      for (const path of paths) await pipeline(createReadStream(path), out, { end: false });
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    } else {
+      const list = join(ctx.scratch, `segments-${j}`, 'list.txt');
+      await writeFile(list, paths.map((p) => `file '${p}'`).join('\n') + '\n');
+      await ffmpeg(['-f', 'concat', '-safe', '0', '-i', list, '-map', '0', '-c', 'copy', '-f', 'mpegts', dest], ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import { GetObjectCommand, NoSuchKey, NotFound } from '@aws-sdk/client-s3';
+import { s3Client } from './aws.js';
+import { InvalidRequestError, SourceNotFoundError } from './errors.js';
+
+/** Where a tenant's uploads live in the staging bucket. */
+export function uploadPrefix(prefix: string, tenant: string): string {
+  return `${prefix.replace(/\/*$/, '/')}${tenant}/`;
+}
+
+/**
+ * The object an upload source names: `s3://<staging bucket>/<key>` or the key itself, which must lie under the
+ * tenant's upload prefix — a tenant can never ingest another's object.
+ */
+export function resolveUpload(url: string, bucket: string, prefix: string, tenant: string): { bucket: string; key: string } {
+  let key = url;
+  if (url.startsWith('s3://')) {
+    const [named, ...rest] = url.slice('s3://'.length).split('/');
+    if (named !== bucket) throw new InvalidRequestError(`source.url: uploads are read from the staging bucket, not ${named}`);
+    key = rest.join('/');
+  }
+  const own = uploadPrefix(prefix, tenant);
+  const segments = key.split('/');
+  if (!key.startsWith(own) || key.length === own.length || segments.some((s) => s === '.' || s === '..' || s === '')) {
+    throw new InvalidRequestError(`source.url: an upload must be an object under ${own}`);
+  }
+  return { bucket, key };
+}
+
+/** The first bytes of an uploaded object, its size and type; SourceNotFound when it is not there. */
+export async function uploadHead(bucket: string, key: string, bytes: number): Promise<{ head: Uint8Array; size: number; contentType: string | null }> {
+  try {
+    const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+    const head = await out.Body!.transformToByteArray();
+    const size = Number(/\/(\d+)$/.exec(out.ContentRange ?? '')?.[1] ?? out.ContentLength ?? head.length);
+    return { head, size, contentType: out.ContentType ?? null };
+  } catch (err) {
+    if (err instanceof NoSuchKey || err instanceof NotFound || (err as { name?: string }).name === 'NoSuchKey') {
+      throw new SourceNotFoundError(`no uploaded object at ${key}`);
+    }
+    if ((err as { name?: string }).name === 'InvalidRange') return { head: new Uint8Array(), size: 0, contentType: null };
+    throw err;
+  }
+}
