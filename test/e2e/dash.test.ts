@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalRuntime } from '../../local/runtime.js';
+import { probeDuration, probeStreams } from '../fixtures/media.js';
+import { type Route, startServer, type TestServer } from '../fixtures/server.js';
+
+let dir: string;
+let runtime: LocalRuntime;
+let server: TestServer;
+const SECONDS = 8;
+const ff = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+
+/** Every file of a folder as a route under `/<name>/`. */
+function routes(name: string): Record<string, Route> {
+  const folder = join(dir, name);
+  const type = (f: string) => (f.endsWith('.mpd') ? 'application/dash+xml' : 'application/octet-stream');
+  return Object.fromEntries(readdirSync(folder).map((f) => [`/${name}/${f}`, { file: join(folder, f), contentType: type(f) }]));
+}
+
+/** A DASH presentation of `src` (video and audio apart) in folder `name`, by ffmpeg's dash muxer. */
+function dash(src: string, name: string, ...options: string[]) {
+  mkdirSync(join(dir, name));
+  ff('-i', src, '-map', '0:v', '-map', '0:a', '-c', 'copy', '-f', 'dash', '-seg_duration', '1', ...options, join(dir, name, 'manifest.mpd'));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'media-ingest-dash-'));
+  const clip = join(dir, 'clip.mp4');
+  ff('-f', 'lavfi', '-i', `testsrc2=duration=${SECONDS}:size=320x240:rate=25`, '-f', 'lavfi', '-i', `sine=duration=${SECONDS}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip);
+  dash(clip, 'number', '-use_template', '1', '-use_timeline', '0');
+  // make_zero: ffmpeg otherwise names the first AAC segment by its negative (priming) time but lists it at t=0.
+  dash(clip, 'time', '-avoid_negative_ts', 'make_zero', '-use_template', '1', '-use_timeline', '1', '-media_seg_name', 'chunk-$RepresentationID$-$Time$.m4s');
+  dash(clip, 'list', '-use_template', '0');
+  dash(clip, 'ranges', '-single_file', '1');
+  // SegmentBase: each representation one indexed file (ffmpeg writes SegmentList byte ranges; the same files serve).
+  const ranges = readFileSync(join(dir, 'ranges', 'manifest.mpd'), 'utf8');
+  mkdirSync(join(dir, 'base'));
+  for (const f of readdirSync(join(dir, 'ranges'))) if (f.endsWith('.mp4')) writeFileSync(join(dir, 'base', f), readFileSync(join(dir, 'ranges', f)));
+  writeFileSync(
+    join(dir, 'base', 'manifest.mpd'),
+    ranges.replace(/<SegmentList[^>]*>\s*<Initialization range="([\d-]+)" \/>\s*<SegmentURL mediaRange="[\d-]+" indexRange="([\d-]+)" \/>[\s\S]*?<\/SegmentList>/g,
+      '<SegmentBase indexRange="$2"><Initialization range="$1" /></SegmentBase>'),
+  );
+  // Two video representations: the smaller one must never be fetched.
+  mkdirSync(join(dir, 'ladder'));
+  ff('-i', clip, '-map', '0:v', '-map', '0:v', '-map', '0:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',
+    '-b:v:0', '600k', '-s:v:0', '320x240', '-b:v:1', '100k', '-s:v:1', '160x120', '-c:a', 'copy',
+    '-adaptation_sets', 'id=0,streams=v id=1,streams=a', '-f', 'dash', '-seg_duration', '1', '-use_template', '1', '-use_timeline', '0',
+    join(dir, 'ladder', 'manifest.mpd'));
+  server = await startServer(Object.assign({}, ...['number', 'time', 'list', 'ranges', 'base', 'ladder'].map(routes)));
+  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(path: string) {
+  const record = await runtime.finish(await runtime.submit({ source: { type: 'http', url: server.url(path) } }));
+  const out = join(dir, 'out', record.jobId);
+  if (record.status === 'SUCCEEDED') await runtime.download(record, out);
+  return { record, out };
+}
+
+const hits = (prefix: string) => [...server.hits.entries()].filter(([p]) => p.startsWith(prefix)).reduce((n, [, c]) => n + c, 0);
+
+describe('DASH sources', () => {
+  it('sanity: the SegmentBase manifest has no segment list left', () => {
+    const text = readFileSync(join(dir, 'base', 'manifest.mpd'), 'utf8');
+    expect(text).toContain('<SegmentBase indexRange=');
+    expect(text).not.toContain('SegmentList');
+  });
+
+  it.each([
+    ['SegmentTemplate with $Number$', '/number/manifest.mpd'],
+    ['SegmentTemplate with $Time$ (SegmentTimeline)', '/time/manifest.mpd'],
+    ['SegmentList of files', '/list/manifest.mpd'],
+    ['SegmentList of byte ranges', '/ranges/manifest.mpd'],
+    ['SegmentBase (one indexed file per representation)', '/base/manifest.mpd'],
+  ])('%s: video and audio fetched apart and merged into source.mp4 without re-encoding', async (_name, path) => {
+    const { record, out } = await run(path);
+    expect(record.error).toBeNull();
+    expect(record.checkpoints.classify).toMatchObject({ kind: 'dash' });
+    // The audio came as its own stream and was handed to merge.
+    expect(record.checkpoints.extract).toMatchObject({ audio: { key: expect.stringMatching(/original-audio$/) } });
+    const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    expect(metadata.processing).toMatchObject({ reencoded: false });
+    expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(Math.abs(probeDuration(join(out, 'source.mp4')) - SECONDS)).toBeLessThan(0.3);
+    expect(Math.abs(probeDuration(join(out, 'audio.wav')) - SECONDS)).toBeLessThan(0.3);
+  });
+
+  it('takes the best video representation and never touches the smaller one', async () => {
+    const { record, out } = await run('/ladder/manifest.mpd');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(probeStreams(join(out, 'source.mp4')).find((s) => s.codec_type === 'video')).toMatchObject({ width: 320, height: 240 });
+    expect(hits('/ladder/chunk-stream0')).toBeGreaterThanOrEqual(SECONDS);
+    expect(hits('/ladder/chunk-stream1')).toBe(0);
+    expect(hits('/ladder/init-stream1')).toBe(0);
+  });
+});
