@@ -15,6 +15,13 @@ export function sanitiseText(value: string, max = MAX_TEXT): string {
   return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : clean;
 }
 
+/** An http(s) URL kept as it is (text sanitising would mangle it); anything else is dropped. */
+export function sanitiseUrl(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > 4096 || !URL.canParse(value)) return null;
+  const url = new URL(value);
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : null;
+}
+
 function sanitiseKey(key: string): string {
   return key.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
 }

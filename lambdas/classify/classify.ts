@@ -34,6 +34,10 @@ export async function classify(event: unknown, config: Config): Promise<Classify
   const { source } = parsed.data.request;
   if (source.type === 'upload') return classifyUpload(parsed.data.tenant, source.url, config, started);
   checkUrl(policyOf(config), source.url);
+  // The caller says it is a platform page: yt-dlp (with cookies, if configured) reads it; a probe without them may be refused.
+  if (source.type === 'youtube') {
+    return { kind: 'platform', url: source.url, contentType: null, acceptRanges: false, bytes: 0, durationMs: Date.now() - started };
+  }
 
   const { response, url } = await safeFetch(config, source.url, { headers: { range: `bytes=0-${PROBE_BYTES - 1}` } });
   if (response.status !== 200 && response.status !== 206) {

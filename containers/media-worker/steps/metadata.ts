@@ -1,6 +1,6 @@
 import type { ExecutionInput } from '../../../core/job.js';
 import { type Metadata, MetadataSchema, normaliseDate } from '../../../core/metadata.js';
-import { sanitiseMetadata, sanitiseText } from '../../../core/sanitise.js';
+import { sanitiseMetadata, sanitiseText, sanitiseUrl } from '../../../core/sanitise.js';
 import type { Probe, ProbeStream } from '../tools/ffmpeg.js';
 import { durationOf } from '../tools/ffmpeg.js';
 
@@ -62,7 +62,7 @@ export function buildMetadata(
       title: pick(both, 'title'),
       uploader: pick(both, 'uploader', 'channel', 'artist', 'author'),
       uploadDate: normaliseDate(pick(both, 'upload_date', 'uploadDate', 'date', 'creation_time')),
-      originalUrl: pick([info, given], 'webpage_url', 'original_url', 'originalUrl') ?? input.request.source.url,
+      originalUrl: [info.webpage_url, given.webpage_url, given.original_url, given.originalUrl].map(sanitiseUrl).find(Boolean) ?? input.request.source.url,
       id: pick([info, given], 'id'),
       extra: given,
       tags,

@@ -14,7 +14,7 @@ import {
 } from '../../../core/errors.js';
 import { policyOf } from '../../../core/http.js';
 import { logger } from '../../../core/logger.js';
-import { sanitiseText } from '../../../core/sanitise.js';
+import { sanitiseText, sanitiseUrl } from '../../../core/sanitise.js';
 import type { StepContext } from '../context.js';
 import { ToolError } from '../tools/run.js';
 import { type YtdlpInfo, type YtdlpOptions, ytdlpDownload, ytdlpExtract } from '../tools/ytdlp.js';
@@ -59,7 +59,7 @@ function sourceInfo(info: YtdlpInfo): Record<string, string | number | null> {
     uploader: text(info.uploader ?? info.channel),
     duration: info.duration ?? null,
     upload_date: text(info.upload_date),
-    webpage_url: text(info.webpage_url),
+    webpage_url: sanitiseUrl(info.webpage_url),
     extractor: text(info.extractor),
   };
 }

@@ -1,0 +1,145 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serveFile } from '../../local/sample-media.js';
+import { LocalRuntime } from '../../local/runtime.js';
+import { setEnv } from '../fixtures/env.js';
+import { probeDuration, probeStreams } from '../fixtures/media.js';
+import { type Route, startServer, type TestServer } from '../fixtures/server.js';
+
+let dir: string;
+let runtime: LocalRuntime;
+let server: TestServer;
+let restoreEnv: () => void;
+const SECONDS = 6;
+const COOKIE = 'session=cookie-value-never-logged';
+const ff = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+const page = (title: string, body: string) => ({ status: 200, contentType: 'text/html; charset=utf-8', body: `<!doctype html><html><head><title>${title}</title></head><body>${body}</body></html>` });
+/** Each signed media request, with the token it carried and what it was answered. */
+const signed: Array<{ token: string; status: number }> = [];
+
+function folder(name: string): Record<string, Route> {
+  return Object.fromEntries(readdirSync(join(dir, name)).map((f) => [`/${name}/${f}`, { file: join(dir, name, f) }]));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'media-ingest-platform-'));
+  const clip = join(dir, 'clip.mp4');
+  ff('-f', 'lavfi', '-i', `testsrc2=duration=${SECONDS}:size=320x240:rate=25`, '-f', 'lavfi', '-i', `sine=duration=${SECONDS}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip);
+  mkdirSync(join(dir, 'hls'));
+  ff('-i', clip, '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', join(dir, 'hls', 'index.m3u8'));
+  mkdirSync(join(dir, 'dash'));
+  ff('-i', clip, '-map', '0:v', '-map', '0:a', '-c', 'copy', '-f', 'dash', '-seg_duration', '1', '-use_template', '1', '-use_timeline', '0', join(dir, 'dash', 'manifest.mpd'));
+  const cookies = join(dir, 'cookies.txt');
+  writeFileSync(cookies, `# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tcookie-value-never-logged\n`);
+  restoreEnv = setEnv({ MEDIA_INGEST_COOKIES_FILE: cookies });
+
+  server = await startServer({
+    '/clip.mp4': { file: clip },
+    ...folder('hls'),
+    ...folder('dash'),
+    '/watch/video.html': page('A test clip', '<video controls src="/clip.mp4"></video>'),
+    '/watch/hls.html': page('An HLS clip', '<video controls><source src="/hls/index.m3u8" type="application/x-mpegURL"></video>'),
+    '/watch/dash.html': page('A DASH clip', '<video controls><source src="/dash/manifest.mpd" type="application/dash+xml"></video>'),
+    '/watch/nothing.html': page('Nothing to see', '<p>No media on this page.</p>'),
+    // Each extraction of this page hands out a new token; the first one has expired by the time it is used.
+    '/watch/signed.html': { handler: (_req, res, hit) => void res.writeHead(200, { 'content-type': 'text/html' }).end(page('Signed', `<video src="/signed/clip.mp4?token=t${hit}"></video>`).body) },
+    '/signed/clip.mp4': {
+      handler: (req: IncomingMessage, res: ServerResponse) => {
+        const token = new URL(req.url!, 'http://x').searchParams.get('token') ?? '';
+        // The first token yt-dlp uses has expired; any later one (a fresh extraction) is good.
+        const status = token === (signed[0]?.token ?? token) ? 403 : 200;
+        signed.push({ token, status });
+        if (status === 403) return void res.writeHead(403, { 'content-type': 'text/plain' }).end('expired');
+        serveFile(req, res, clip, 'video/mp4', true);
+      },
+    },
+    '/members/video.html': {
+      handler: (req, res) => {
+        if (req.headers.cookie !== COOKIE) return void res.writeHead(403, { 'content-type': 'text/plain' }).end('members only');
+        res.writeHead(200, { 'content-type': 'text/html' }).end(page('Members only', '<video src="/clip.mp4"></video>').body);
+      },
+    },
+  });
+  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+  await server?.close();
+  restoreEnv?.();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(path: string, type: 'http' | 'youtube' = 'http') {
+  const record = await runtime.finish(await runtime.submit({ source: { type, url: server.url(path) } }));
+  const out = join(dir, 'out', record.jobId);
+  if (record.status === 'SUCCEEDED') await runtime.download(record, out);
+  return { record, out };
+}
+
+/** Every file under a folder, read as text (the runtime's logs). */
+function allText(root: string): string {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => readFileSync(join(e.parentPath, e.name), 'latin1'))
+    .join('\n');
+}
+
+describe('platform pages through yt-dlp', () => {
+  it('a page with a <video> tag: the media, and the page\'s metadata from yt-dlp\'s info', async () => {
+    const { record, out } = await run('/watch/video.html');
+    expect(record.error).toBeNull();
+    expect(record.checkpoints.classify).toMatchObject({ kind: 'platform' });
+    expect(record.checkpoints.extract).toMatchObject({ info: { key: expect.stringMatching(/source-info\.json$/) } });
+    expect(Math.abs(probeDuration(join(out, 'source.mp4')) - SECONDS)).toBeLessThan(0.3);
+    const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    expect(metadata.source).toMatchObject({ title: expect.stringContaining('A test clip'), originalUrl: server.url('/watch/video.html'), id: expect.any(String) });
+  });
+
+  it('a page that embeds an HLS manifest: its segments, joined', async () => {
+    const before = server.hits.get('/hls/index1.ts') ?? 0;
+    const { record, out } = await run('/watch/hls.html');
+    expect(record.error).toBeNull();
+    expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(Math.abs(probeDuration(join(out, 'source.mp4')) - SECONDS)).toBeLessThan(0.3);
+    expect(server.hits.get('/hls/index1.ts')).toBe(before + 1);
+  });
+
+  it('a page that embeds DASH: separate video and audio streams handed to merge, muxed without re-encoding', async () => {
+    const { record, out } = await run('/watch/dash.html');
+    expect(record.error).toBeNull();
+    expect(record.checkpoints.extract).toMatchObject({ audio: { key: expect.stringMatching(/original-audio$/) } });
+    expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    expect(metadata.processing).toMatchObject({ reencoded: false });
+  });
+
+  it('403 on an expired signed URL mid-download: extracted again, and the fresh URL succeeds', async () => {
+    const { record } = await run('/watch/signed.html');
+    expect(record.error).toBeNull();
+    // The classify probe, the first extraction and the second one.
+    expect(server.hits.get('/watch/signed.html')).toBe(3);
+    expect(signed[0]!.status).toBe(403);
+    const fresh = signed.filter((s) => s.status === 200);
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(fresh.every((s) => s.token !== signed[0]!.token)).toBe(true);
+  });
+
+  it('a cookies file from configuration reaches the site (type "youtube": no probe, straight to yt-dlp), and is never logged', async () => {
+    const { record } = await run('/members/video.html', 'youtube');
+    expect(record.checkpoints.classify).toMatchObject({ kind: 'platform' });
+    expect(record.error).toBeNull();
+    expect(allText(join(dir, 'data'))).not.toContain('cookie-value-never-logged');
+  });
+
+  it('a page without media fails with UnsupportedSource saying why', async () => {
+    const { record } = await run('/watch/nothing.html');
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toMatchObject({ code: 'UnsupportedSource', message: expect.stringContaining('extractor') });
+  });
+});
