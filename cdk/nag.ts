@@ -16,6 +16,8 @@ export function prefixFinding(bucket: import('aws-cdk-lib/aws-s3').IBucket, pref
 }
 
 export const PREFIX_REASON = 'objects are named per tenant and job under this prefix: the prefix is the narrowest static scope';
+export const UPLOADS_REASON =
+  'uploads are named per tenant under this prefix (read-only here); the code refuses a key outside the job tenant\'s own prefix';
 
 /** The IAM5 finding ID cdk-nag gives a grant on every execution of a state machine (`…:execution:<name>:*`). */
 export function executionsFinding(stateMachine: import('aws-cdk-lib/aws-stepfunctions').StateMachine): string {

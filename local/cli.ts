@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ACTIONS, type Action, DEFAULT_ACTIONS, type JobRecord } from '../core/job.js';
@@ -9,13 +9,14 @@ import { makeClip, serveSample } from './sample-media.js';
 const USAGE = `media-ingest — turn a media URL into verified artifacts, on this machine
 
 Usage:
-  media-ingest run <url> [--actions download,transcode,transcribe] [--out DIR] [--json]
+  media-ingest run <url|file> [--actions download,transcode,transcribe] [--out DIR] [--json]
                          [--allow-host HOST]... [--connections N] [--data-dir DIR]
   media-ingest serve [--port N] [--allow-host HOST]... [--data-dir DIR]
   media-ingest demo [--out DIR] [--data-dir DIR]
   media-ingest help
 
 run     runs one job to its end. Exit 0 when it SUCCEEDED, 1 when it FAILED, 2 on bad usage.
+        A URL is fetched (file, HLS, DASH or any page yt-dlp knows); a local file is uploaded first.
         --json prints exactly one JSON object on stdout: the final job record.
         --out copies the artifacts to DIR (source.mp4, metadata.json, thumbnail.jpg, audio.wav, transcript.*).
 serve   the HTTP API on 127.0.0.1: POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id} (default port 8080).
@@ -109,9 +110,16 @@ function summary(record: JobRecord, seconds: number, written: string[]): string 
   return lines.join('\n') + '\n';
 }
 
-async function runJob(runtime: LocalRuntime, url: string, opts: { actions: Action[]; connections?: number; out?: string }) {
+/** A URL is fetched; a path to a local file is uploaded first, as a caller's upload would be. */
+async function sourceOf(runtime: LocalRuntime, target: string): Promise<{ type: 'http' | 'upload'; url: string }> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return { type: 'http', url: target };
+  if (!existsSync(target) || !statSync(target).isFile()) throw new UsageError(`${target} is neither a URL nor a file`);
+  return { type: 'upload', url: await runtime.upload(target) };
+}
+
+async function runJob(runtime: LocalRuntime, target: string, opts: { actions: Action[]; connections?: number; out?: string }) {
   const started = Date.now();
-  const jobId = await runtime.submit({ source: { type: 'http', url }, actions: opts.actions }, opts.connections);
+  const jobId = await runtime.submit({ source: await sourceOf(runtime, target), actions: opts.actions }, opts.connections);
   const stop = showProgress(runtime, jobId);
   const record = await runtime.finish(jobId).finally(stop);
   const written = opts.out && record.status === 'SUCCEEDED' ? await runtime.download(record, opts.out) : [];
@@ -129,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
   const allowHosts = values['allow-host'];
 
   if (command === 'run') {
-    if (rest.length !== 1) throw new UsageError('run takes exactly one URL');
+    if (rest.length !== 1) throw new UsageError('run takes exactly one URL or file');
     const opts = { actions: actions(values.actions), connections: integer(values.connections, 'connections', 1, 64), out: values.out };
     const print = routeLogs(dataDir);
     const runtime = await LocalRuntime.start({ dataDir, allowHosts });

@@ -1,16 +1,19 @@
 import './polyfills.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { createWriteStream } from 'node:fs';
+import { Upload } from '@aws-sdk/lib-storage';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { resetClients, s3Client } from '../core/aws.js';
 import { type Config, loadConfig, resetConfig } from '../core/config.js';
 import { executionName, type JobRecord } from '../core/job.js';
 import { getJob } from '../core/records.js';
+import { uploadPrefix } from '../core/uploads.js';
 import { startJob } from '../lambdas/start-job/start-job.js';
 import { LocalEngine } from './engine.js';
 import { sfnOperations, startSfnApi } from './sfn-api.js';
@@ -90,6 +93,14 @@ export class LocalRuntime {
   async submit(body: unknown, connections?: number): Promise<string> {
     const { jobId } = await startJob({ tenant: LOCAL_TENANT, body, connections }, this.config);
     return jobId;
+  }
+
+  /** Puts a local file under the local tenant's upload prefix, as a caller's upload would be; returns its key. */
+  async upload(path: string): Promise<string> {
+    const name = basename(path).replace(/[^A-Za-z0-9._-]/g, '_').slice(-100) || 'upload';
+    const key = `${uploadPrefix(this.config.MEDIA_INGEST_UPLOAD_PREFIX, LOCAL_TENANT)}${randomUUID()}/${name}`;
+    await new Upload({ client: s3Client(), params: { Bucket: this.config.STAGING_BUCKET!, Key: key, Body: createReadStream(path) } }).done();
+    return key;
   }
 
   async job(jobId: string, tenant = LOCAL_TENANT): Promise<JobRecord | undefined> {

@@ -7,6 +7,8 @@ import { acknowledge } from '../nag.js';
 export interface StorageProps {
   /** Days after which objects under `staging/` expire. Default: 7. */
   readonly stagingExpirationDays?: number;
+  /** Days after which uploads (`uploads/<tenant>/…`, the sources of upload jobs) expire. Default: 7. */
+  readonly uploadExpirationDays?: number;
   /** Days after which an incomplete multipart upload is aborted. Default: 1. */
   readonly abortIncompleteUploadDays?: number;
   /** A customer-managed key for both buckets. Default: none (SSE-S3). */
@@ -53,6 +55,7 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'staging/',
       lifecycleRules: [
         { id: 'expire-staging', prefix: 'staging/', expiration: Duration.days(props.stagingExpirationDays ?? 7) },
+        { id: 'expire-uploads', prefix: 'uploads/', expiration: Duration.days(props.uploadExpirationDays ?? 7) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadDays ?? 1) },
       ],
     });

@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { acknowledge, PREFIX_REASON, prefixFinding, XRAY_REASON } from '../nag.js';
+import { acknowledge, PREFIX_REASON, UPLOADS_REASON, prefixFinding, XRAY_REASON } from '../nag.js';
 import { ASL_FILE } from '../paths.js';
 import { NodeFunction } from './node-function.js';
 import { WORKER_CONTAINER_NAME, type Workers } from './workers.js';
@@ -49,6 +49,9 @@ export class Workflow extends Construct {
     const publish = new NodeFunction(this, 'Publish', { name: 'publish', environment, timeout: Duration.minutes(5) });
     const notify = new NodeFunction(this, 'Notify', { name: 'notify', environment, timeout: Duration.minutes(2) });
     this.functions = { classify, publish, notify };
+    // Classify reads the head of an uploaded source.
+    classify.addToRolePolicy(objectStatement(staging, 'uploads/', ['s3:GetObject']));
+    acknowledge(classify.role!, prefixFinding(staging, 'uploads/'), UPLOADS_REASON);
     // Publish reads staging and writes artifacts; Notify reads the record and writes the callback outcome.
     publish.addToRolePolicy(objectStatement(staging, 'staging/', ['s3:GetObject']));
     publish.addToRolePolicy(objectStatement(artifacts, 'tenants/', ['s3:PutObject']));
@@ -110,6 +113,7 @@ export class Workflow extends Construct {
     // The worker reads and writes staging, reports progress on the job, and answers its own task token.
     const taskRole = workers.taskDefinition.taskRole;
     taskRole.addToPrincipalPolicy(objectStatement(staging, 'staging/', ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']));
+    taskRole.addToPrincipalPolicy(objectStatement(staging, 'uploads/', ['s3:GetObject']));
     taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [table.tableArn] }));
     this.stateMachine.grantTaskResponse(taskRole);
     // The Amazon Transcribe engine (MEDIA_INGEST_TRANSCRIBE_ENGINE=aws) starts and polls jobs on staged audio.
@@ -125,5 +129,6 @@ export class Workflow extends Construct {
       'transcription jobs are named per run (media-ingest-<uuid>); the grant covers only jobs with that prefix',
     );
     acknowledge(taskRole, prefixFinding(staging, 'staging/'), PREFIX_REASON);
+    acknowledge(taskRole, prefixFinding(staging, 'uploads/'), UPLOADS_REASON);
   }
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,6 +71,22 @@ describe('media-ingest run', () => {
     expect(server.totalRequests()).toBe(before);
   });
 
+  it('uploads a local file and runs the job on it as an upload', async () => {
+    const file = join(dir, 'media', 'clip.mp4');
+    const { code, stdout } = await cli('run', file, '--json', '--data-dir', join(dir, 'upload-data'));
+    expect(code).toBe(0);
+    const record = JSON.parse(stdout);
+    expect(record).toMatchObject({ status: 'SUCCEEDED', request: { source: { type: 'upload', url: expect.stringMatching(/^uploads\/local\/.+\/clip\.mp4$/) } } });
+    expect(record.checkpoints.classify).toMatchObject({ kind: 'upload', bytes: statSync(file).size });
+    expect(record.checkpoints.extract.source.sha256).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
+  });
+
+  it('says a missing file is neither a URL nor a file: exit 2', async () => {
+    const { code, stderr } = await cli('run', join(dir, 'no-such.mp4'), '--data-dir', join(dir, 'upload-data'));
+    expect(code).toBe(2);
+    expect(stderr).toContain('neither a URL nor a file');
+  });
+
   it('prints a readable summary without --json', async () => {
     const { code, stdout } = await cli('run', server.url('/missing.mp4'), '--allow-host', '127.0.0.1');
     expect(code).toBe(1);
@@ -117,7 +134,7 @@ describe('media-ingest help', () => {
   it('prints the usage and exits 0', async () => {
     const { code, stderr } = await cli('help');
     expect(code).toBe(0);
-    expect(stderr).toContain('media-ingest run <url>');
+    expect(stderr).toContain('media-ingest run <url|file>');
     expect(readFileSync(BIN, 'utf8')).toContain('ensure-deps.sh');
   });
 });

@@ -78,10 +78,11 @@ describe('storage', () => {
     }
   });
 
-  it('expires staging/ and aborts incomplete multipart uploads', () => {
+  it('expires staging/ and uploads/ and aborts incomplete multipart uploads', () => {
     expect(staging.Properties.LifecycleConfiguration.Rules).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Prefix: 'staging/', ExpirationInDays: 7, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 7, Status: 'Enabled' }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
       ]),
     );
@@ -185,6 +186,19 @@ describe('the workflow', () => {
     expect(on('iam:PassRole')).toEqual([logicalId(taskDefinition.Properties.TaskRoleArn), logicalId(taskDefinition.Properties.ExecutionRoleArn)].sort());
     // Unscoped statements are only the X-Ray and log-delivery APIs, which have no resource-level permissions.
     for (const s of statements.filter((x) => x.Resource === '*')) for (const a of [s.Action].flat()) expect(a).toMatch(/^(xray|logs):/);
+  });
+
+  it('lets classify and the worker read uploads (and classify nothing else in staging)', () => {
+    /** Every object prefix a role may act on in the staging bucket, with the actions. */
+    const grants = (rolePrefix: string) =>
+      ofType('AWS::IAM::Policy')
+        .filter(([, p]) => p.Properties.Roles.some((r: unknown) => logicalId(r)?.startsWith(rolePrefix)))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+        .filter((st) => JSON.stringify(st.Resource).includes('StorageStaging'))
+        .map((st) => ({ actions: [st.Action].flat(), prefix: /"\/([a-z]+\/)\*"/.exec(JSON.stringify(st.Resource))?.[1] }));
+    expect(grants('WorkflowClassifyRole')).toEqual([{ actions: ['s3:GetObject'], prefix: 'uploads/' }]);
+    const taskRole = logicalId(ofType('AWS::ECS::TaskDefinition')[0]![1].Properties.TaskRoleArn)!;
+    expect(grants(taskRole)).toEqual(expect.arrayContaining([{ actions: ['s3:GetObject'], prefix: 'uploads/' }]));
   });
 
   it("lets the worker answer only its own state machine's task tokens", () => {

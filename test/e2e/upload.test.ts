@@ -1,0 +1,58 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { s3Client } from '../../core/aws.js';
+import { LocalRuntime } from '../../local/runtime.js';
+import { makeClip, probeDuration } from '../fixtures/media.js';
+
+let dir: string;
+let runtime: LocalRuntime;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'media-ingest-upload-'));
+  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data') });
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(url: string) {
+  return runtime.finish(await runtime.submit({ source: { type: 'upload', url } }));
+}
+
+const put = (key: string, body: string) => s3Client().send(new PutObjectCommand({ Bucket: runtime.config.STAGING_BUCKET!, Key: key, Body: body }));
+
+describe('uploaded sources', () => {
+  it('an object under the tenant\'s upload prefix becomes the job\'s source, by key or by s3:// URL', async () => {
+    const key = await runtime.upload(makeClip(join(dir, 'media'), 'mine.mp4', { seconds: 3 }));
+    for (const url of [key, `s3://${runtime.config.STAGING_BUCKET}/${key}`]) {
+      const record = await run(url);
+      expect(record.error).toBeNull();
+      expect(record.checkpoints.classify).toMatchObject({ kind: 'upload' });
+      const out = join(dir, 'out', record.jobId);
+      await runtime.download(record, out);
+      expect(Math.abs(probeDuration(join(out, 'source.mp4')) - 3)).toBeLessThan(0.2);
+    }
+  });
+
+  it.each([
+    ['another tenant\'s object', 'uploads/someone-else/x.mp4', 'InvalidRequest'],
+    ['a key outside the upload prefix', 'staging/local/other-job/original', 'InvalidRequest'],
+    ['a path that climbs out', 'uploads/local/../someone-else/x.mp4', 'InvalidRequest'],
+    ['another bucket', 's3://some-other-bucket/uploads/local/x.mp4', 'InvalidRequest'],
+    ['a missing object', 'uploads/local/missing.mp4', 'SourceNotFound'],
+  ])('%s fails with %s, recorded on the job', async (_what, url, code) => {
+    const record = await run(url);
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toMatchObject({ code });
+  });
+
+  it('an uploaded HTML page fails with NotMedia', async () => {
+    await put('uploads/local/page.mp4', '<!doctype html><html><body>not a video</body></html>');
+    const record = await run('uploads/local/page.mp4');
+    expect(record.error).toMatchObject({ code: 'NotMedia' });
+  });
+});
