@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,12 +42,22 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'enc', 'k.key'), Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
   writeFileSync(join(dir, 'keyinfo'), `k.key\n${join(dir, 'enc', 'k.key')}\n`);
   hls(high, 'enc', '-hls_key_info_file', join(dir, 'keyinfo'));
+  // Two clips whose timestamps jump (the second starts at 100 s), one playlist with a discontinuity between them.
+  const second = join(dir, 'second.ts');
+  ff('-i', low, '-c', 'copy', '-output_ts_offset', '100', '-f', 'mpegts', second);
+  mkdirSync(join(dir, 'disc'));
+  ff('-i', join(dir, 'low', 'index.m3u8'), '-c', 'copy', '-f', 'mpegts', join(dir, 'disc', 'a.ts'));
+  writeFileSync(join(dir, 'disc', 'b.ts'), readFileSync(second));
+  writeFileSync(
+    join(dir, 'disc', 'index.m3u8'),
+    `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:${SECONDS}\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:${SECONDS}.0,\na.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:${SECONDS}.0,\nb.ts\n#EXT-X-ENDLIST\n`,
+  );
   mkdirSync(join(dir, 'master'));
   writeFileSync(
     join(dir, 'master', 'master.m3u8'),
     '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\n../low/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=320x240\n../ts/index.m3u8\n',
   );
-  server = await startServer({ ...routes('ts'), ...routes('low'), ...routes('fmp4'), ...routes('enc'), ...routes('master') });
+  server = await startServer({ ...routes('ts'), ...routes('low'), ...routes('fmp4'), ...routes('enc'), ...routes('master'), ...routes('disc') });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
 });
 
@@ -85,6 +95,13 @@ describe('HLS sources', () => {
   it('fetches each AES-128 key once, not once per segment', () => {
     expect(server.hits.get('/enc/k.key')).toBe(1);
     expect(hits('/enc/seg')).toBeGreaterThanOrEqual(SECONDS);
+  });
+
+  it('joins segments across a discontinuity whose timestamps jump, without a gap', async () => {
+    const { record, out } = await run('/disc/index.m3u8');
+    expect(record.error).toBeNull();
+    expect(Math.abs(probeDuration(join(out, 'source.mp4')) - 2 * SECONDS)).toBeLessThan(0.5);
+    expect(Math.abs(probeDuration(join(out, 'audio.wav')) - 2 * SECONDS)).toBeLessThan(0.5);
   });
 
   it('takes the larger variant of a master playlist and never touches the other', async () => {

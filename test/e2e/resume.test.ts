@@ -1,7 +1,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { s3Client } from '../../core/aws.js';
 import { PART_BYTES } from '../../containers/media-worker/steps/download.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { type Route, startServer, type TestServer } from '../fixtures/server.js';
 
 let dir: string;
 let runtime: LocalRuntime;
@@ -20,6 +20,8 @@ let clip: string;
 let bytes: Buffer;
 /** Every range request the workers' own downloads made (ffprobe's are left out): when, from which byte, how much sent. */
 const served: Array<{ path: string; at: number; start: number; sent: number }> = [];
+/** Every HLS segment request: which segment, when. */
+const segmentRequests: Array<{ name: string; at: number }> = [];
 
 /** Serves `bytes` with ranges at ~4 MB/s per connection; `cutAfter` ends each response after that many bytes. */
 function throttled(cutAfter?: number) {
@@ -50,7 +52,19 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'media-ingest-resume-'));
   clip = makeClip(join(dir, 'media'), 'big.mp4', { seconds: 40, width: 1280, height: 720 });
   bytes = readFileSync(clip);
-  server = await startServer({ '/big.mp4': { handler: throttled() }, '/cut.mp4': { handler: throttled(1024 * 1024) } });
+  // The same clip as an HLS playlist of 2-second segments, each answered after a delay (so a worker can be killed mid-way).
+  const hls = join(dir, 'hls');
+  execFileSync('mkdir', ['-p', hls]);
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', clip, '-c', 'copy', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_segment_filename', join(hls, 'seg%03d.ts'), join(hls, 'index.m3u8')]);
+  const segments: Record<string, Route> = Object.fromEntries(
+    readdirSync(hls).map((f) => [
+      `/hls/${f}`,
+      f.endsWith('.ts')
+        ? { handler: (_req: IncomingMessage, res: ServerResponse) => { segmentRequests.push({ name: f, at: Date.now() }); setTimeout(() => res.end(readFileSync(join(hls, f))), 400); } }
+        : { file: join(hls, f), contentType: 'application/vnd.apple.mpegurl' },
+    ]),
+  );
+  server = await startServer({ '/big.mp4': { handler: throttled() }, '/cut.mp4': { handler: throttled(1024 * 1024) }, ...segments });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
 });
 
@@ -62,6 +76,37 @@ afterAll(async () => {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** Waits until at least `count` parts are kept in staging for the job, then SIGKILLs its worker; returns the kept indexes and when. */
+async function killWorkerAfterParts(jobId: string, count: number): Promise<{ kept: number[]; killedAt: number }> {
+  const prefix = `staging/local/${jobId}/parts/`;
+  let kept: number[] = [];
+  for (let i = 0; i < 300 && kept.length < count; i++) {
+    await sleep(50);
+    const page = await s3Client().send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET!, Prefix: prefix }));
+    kept = (page.Contents ?? []).map((o) => Number(o.Key!.slice(prefix.length)));
+  }
+  expect(kept.length).toBeGreaterThanOrEqual(count);
+  const killedAt = Date.now();
+  const pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'media-worker/main.ts']).toString().trim().split('\n');
+  for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+  return { kept, killedAt };
+}
+
+describe('resumable segmented downloads', () => {
+  it('after the worker is killed mid-playlist, the retry fetches no segment it had kept', async () => {
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/hls/index.m3u8') } }, 2);
+    const { kept, killedAt } = await killWorkerAfterParts(jobId, 3);
+    const record = await runtime.finish(jobId);
+    expect(record.status).toBe('SUCCEEDED');
+    const total = readdirSync(join(dir, 'hls')).filter((f) => f.endsWith('.ts')).length;
+    const after = segmentRequests.filter((r) => r.at > killedAt).map((r) => r.name);
+    for (const index of kept) expect(after).not.toContain(`seg${String(index).padStart(3, '0')}.ts`);
+    // Every segment was fetched, and only those in flight at the kill were fetched twice.
+    expect(new Set(segmentRequests.map((r) => r.name)).size).toBe(total);
+    expect(segmentRequests.length).toBeLessThanOrEqual(total + 2);
+  });
+});
+
 describe('resumable direct downloads', () => {
   it('the fixture is big enough for several parts', () => {
     expect(statSync(clip).size).toBeGreaterThan(3 * PART_BYTES);
@@ -70,16 +115,7 @@ describe('resumable direct downloads', () => {
   it('after the worker is killed mid-download, the retry refetches no finished part and the result is byte-identical', async () => {
     const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/big.mp4') } }, 2);
     const prefix = `staging/local/${jobId}/parts/`;
-    let kept: number[] = [];
-    for (let i = 0; i < 300 && kept.length < 2; i++) {
-      await sleep(50);
-      const page = await s3Client().send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET!, Prefix: prefix }));
-      kept = (page.Contents ?? []).map((o) => Number(o.Key!.slice(prefix.length)));
-    }
-    expect(kept.length).toBeGreaterThanOrEqual(2);
-    const killedAt = Date.now();
-    const pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'media-worker/main.ts']).toString().trim().split('\n');
-    for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+    const { kept, killedAt } = await killWorkerAfterParts(jobId, 2);
 
     const record = await runtime.finish(jobId);
     expect(record.status).toBe('SUCCEEDED');
