@@ -113,10 +113,15 @@ export function totalSize(headers: Headers, status: number): number | undefined 
   return status === 200 && length !== null ? Number(length) : undefined;
 }
 
-/** Asks for the first byte only: whether the resource serves ranges, and its size. */
-export async function probeRanges(config: Config, rawUrl: string): Promise<{ url: string; acceptRanges: boolean; bytes: number }> {
+/**
+ * Asks for the first byte only: whether the resource serves ranges, its size, and what identifies this version of it
+ * (ETag, else Last-Modified, with the size), so kept parts of another version are never reused.
+ */
+export async function probeRanges(config: Config, rawUrl: string): Promise<{ url: string; acceptRanges: boolean; bytes: number; version: string }> {
   const { response, url } = await safeFetch(config, rawUrl, { headers: { range: 'bytes=0-0' } });
   await response.body?.cancel();
   if (response.status !== 200 && response.status !== 206) throw statusError(response.status, url);
-  return { url, acceptRanges: response.status === 206, bytes: totalSize(response.headers, response.status) ?? 0 };
+  const bytes = totalSize(response.headers, response.status) ?? 0;
+  const version = `${response.headers.get('etag') ?? response.headers.get('last-modified') ?? ''}|${bytes}`;
+  return { url, acceptRanges: response.status === 206, bytes, version };
 }

@@ -18,21 +18,28 @@ let runtime: LocalRuntime;
 let server: TestServer;
 let clip: string;
 let bytes: Buffer;
+/** A second version of `/changing.mp4`, served once `changed` is set. */
+let other: Buffer;
+let changed = false;
 /** Every range request the workers' own downloads made (ffprobe's are left out): when, from which byte, how much sent. */
 const served: Array<{ path: string; at: number; start: number; sent: number }> = [];
 /** Every HLS segment request: which segment, when. */
 const segmentRequests: Array<{ name: string; at: number }> = [];
 
-/** Serves `bytes` with ranges at ~4 MB/s per connection; `cutAfter` ends each response after that many bytes. */
-function throttled(cutAfter?: number) {
+/**
+ * Serves a file with ranges at ~4 MB/s per connection; `cutAfter` ends each response after that many bytes;
+ * `version` gives the file and its ETag at the time of each request (default: `bytes`, no ETag).
+ */
+function throttled(cutAfter?: number, version: () => { data: Buffer; etag?: string } = () => ({ data: bytes })) {
   return (req: IncomingMessage, res: ServerResponse) => {
+    const { data: bytes, etag } = version();
     const m = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     const end = m && m[2] ? Number(m[2]) : bytes.length - 1;
-    const headers = { 'content-type': 'video/mp4', 'content-length': end - start + 1, 'accept-ranges': 'bytes', ...(m ? { 'content-range': `bytes ${start}-${end}/${bytes.length}` } : {}) };
+    const headers = { 'content-type': 'video/mp4', 'content-length': end - start + 1, 'accept-ranges': 'bytes', ...(etag ? { etag } : {}), ...(m ? { 'content-range': `bytes ${start}-${end}/${bytes.length}` } : {}) };
     res.writeHead(m ? 206 : 200, headers);
     const entry = { path: new URL(req.url!, 'http://x').pathname, at: Date.now(), start, sent: 0 };
-    if (!String(req.headers['user-agent']).startsWith('Lavf') && req.headers.range !== 'bytes=0-4095') served.push(entry);
+    if (!String(req.headers['user-agent']).startsWith('Lavf') && !['bytes=0-4095', 'bytes=0-0'].includes(req.headers.range ?? '')) served.push(entry);
     let at = start;
     const pump = () => {
       if (res.destroyed) return;
@@ -64,7 +71,9 @@ beforeAll(async () => {
         : { file: join(hls, f), contentType: 'application/vnd.apple.mpegurl' },
     ]),
   );
-  server = await startServer({ '/big.mp4': { handler: throttled() }, '/cut.mp4': { handler: throttled(1024 * 1024) }, ...segments });
+  other = readFileSync(makeClip(join(dir, 'media'), 'other.mp4', { seconds: 30, width: 1280, height: 720 }));
+  const changing = () => (changed ? { data: other, etag: '"v2"' } : { data: bytes, etag: '"v1"' });
+  server = await startServer({ '/big.mp4': { handler: throttled() }, '/changing.mp4': { handler: throttled(undefined, changing) }, '/cut.mp4': { handler: throttled(1024 * 1024) }, ...segments });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
 });
 
@@ -83,7 +92,8 @@ async function killWorkerAfterParts(jobId: string, count: number): Promise<{ kep
   for (let i = 0; i < 300 && kept.length < count; i++) {
     await sleep(50);
     const page = await s3Client().send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET!, Prefix: prefix }));
-    kept = (page.Contents ?? []).map((o) => Number(o.Key!.slice(prefix.length)));
+    // Direct parts sit under a folder per version of the file, segments right under parts/.
+    kept = (page.Contents ?? []).map((o) => Number(o.Key!.split('/').at(-1)));
   }
   expect(kept.length).toBeGreaterThanOrEqual(count);
   const killedAt = Date.now();
@@ -126,6 +136,15 @@ describe('resumable direct downloads', () => {
     // The parts are gone once the download is whole.
     const left = await s3Client().send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET!, Prefix: prefix }));
     expect(left.KeyCount ?? 0).toBe(0);
+  });
+
+  it('never reuses kept parts of a file that changed (another ETag) between attempts', async () => {
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/changing.mp4') } }, 2);
+    await killWorkerAfterParts(jobId, 2);
+    changed = true;
+    const record = await runtime.finish(jobId);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.checkpoints.extract).toMatchObject({ bytes: other.length, source: { sha256: sha256(other) } });
   });
 
   it('survives a server that cuts every response part-way, fetching little more than the file', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ClassifyCheckpointSchema, type ExtractCheckpoint, ExtractCheckpointSchema } from '../../../core/job.js';
 import { ExtractionFailedError } from '../../../core/errors.js';
@@ -50,15 +51,20 @@ function partsOf(ctx: StepContext, name = ''): PartStore {
   return stagingParts(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, `parts/${name}`));
 }
 
+/** A short, key-safe name for a version of a file. */
+const versionTag = (version: string) => createHash('sha256').update(version).digest('hex').slice(0, 16);
+
 async function extractDash(ctx: StepContext, url: string): Promise<Downloaded> {
   const dash = await loadDash(ctx.config, url);
   const shared = budget(ctx, (received) => ctx.progress(received));
   const segmented: TrackJob[] = [];
   const wholes: Array<() => Promise<unknown>> = [];
   const plan = (track: DashTrack, dest: string, name: string) => {
-    const store = partsOf(ctx, `${name}/`);
-    if ('wholeUrl' in track) wholes.push(async () => downloadDirect(ctx, await probeRanges(ctx.config, track.wholeUrl), dest, store));
-    else segmented.push({ track, dest, store });
+    if (!('wholeUrl' in track)) return void segmented.push({ track, dest, store: partsOf(ctx, `${name}/`) });
+    wholes.push(async () => {
+      const probe = await probeRanges(ctx.config, track.wholeUrl);
+      await downloadDirect(ctx, probe, dest, partsOf(ctx, `${name}/${versionTag(probe.version)}/`));
+    });
   };
   const main = dash.video ?? dash.audio!;
   plan(main, join(ctx.scratch, ORIGINAL_NAME), 'video');
@@ -85,10 +91,13 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   const original = join(ctx.scratch, ORIGINAL_NAME);
   let downloaded: Downloaded = { source: original };
   switch (classified.data.kind) {
-    case 'direct':
+    case 'direct': {
       await refuseTooLong(ctx, url);
-      await downloadDirect(ctx, classified.data, original, partsOf(ctx));
+      // Parts are kept per version of the file: a source that changed between attempts starts afresh.
+      const probe = await probeRanges(ctx.config, url);
+      await downloadDirect(ctx, probe, original, partsOf(ctx, `${versionTag(probe.version)}/`));
       break;
+    }
     case 'hls': {
       const track = await loadHls(ctx.config, url);
       await downloadTracks(ctx, [{ track, dest: original, store: partsOf(ctx) }], budget(ctx, (received) => ctx.progress(received)));
