@@ -5,8 +5,21 @@ import { SourceUnavailableError, TooLargeError } from '../../../core/errors.js';
 import type { ClassifyCheckpoint } from '../../../core/job.js';
 import type { PartStore } from '../parts.js';
 
-/** Fixed part size: the unit of parallel fetching and of resume. */
-export const PART_BYTES = 8 * 1024 * 1024;
+/** Largest part: the unit of resume, so a killed worker loses at most this much per lane. */
+export const MAX_PART_BYTES = 16 * 1024 * 1024;
+/** Below this a file is fetched as one stream: splitting would cost more requests than it saves. */
+const MIN_PART_BYTES = 1024 * 1024;
+/** Rounds of parts per lane at least: each round's parts are kept in staging while the next ones download. */
+const MIN_ROUNDS = 2;
+
+/**
+ * Parts of equal size, the same number for every lane, so all lanes finish together instead of a few straggling
+ * with the last parts. Depends only on the size and the lane count, so every attempt of a job cuts the same parts.
+ */
+export function partSize(size: number, lanes: number): number {
+  const rounds = Math.max(MIN_ROUNDS, Math.ceil(size / (lanes * MAX_PART_BYTES)));
+  return Math.max(MIN_PART_BYTES, Math.ceil(size / (lanes * rounds)));
+}
 /** Attempts in a row that bring no new byte before a part gives up; each resumes where the last one stopped. */
 const PART_ATTEMPTS = 5;
 
@@ -15,9 +28,9 @@ interface Range {
   end: number;
 }
 
-function splitParts(size: number): Range[] {
+function splitParts(size: number, part: number): Range[] {
   const ranges: Range[] = [];
-  for (let start = 0; start < size; start += PART_BYTES) ranges.push({ start, end: Math.min(size, start + PART_BYTES) - 1 });
+  for (let start = 0; start < size; start += part) ranges.push({ start, end: Math.min(size, start + part) - 1 });
   return ranges;
 }
 
@@ -53,10 +66,14 @@ export async function downloadDirect(
     ctx.progress(received, total);
   };
   try {
-    if (source.acceptRanges && source.bytes > PART_BYTES) {
-      const parts = splitParts(source.bytes);
+    const lanes = ctx.input.options.connections;
+    if (source.acceptRanges && source.bytes > MIN_PART_BYTES) {
+      const parts = splitParts(source.bytes, partSize(source.bytes, lanes));
       const kept = (await store?.list()) ?? new Map<number, number>();
-      await inLanes([...parts.keys()], ctx.input.options.connections, async (i) => {
+      // A finished part is kept in staging while the lane goes on with the next one.
+      const saves: Array<Promise<unknown>> = [];
+      let saveError: unknown;
+      await inLanes([...parts.keys()], lanes, async (i) => {
         const part = parts[i]!;
         const size = part.end - part.start + 1;
         if (kept.get(i) === size && store) {
@@ -64,8 +81,9 @@ export async function downloadDirect(
           return;
         }
         await fetchPart(ctx, source.url, part, file, signal, (n) => count(n, source.bytes));
-        await store?.save(i, dest, part.start, part.end);
-      });
+        if (store) saves.push(store.save(i, dest, part.start, part.end).catch((err: unknown) => (saveError ??= err)));
+      }).finally(() => Promise.all(saves));
+      if (saveError) throw saveError;
     } else {
       await fetchWhole(ctx, source.url, file, signal, count);
     }

@@ -1,0 +1,39 @@
+/**
+ * The extract step's download, alone in a process so its peak memory can be read: a direct file by parallel ranges
+ * (the worker's own probe first) or an HLS playlist by parallel segments, joined. No part store (staging) is used.
+ * bench/download bundles it with esbuild as the worker image does and runs it: `node runner.mjs direct|hls URL DEST_DIR CONNECTIONS`;
+ * it prints one JSON line.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../core/config.js';
+import type { ExecutionInput } from '../core/job.js';
+import { probeRanges } from '../core/http.js';
+import { loadHls } from '../core/playlist.js';
+import type { StepContext } from '../containers/media-worker/context.js';
+import { downloadDirect } from '../containers/media-worker/steps/download.js';
+import { budget, downloadTracks } from '../containers/media-worker/steps/segments.js';
+
+const [kind, url, destDir, connections] = process.argv.slice(2) as [string, string, string, string];
+const config = loadConfig({ ...process.env, MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: connections });
+const scratch = join(destDir, 'scratch');
+mkdirSync(scratch, { recursive: true });
+const ctx: StepContext = {
+  step: 'extract',
+  input: { tenant: 'bench', jobId: 'bench', request: { source: { type: 'http', url }, actions: ['download'] }, options: { connections: Number(connections) }, checkpoints: {} } as ExecutionInput,
+  config,
+  scratch,
+  stagingBucket: 'unused',
+  table: 'unused',
+  progress: () => undefined,
+};
+const dest = join(destDir, 'original');
+const started = performance.now();
+if (kind === 'direct') {
+  await downloadDirect(ctx, await probeRanges(config, url), dest);
+} else {
+  await downloadTracks(ctx, [{ track: await loadHls(config, url), dest }], budget(ctx));
+}
+const ms = performance.now() - started;
+process.stdout.write(JSON.stringify({ ms, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
+process.exit(0);
