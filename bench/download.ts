@@ -98,23 +98,23 @@ const bytes = size(media.mp4);
 const floorMs = (bytes / (connections * rate)) * 1000;
 say(`direct: ${(bytes / 1e6).toFixed(1)} MB; HLS: ${media.hlsSegments} segments; cap ${rate / 1e6} MB/s per connection, ${values['latency-ms']} ms per request; ${connections} connections; ${runs} runs`);
 
-const times: Record<string, number[]> = { ours: [], curl: [], aria2c: [], oursHls: [], ytdlp: [] };
+const times = { ours: [] as number[], curl: [] as number[], aria2c: [] as number[], oursHls: [] as number[], ytdlp: [] as number[] };
 const rss: number[] = [];
 for (let i = 1; i <= runs; i++) {
   say(`run ${i}/${runs}`);
   fresh();
   const direct = ours('direct', server.url('source.mp4'));
-  times.ours!.push(direct.ms);
+  times.ours.push(direct.ms);
   rss.push(direct.maxRssKb);
   if (size(join(work, 'ours', 'original')) !== bytes) throw new Error('our download is not the whole file');
   fresh();
-  times.aria2c!.push(timed('aria2c', [`-x${connections}`, `-s${connections}`, '-k1M', '--file-allocation=none', '--allow-overwrite=true', '--quiet', '-d', work, '-o', 'aria.mp4', server.url('source.mp4')]));
+  times.aria2c.push(timed('aria2c', [`-x${connections}`, `-s${connections}`, '-k1M', '--file-allocation=none', '--allow-overwrite=true', '--quiet', '-d', work, '-o', 'aria.mp4', server.url('source.mp4')]));
   fresh();
-  times.curl!.push(timed('curl', ['-s', '-o', join(work, 'curl.mp4'), server.url('source.mp4')]));
+  times.curl.push(timed('curl', ['-s', '-o', join(work, 'curl.mp4'), server.url('source.mp4')]));
   fresh();
-  times.oursHls!.push(ours('hls', server.url('hls/index.m3u8')).ms);
+  times.oursHls.push(ours('hls', server.url('hls/index.m3u8')).ms);
   fresh();
-  times.ytdlp!.push(timed('yt-dlp', ['--ignore-config', '-q', '-N', String(connections), '-o', join(work, 'ytdlp.%(ext)s'), server.url('hls/index.m3u8')]));
+  times.ytdlp.push(timed('yt-dlp', ['--ignore-config', '-q', '-N', String(connections), '-o', join(work, 'ytdlp.%(ext)s'), server.url('hls/index.m3u8')]));
 }
 fresh();
 say('peak memory on the large file…');

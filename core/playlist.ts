@@ -44,6 +44,8 @@ export interface MediaSegment {
   byterange?: ByteRange;
   /** AES-128 (HLS): where the key is and the IV to use. */
   key?: { uri: string; iv: Buffer };
+  /** HLS `EXT-X-DISCONTINUITY`: timestamps and encoding may change from this segment on. */
+  discontinuity?: boolean;
 }
 
 /** One stream as segments: the unit of parallel fetching and of resume. */
@@ -51,7 +53,7 @@ export interface SegmentedTrack {
   segments: MediaSegment[];
   /** Initialisation section (fMP4 `EXT-X-MAP`, DASH `Initialization`), written before the segments. */
   init?: { uri: string; byterange?: ByteRange };
-  /** How the segments become one file: bytes appended (fMP4, WebM) or MPEG-TS joined by ffmpeg. */
+  /** fMP4/WebM fragments are appended behind their init section; MPEG-TS runs between discontinuities are joined by ffmpeg. */
   container: 'fragments' | 'mpegts';
   durationSeconds: number;
 }
@@ -103,6 +105,7 @@ export async function loadHls(config: Config, url: string): Promise<SegmentedTra
     uri: resolve(s.uri),
     duration: s.duration || 0,
     ...(s.byterange ? { byterange: s.byterange } : {}),
+    ...(s.discontinuity ? { discontinuity: true } : {}),
     ...(s.key && s.key.method === 'AES-128' && s.key.uri ? { key: { uri: resolve(s.key.uri), iv: ivOf(s.key.iv, first + i) } } : {}),
   }));
   const map = manifest.segments[0]?.map;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,12 +42,11 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'enc', 'k.key'), Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
   writeFileSync(join(dir, 'keyinfo'), `k.key\n${join(dir, 'enc', 'k.key')}\n`);
   hls(high, 'enc', '-hls_key_info_file', join(dir, 'keyinfo'));
-  // Two clips whose timestamps jump (the second starts at 100 s), one playlist with a discontinuity between them.
-  const second = join(dir, 'second.ts');
-  ff('-i', low, '-c', 'copy', '-output_ts_offset', '100', '-f', 'mpegts', second);
+  // Two clips whose timestamps jump back (the first starts at 100 s, the second at 0), a discontinuity between them:
+  // appended as bytes they would be a corrupt stream.
   mkdirSync(join(dir, 'disc'));
-  ff('-i', join(dir, 'low', 'index.m3u8'), '-c', 'copy', '-f', 'mpegts', join(dir, 'disc', 'a.ts'));
-  writeFileSync(join(dir, 'disc', 'b.ts'), readFileSync(second));
+  ff('-i', low, '-c', 'copy', '-output_ts_offset', '100', '-f', 'mpegts', join(dir, 'disc', 'a.ts'));
+  ff('-i', low, '-c', 'copy', '-f', 'mpegts', join(dir, 'disc', 'b.ts'));
   writeFileSync(
     join(dir, 'disc', 'index.m3u8'),
     `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:${SECONDS}\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:${SECONDS}.0,\na.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:${SECONDS}.0,\nb.ts\n#EXT-X-ENDLIST\n`,
@@ -97,7 +96,7 @@ describe('HLS sources', () => {
     expect(hits('/enc/seg')).toBeGreaterThanOrEqual(SECONDS);
   });
 
-  it('joins segments across a discontinuity whose timestamps jump, without a gap', async () => {
+  it('joins segments across a discontinuity whose timestamps jump back, without a gap', async () => {
     const { record, out } = await run('/disc/index.m3u8');
     expect(record.error).toBeNull();
     expect(Math.abs(probeDuration(join(out, 'source.mp4')) - 2 * SECONDS)).toBeLessThan(0.5);

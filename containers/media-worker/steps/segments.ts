@@ -73,8 +73,8 @@ export interface TrackJob {
 /**
  * Fetches segmented tracks (HLS, DASH) without re-encoding: the segments of all tracks in one pool of parallel lanes,
  * each kept in its track's part store so a retried worker fetches only the missing ones; AES-128 decrypted; then each
- * track joined: fragments behind their init section, MPEG-TS by ffmpeg's concat demuxer (which carries timestamps
- * across discontinuities).
+ * track joined: a continuous stream by appending its segments (behind the init section, if any), MPEG-TS runs
+ * separated by discontinuities by ffmpeg's concat demuxer.
  */
 export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget: Budget): Promise<void> {
   const keys = new Map<string, Promise<Buffer>>();
@@ -115,16 +115,36 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
 
   for (const [j, { track, dest }] of jobs.entries()) {
     const paths = work.filter((w) => w.job === j).map((w) => w.path);
-    if (track.container === 'fragments') {
-      // Fragmented MP4 (or WebM): the init section followed by the fragments is itself a valid file.
-      await writeFile(dest, track.init ? await fetchBytes(ctx, track.init.uri, track.init.byterange, budget) : Buffer.alloc(0));
-      const out = createWriteStream(dest, { flags: 'a' });
-      for (const path of paths) await pipeline(createReadStream(path), out, { end: false });
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    const init = track.init ? await fetchBytes(ctx, track.init.uri, track.init.byterange, budget) : undefined;
+    const runs = track.container === 'mpegts' ? splitRuns(paths, track.segments.map((s) => s.discontinuity === true)) : [paths];
+    if (runs.length === 1) {
+      // One continuous stream (fMP4 or WebM behind its init section, or MPEG-TS): its segments appended are a valid file.
+      await append(dest, runs[0]!, init);
     } else {
+      // Across discontinuities timestamps and continuity counters jump: ffmpeg's concat demuxer joins the runs.
+      const runFiles = await Promise.all(runs.map(async (run, r) => {
+        const file = join(ctx.scratch, `segments-${j}`, `run-${r}.ts`);
+        await append(file, run);
+        return file;
+      }));
       const list = join(ctx.scratch, `segments-${j}`, 'list.txt');
-      await writeFile(list, paths.map((p) => `file '${p}'`).join('\n') + '\n');
+      await writeFile(list, runFiles.map((p) => `file '${p}'`).join('\n') + '\n');
       await ffmpeg(['-f', 'concat', '-safe', '0', '-i', list, '-map', '0', '-c', 'copy', '-f', 'mpegts', dest], ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS);
     }
   }
+}
+
+/** Files appended into one, after an optional header (the init section). */
+async function append(dest: string, paths: string[], header?: Buffer): Promise<void> {
+  await writeFile(dest, header ?? Buffer.alloc(0));
+  const out = createWriteStream(dest, { flags: 'a' });
+  for (const path of paths) await pipeline(createReadStream(path), out, { end: false });
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/** Consecutive segments between discontinuities. */
+function splitRuns(paths: string[], startsRun: boolean[]): string[][] {
+  const runs: string[][] = [];
+  paths.forEach((path, i) => (i === 0 || startsRun[i] ? runs.push([path]) : runs.at(-1)!.push(path)));
+  return runs;
 }
