@@ -32,7 +32,7 @@ const started = performance.now();
 if (kind === 'direct') {
   await downloadDirect(ctx, await probeRanges(config, url), dest);
 } else {
-  await downloadTracks(ctx, [{ track: await loadHls(config, url), dest }], budget(ctx));
+  await downloadTracks(ctx, [{ track: (await loadHls(config, url)).main, dest }], budget(ctx));
 }
 const ms = performance.now() - started;
 process.stdout.write(JSON.stringify({ ms, maxRssKb: process.resourceUsage().maxRSS }) + '\n');

@@ -82,17 +82,8 @@ async function parseHls(config: Config, url: string): Promise<{ manifest: Manife
   return { manifest: parser.manifest, url: at };
 }
 
-/**
- * Reads an HLS playlist (a master resolves to its best variant under `MEDIA_INGEST_MAX_HEIGHT`) and applies the
- * segment and duration limits before anything is downloaded. Every URL is fetched through the egress policy.
- */
-export async function loadHls(config: Config, url: string): Promise<SegmentedTrack & { url: string }> {
-  let { manifest, url: at } = await parseHls(config, url);
-  const variants = manifest.playlists ?? [];
-  if (variants.length) {
-    const best = chooseVariant(variants, config.MEDIA_INGEST_MAX_HEIGHT);
-    ({ manifest, url: at } = await parseHls(config, new URL(best.uri, at).toString()));
-  }
+/** One media playlist as a track, its segments resolved, limits applied. */
+function trackOf(config: Config, manifest: Manifest, at: string): SegmentedTrack {
   const first = manifest.mediaSequence ?? 0;
   const resolve = (uri: string) => new URL(uri, at).toString();
   const methods = new Set(manifest.segments.map((s) => s.key?.method ?? 'NONE'));
@@ -112,10 +103,44 @@ export async function loadHls(config: Config, url: string): Promise<SegmentedTra
   const durationSeconds = segments.reduce((sum, s) => sum + s.duration, 0);
   checkLimits(config, segments.length, durationSeconds);
   return {
-    url: at,
     segments,
     ...(map ? { init: { uri: resolve(map.uri), ...(map.byterange ? { byterange: map.byterange } : {}) } } : {}),
     container: map ? 'fragments' : 'mpegts',
     durationSeconds,
   };
+}
+
+export interface HlsPresentation {
+  /** The media playlist fetched (the chosen variant of a master). */
+  url: string;
+  /** The variant's stream (video, with its audio unless the audio is a rendition of its own). */
+  main: SegmentedTrack;
+  /** The variant's audio rendition (`EXT-X-MEDIA TYPE=AUDIO` with a URI): fetched apart and muxed by merge. */
+  audio?: SegmentedTrack;
+}
+
+/** The rendition of an audio group to fetch: the DEFAULT one, else the first; none when the audio is in the variant. */
+function audioRendition(manifest: Manifest, group: string | undefined) {
+  const renditions = Object.values((group && manifest.mediaGroups?.AUDIO?.[group]) || {});
+  const chosen = renditions.find((r) => r.default) ?? renditions[0];
+  return chosen?.uri ? chosen : undefined;
+}
+
+/**
+ * Reads an HLS playlist (a master resolves to its best variant under `MEDIA_INGEST_MAX_HEIGHT`, plus its audio
+ * rendition when the audio is served apart) and applies the segment and duration limits before anything is
+ * downloaded. Every URL is fetched through the egress policy.
+ */
+export async function loadHls(config: Config, url: string): Promise<HlsPresentation> {
+  const master = await parseHls(config, url);
+  const variants = master.manifest.playlists ?? [];
+  if (!variants.length) return { url: master.url, main: trackOf(config, master.manifest, master.url) };
+  const best = chooseVariant(variants, config.MEDIA_INGEST_MAX_HEIGHT);
+  const rendition = audioRendition(master.manifest, best.attributes.AUDIO);
+  const [variant, audio] = await Promise.all([
+    parseHls(config, new URL(best.uri, master.url).toString()),
+    rendition ? parseHls(config, new URL(rendition.uri!, master.url).toString()) : undefined,
+  ]);
+  const main = trackOf(config, variant.manifest, variant.url);
+  return { url: variant.url, main, ...(audio ? { audio: trackOf(config, audio.manifest, audio.url) } : {}) };
 }

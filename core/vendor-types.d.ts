@@ -14,12 +14,18 @@ declare module 'm3u8-parser' {
   }
   export interface VariantPlaylist {
     uri: string;
-    attributes: { BANDWIDTH?: number; RESOLUTION?: { width: number; height: number } };
+    attributes: { BANDWIDTH?: number; RESOLUTION?: { width: number; height: number }; AUDIO?: string };
+  }
+  export interface Rendition {
+    uri?: string;
+    default?: boolean;
+    language?: string;
   }
   export interface Manifest {
     mediaSequence?: number;
     segments: Segment[];
     playlists?: VariantPlaylist[];
+    mediaGroups?: { AUDIO?: Record<string, Record<string, Rendition>> };
     endList?: boolean;
   }
   export class Parser {

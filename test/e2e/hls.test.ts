@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,12 +51,17 @@ beforeAll(async () => {
     join(dir, 'disc', 'index.m3u8'),
     `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:${SECONDS}\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:${SECONDS}.0,\na.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:${SECONDS}.0,\nb.ts\n#EXT-X-ENDLIST\n`,
   );
+  // A master whose variant carries video only, with the audio as a rendition of its own (EXT-X-MEDIA TYPE=AUDIO).
+  mkdirSync(join(dir, 'alt'));
+  ff('-i', high, '-map', '0:v', '-map', '0:a', '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod',
+    '-var_stream_map', 'v:0,agroup:aud a:0,agroup:aud,default:yes', '-master_pl_name', 'master.m3u8',
+    '-hls_segment_filename', join(dir, 'alt', '%v-seg%03d.ts'), join(dir, 'alt', '%v.m3u8'));
   mkdirSync(join(dir, 'master'));
   writeFileSync(
     join(dir, 'master', 'master.m3u8'),
     '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\n../low/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=320x240\n../ts/index.m3u8\n',
   );
-  server = await startServer({ ...routes('ts'), ...routes('low'), ...routes('fmp4'), ...routes('enc'), ...routes('master'), ...routes('disc') });
+  server = await startServer({ ...routes('ts'), ...routes('low'), ...routes('fmp4'), ...routes('enc'), ...routes('master'), ...routes('disc'), ...routes('alt') });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
 });
 
@@ -101,6 +106,15 @@ describe('HLS sources', () => {
     expect(record.error).toBeNull();
     expect(Math.abs(probeDuration(join(out, 'source.mp4')) - 2 * SECONDS)).toBeLessThan(0.5);
     expect(Math.abs(probeDuration(join(out, 'audio.wav')) - 2 * SECONDS)).toBeLessThan(0.5);
+  });
+
+  it('fetches an audio rendition served apart with its variant and muxes both without re-encoding', async () => {
+    expect(readFileSync(join(dir, 'alt', 'master.m3u8'), 'utf8')).toMatch(/#EXT-X-MEDIA:TYPE=AUDIO.*URI=/);
+    const { record, out } = await run('/alt/master.m3u8');
+    expect(record.error).toBeNull();
+    expect(record.checkpoints.extract).toMatchObject({ audio: { key: expect.stringMatching(/original-audio$/) } });
+    expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(Math.abs(probeDuration(join(out, 'audio.wav')) - SECONDS)).toBeLessThan(0.3);
   });
 
   it('takes the larger variant of a master playlist and never touches the other', async () => {

@@ -99,8 +99,11 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
       break;
     }
     case 'hls': {
-      const track = await loadHls(ctx.config, url);
-      await downloadTracks(ctx, [{ track, dest: original, store: partsOf(ctx) }], budget(ctx, (received) => ctx.progress(received)));
+      const hls = await loadHls(ctx.config, url);
+      const tracks: TrackJob[] = [{ track: hls.main, dest: original, store: partsOf(ctx, 'video/') }];
+      if (hls.audio) tracks.push({ track: hls.audio, dest: join(ctx.scratch, ORIGINAL_AUDIO_NAME), store: partsOf(ctx, 'audio/') });
+      await downloadTracks(ctx, tracks, budget(ctx, (received) => ctx.progress(received)));
+      if (hls.audio) downloaded = { source: original, audio: join(ctx.scratch, ORIGINAL_AUDIO_NAME) };
       break;
     }
     case 'dash':

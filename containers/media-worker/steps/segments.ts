@@ -137,9 +137,7 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
 /** Files appended into one, after an optional header (the init section). */
 async function append(dest: string, paths: string[], header?: Buffer): Promise<void> {
   await writeFile(dest, header ?? Buffer.alloc(0));
-  const out = createWriteStream(dest, { flags: 'a' });
-  for (const path of paths) await pipeline(createReadStream(path), out, { end: false });
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  for (const path of paths) await pipeline(createReadStream(path), createWriteStream(dest, { flags: 'a' }));
 }
 
 /** Consecutive segments between discontinuities. */
