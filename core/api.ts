@@ -30,3 +30,14 @@ export function tenantOf(event: APIGatewayProxyEvent): string {
   if (!tenant) throw new InvalidRequestError('the caller has no identity to derive a tenant from');
   return tenant;
 }
+
+/** The request body as JSON; an empty body is `{}` only when `emptyIs` says so. */
+export function parseBody(event: APIGatewayProxyEvent, emptyIs?: unknown): unknown {
+  const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (!raw && emptyIs !== undefined) return emptyIs;
+  try {
+    return JSON.parse(raw ?? '');
+  } catch {
+    throw new InvalidRequestError('(body): must be a JSON object');
+  }
+}

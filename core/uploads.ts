@@ -1,6 +1,13 @@
 import { GetObjectCommand, NoSuchKey, NotFound } from '@aws-sdk/client-s3';
+import { z } from 'zod';
 import { s3Client } from './aws.js';
 import { InvalidRequestError, SourceNotFoundError } from './errors.js';
+
+/** `POST /uploads`: what the caller may say of the file it is about to upload (the key is never the caller's). */
+export const UploadRequestSchema = z.strictObject({
+  filename: z.string().min(1).max(255).optional(),
+  content_type: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as video/mp4').optional(),
+});
 
 /** Where a tenant's uploads live in the staging bucket. */
 export function uploadPrefix(prefix: string, tenant: string): string {

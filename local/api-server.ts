@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handler as cancelJob } from '../lambdas/cancel-job/handler.js';
+import { handler as createUpload } from '../lambdas/create-upload/handler.js';
 import { handler as getJob } from '../lambdas/get-job/handler.js';
 import { handler as listJobs } from '../lambdas/list-jobs/handler.js';
 import { handler as startJob } from '../lambdas/start-job/handler.js';
@@ -15,6 +16,7 @@ const ROUTES: Array<{ method: string; pattern: RegExp; resource: string; handler
   { method: 'GET', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: listJobs },
   { method: 'GET', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: getJob },
   { method: 'DELETE', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: cancelJob },
+  { method: 'POST', pattern: /^\/uploads\/?$/, resource: '/uploads', handler: createUpload },
 ];
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -19,7 +19,7 @@ run     runs one job to its end. Exit 0 when it SUCCEEDED, 1 when it FAILED, 2 o
         A URL is fetched (file, HLS, DASH or any page yt-dlp knows); a local file is uploaded first.
         --json prints exactly one JSON object on stdout: the final job record.
         --out copies the artifacts to DIR (source.mp4, metadata.json, thumbnail.jpg, audio.wav, transcript.*).
-serve   the HTTP API on 127.0.0.1: POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id} (default port 8080).
+serve   the HTTP API on 127.0.0.1: POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /uploads (default port 8080).
 demo    makes sample media, serves it on loopback, runs a job on it and prints where the artifacts are.
 
 Loopback, private and link-local addresses are refused (UnsafeUrl) unless --allow-host names them.
@@ -156,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
     const print = routeLogs(dataDir);
     const runtime = await LocalRuntime.start({ dataDir, allowHosts });
     const { server, url } = await startApiServer(port);
-    print(`media-ingest API on ${url} (POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}); data in ${dataDir}; Ctrl-C stops\n`);
+    print(`media-ingest API on ${url} (POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /uploads); data in ${dataDir}; Ctrl-C stops\n`);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);

@@ -9,8 +9,9 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { JobRequestSchema } from '../../core/job.js';
-import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding } from '../nag.js';
+import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding, UPLOADS_REASON } from '../nag.js';
 import { JOBS_BY_TIME_INDEX } from '../../core/records.js';
+import { UploadRequestSchema } from '../../core/uploads.js';
 import { NodeFunction } from './node-function.js';
 
 export interface ApiProps {
@@ -30,14 +31,14 @@ export interface ApiProps {
 }
 
 /** The job request model API Gateway validates bodies against: generated from the same zod schema the handler uses. */
-export function jobRequestModelSchema(): apigateway.JsonSchema {
-  const { $schema: _, ...schema } = z.toJSONSchema(JobRequestSchema, { target: 'draft-4', io: 'input' }) as Record<string, unknown>;
+export function modelSchema(body: z.ZodType = JobRequestSchema): apigateway.JsonSchema {
+  const { $schema: _, ...schema } = z.toJSONSchema(body, { target: 'draft-4', io: 'input' }) as Record<string, unknown>;
   return { ...schema, schema: apigateway.JsonSchemaVersion.DRAFT4 } as apigateway.JsonSchema;
 }
 
 /**
  * The REST API, IAM-authorised, throttled, access-logged and validating bodies:
- * `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `DELETE /jobs/{id}` (cancel).
+ * `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `DELETE /jobs/{id}` (cancel), `POST /uploads` (a presigned PUT URL).
  */
 export class Api extends Construct {
   readonly restApi: apigateway.RestApi;
@@ -56,7 +57,8 @@ export class Api extends Construct {
     const getJob = new NodeFunction(this, 'GetJob', { name: 'get-job', environment });
     const listJobs = new NodeFunction(this, 'ListJobs', { name: 'list-jobs', environment });
     const cancelJob = new NodeFunction(this, 'CancelJob', { name: 'cancel-job', environment });
-    this.functions = [startJob, getJob, listJobs, cancelJob];
+    const createUpload = new NodeFunction(this, 'CreateUpload', { name: 'create-upload', environment });
+    this.functions = [startJob, getJob, listJobs, cancelJob, createUpload];
 
     const item = (actions: string[]) => new iam.PolicyStatement({ actions, resources: [table.tableArn] });
     startJob.addToRolePolicy(item(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
@@ -71,6 +73,9 @@ export class Api extends Construct {
     );
     cancelJob.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [staging.arnForObjects('staging/*')] }));
     acknowledge(cancelJob.role!, prefixFinding(staging, 'staging/'), PREFIX_REASON);
+    // The presigned URL carries this role's permission: a PUT under uploads/ and nothing else.
+    createUpload.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [staging.arnForObjects('uploads/*')] }));
+    acknowledge(createUpload.role!, prefixFinding(staging, 'uploads/'), UPLOADS_REASON);
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     this.restApi = new apigateway.RestApi(this, 'RestApi', {
@@ -86,7 +91,8 @@ export class Api extends Construct {
         accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
       },
     });
-    const model = this.restApi.addModel('JobRequest', { contentType: 'application/json', schema: jobRequestModelSchema() });
+    const model = this.restApi.addModel('JobRequest', { contentType: 'application/json', schema: modelSchema(JobRequestSchema) });
+    const uploadModel = this.restApi.addModel('UploadRequest', { contentType: 'application/json', schema: modelSchema(UploadRequestSchema) });
     const validator = this.restApi.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     const jobs = this.restApi.root.addResource('jobs');
     const job = jobs.addResource('{id}');
@@ -94,6 +100,9 @@ export class Api extends Construct {
     jobs.addMethod('GET', new apigateway.LambdaIntegration(listJobs), { requestValidator: validator });
     job.addMethod('GET', new apigateway.LambdaIntegration(getJob), { requestValidator: validator });
     job.addMethod('DELETE', new apigateway.LambdaIntegration(cancelJob), { requestValidator: validator });
+    this.restApi.root
+      .addResource('uploads')
+      .addMethod('POST', new apigateway.LambdaIntegration(createUpload), { requestValidator: validator, requestModels: { 'application/json': uploadModel } });
 
     if (props.webAclArn) {
       new wafv2.CfnWebACLAssociation(this, 'WebAcl', { resourceArn: this.restApi.deploymentStage.stageArn, webAclArn: props.webAclArn });

@@ -197,6 +197,8 @@ describe('the workflow', () => {
         .filter((st) => JSON.stringify(st.Resource).includes('StorageStaging'))
         .map((st) => ({ actions: [st.Action].flat(), prefix: /"\/([a-z]+\/)\*"/.exec(JSON.stringify(st.Resource))?.[1] }));
     expect(grants('WorkflowClassifyRole')).toEqual([{ actions: ['s3:GetObject'], prefix: 'uploads/' }]);
+    // POST /uploads presigns with its own role: PUT under uploads/ and nothing else in staging.
+    expect(grants('ApiCreateUploadRole')).toEqual([{ actions: ['s3:PutObject'], prefix: 'uploads/' }]);
     const taskRole = logicalId(ofType('AWS::ECS::TaskDefinition')[0]![1].Properties.TaskRoleArn)!;
     expect(grants(taskRole)).toEqual(expect.arrayContaining([{ actions: ['s3:GetObject'], prefix: 'uploads/' }]));
   });
@@ -213,22 +215,22 @@ describe('the workflow', () => {
 
   it('runs every Lambda on a current Node.js runtime with tracing, and its own role', () => {
     const functions = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Handler === 'index.handler');
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(9);
     const roles = new Set<string | undefined>();
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs24.x');
       expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       roles.add(logicalId(f.Properties.Role));
     }
-    expect(roles.size).toBe(8);
+    expect(roles.size).toBe(9);
   });
 });
 
 describe('the API', () => {
   const methods = ofType('AWS::ApiGateway::Method').filter(([, m]) => m.Properties.HttpMethod !== 'OPTIONS');
 
-  it('has POST /jobs, GET /jobs, GET /jobs/{id} and DELETE /jobs/{id}, all IAM-authorised and validated', () => {
-    expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'POST']);
+  it('has POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id} and POST /uploads, all IAM-authorised and validated', () => {
+    expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'POST', 'POST']);
     for (const [, m] of methods) {
       expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
       expect(m.Properties.RequestValidatorId).toBeDefined();
@@ -270,8 +272,8 @@ describe('cleanup and alarms', () => {
     const metric = (name: string) => alarms.filter((a) => a.MetricName === name);
     expect(metric('ExecutionsFailed')).toHaveLength(1);
     expect(metric('ExecutionThrottled')).toHaveLength(1);
-    expect(metric('Errors')).toHaveLength(8);
-    expect(metric('Throttles')).toHaveLength(8);
+    expect(metric('Errors')).toHaveLength(9);
+    expect(metric('Throttles')).toHaveLength(9);
     expect(metric('5XXError')).toHaveLength(1);
     expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);
     const topic = ofType('AWS::SNS::Topic')[0]![0];
