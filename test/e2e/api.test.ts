@@ -47,30 +47,6 @@ afterAll(async () => {
 
 const post = (body: string) => fetch(`${api.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
-describe('uploads through the API', () => {
-  it('POST /uploads gives a presigned PUT URL under the tenant\'s prefix; the uploaded file becomes a job\'s source', async () => {
-    const res = await fetch(`${api.url}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: '../../My Clip.mp4', content_type: 'video/mp4' }) });
-    expect(res.status).toBe(201);
-    const ticket = (await res.json()) as { key: string; url: string; method: string; headers: Record<string, string>; source: unknown };
-    expect(ticket.key).toMatch(/^uploads\/local\/[0-9a-f-]{36}\/My_Clip\.mp4$/);
-    expect(ticket.source).toEqual({ type: 'upload', url: ticket.key });
-    const clip = readFileSync(join(dir, 'media', 'clip.mp4'));
-    const put = await fetch(ticket.url, { method: ticket.method, headers: ticket.headers, body: clip });
-    expect(put.status).toBe(200);
-    const job = await post(JSON.stringify({ job_id: 'api-upload-1', source: ticket.source }));
-    expect(job.status).toBe(202);
-    const record = await runtime.finish('api-upload-1');
-    expect(record.status).toBe('SUCCEEDED');
-    expect(record.checkpoints.classify).toMatchObject({ kind: 'upload', bytes: clip.length });
-  });
-
-  it('refuses an unknown field with 400', async () => {
-    const res = await fetch(`${api.url}/uploads`, { method: 'POST', body: JSON.stringify({ key: 'uploads/other/x.mp4' }) });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { code: 'InvalidRequest' } });
-  });
-});
-
 describe('the loopback HTTP API', () => {
   it('answers POST /jobs with 202 and the job id, and GET /jobs/{id} with the record', async () => {
     const res = await post(JSON.stringify({ job_id: 'api-job-1', source: { type: 'http', url: media.url('/clip.mp4') } }));
@@ -150,5 +126,29 @@ describe('the loopback HTTP API', () => {
     const res = await fetch(`${api.url}/jobs/nope`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: 'JobNotFound' } });
+  });
+});
+
+describe('uploads through the API', () => {
+  it('POST /uploads gives a presigned PUT URL under the tenant\'s prefix; the uploaded file becomes a job\'s source', async () => {
+    const res = await fetch(`${api.url}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: '../../My Clip.mp4', content_type: 'video/mp4' }) });
+    expect(res.status).toBe(201);
+    const ticket = (await res.json()) as { key: string; url: string; method: string; headers: Record<string, string>; source: unknown };
+    expect(ticket.key).toMatch(/^uploads\/local\/[0-9a-f-]{36}\/My_Clip\.mp4$/);
+    expect(ticket.source).toEqual({ type: 'upload', url: ticket.key });
+    const clip = readFileSync(join(dir, 'media', 'clip.mp4'));
+    const put = await fetch(ticket.url, { method: ticket.method, headers: ticket.headers, body: clip });
+    expect(put.status).toBe(200);
+    const job = await post(JSON.stringify({ job_id: 'api-upload-1', source: ticket.source }));
+    expect(job.status).toBe(202);
+    const record = await runtime.finish('api-upload-1');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.checkpoints.classify).toMatchObject({ kind: 'upload', bytes: clip.length });
+  });
+
+  it('refuses an unknown field with 400', async () => {
+    const res = await fetch(`${api.url}/uploads`, { method: 'POST', body: JSON.stringify({ key: 'uploads/other/x.mp4' }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'InvalidRequest' } });
   });
 });

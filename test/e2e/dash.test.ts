@@ -1,24 +1,16 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRuntime } from '../../local/runtime.js';
-import { probeDuration, probeStreams } from '../fixtures/media.js';
-import { type Route, startServer, type TestServer } from '../fixtures/server.js';
+import { runToEnd } from '../fixtures/jobs.js';
+import { ff, probeDuration, probeStreams } from '../fixtures/media.js';
+import { folderRoutes, hitsUnder, startServer, type TestServer } from '../fixtures/server.js';
 
 let dir: string;
 let runtime: LocalRuntime;
 let server: TestServer;
 const SECONDS = 8;
-const ff = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
-
-/** Every file of a folder as a route under `/<name>/`. */
-function routes(name: string): Record<string, Route> {
-  const folder = join(dir, name);
-  const type = (f: string) => (f.endsWith('.mpd') ? 'application/dash+xml' : 'application/octet-stream');
-  return Object.fromEntries(readdirSync(folder).map((f) => [`/${name}/${f}`, { file: join(folder, f), contentType: type(f) }]));
-}
 
 /** A DASH presentation of `src` (video and audio apart) in folder `name`, by ffmpeg's dash muxer. */
 function dash(src: string, name: string, ...options: string[]) {
@@ -51,7 +43,7 @@ beforeAll(async () => {
     '-b:v:0', '600k', '-s:v:0', '320x240', '-b:v:1', '100k', '-s:v:1', '160x120', '-c:a', 'copy',
     '-adaptation_sets', 'id=0,streams=v id=1,streams=a', '-f', 'dash', '-seg_duration', '1', '-use_template', '1', '-use_timeline', '0',
     join(dir, 'ladder', 'manifest.mpd'));
-  server = await startServer(Object.assign({}, ...['number', 'time', 'list', 'ranges', 'base', 'ladder'].map(routes)));
+  server = await startServer(Object.assign({}, ...['number', 'time', 'list', 'ranges', 'base', 'ladder'].map((name) => folderRoutes(dir, name))));
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
 });
 
@@ -61,14 +53,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(path: string) {
-  const record = await runtime.finish(await runtime.submit({ source: { type: 'http', url: server.url(path) } }));
-  const out = join(dir, 'out', record.jobId);
-  if (record.status === 'SUCCEEDED') await runtime.download(record, out);
-  return { record, out };
-}
-
-const hits = (prefix: string) => [...server.hits.entries()].filter(([p]) => p.startsWith(prefix)).reduce((n, [, c]) => n + c, 0);
+const run = (path: string) => runToEnd(runtime, { source: { type: 'http', url: server.url(path) } }, join(dir, 'out'));
+const hits = (prefix: string) => hitsUnder(server, prefix);
 
 describe('DASH sources', () => {
   it('sanity: the SegmentBase manifest has no segment list left', () => {

@@ -1,17 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRuntime } from '../../local/runtime.js';
-import { probeDuration, probeStreams } from '../fixtures/media.js';
-import { type Route, startServer, type TestServer } from '../fixtures/server.js';
+import { runToEnd } from '../fixtures/jobs.js';
+import { ff, probeDuration, probeStreams } from '../fixtures/media.js';
+import { folderRoutes, hitsUnder, startServer, type TestServer } from '../fixtures/server.js';
 
 let dir: string;
 let runtime: LocalRuntime;
 let server: TestServer;
 const SECONDS = 8;
-const ff = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
 
 /** A clip with a keyframe every second, so HLS can cut one-second segments. */
 function clip(name: string, size: string): string {
@@ -19,12 +18,6 @@ function clip(name: string, size: string): string {
   ff('-f', 'lavfi', '-i', `testsrc2=duration=${SECONDS}:size=${size}:rate=25`, '-f', 'lavfi', '-i', `sine=duration=${SECONDS}`,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', out);
   return out;
-}
-
-/** Every file of a folder as a route under `/<name>/`. */
-function routes(name: string): Record<string, Route> {
-  const folder = join(dir, name);
-  return Object.fromEntries(readdirSync(folder).map((f) => [`/${name}/${f}`, { file: join(folder, f), contentType: f.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'application/octet-stream' }]));
 }
 
 beforeAll(async () => {
@@ -61,7 +54,7 @@ beforeAll(async () => {
     join(dir, 'master', 'master.m3u8'),
     '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\n../low/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=320x240\n../ts/index.m3u8\n',
   );
-  server = await startServer({ ...routes('ts'), ...routes('low'), ...routes('fmp4'), ...routes('enc'), ...routes('master'), ...routes('disc'), ...routes('alt') });
+  server = await startServer({ ...folderRoutes(dir, 'ts'), ...folderRoutes(dir, 'low'), ...folderRoutes(dir, 'fmp4'), ...folderRoutes(dir, 'enc'), ...folderRoutes(dir, 'master'), ...folderRoutes(dir, 'disc'), ...folderRoutes(dir, 'alt') });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
 });
 
@@ -71,14 +64,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(path: string) {
-  const record = await runtime.finish(await runtime.submit({ source: { type: 'http', url: server.url(path) } }));
-  const out = join(dir, 'out', record.jobId);
-  if (record.status === 'SUCCEEDED') await runtime.download(record, out);
-  return { record, out };
-}
-
-const hits = (prefix: string) => [...server.hits.entries()].filter(([p]) => p.startsWith(prefix)).reduce((n, [, c]) => n + c, 0);
+const run = (path: string) => runToEnd(runtime, { source: { type: 'http', url: server.url(path) } }, join(dir, 'out'));
+const hits = (prefix: string) => hitsUnder(server, prefix);
 
 describe('HLS sources', () => {
   it.each([

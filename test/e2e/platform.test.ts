@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -7,8 +6,9 @@ import { join } from 'node:path';
 import { serveFile } from '../../local/sample-media.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { setEnv } from '../fixtures/env.js';
-import { probeDuration, probeStreams } from '../fixtures/media.js';
-import { type Route, startServer, type TestServer } from '../fixtures/server.js';
+import { runToEnd } from '../fixtures/jobs.js';
+import { ff, probeDuration, probeStreams } from '../fixtures/media.js';
+import { folderRoutes, startServer, type TestServer } from '../fixtures/server.js';
 
 let dir: string;
 let runtime: LocalRuntime;
@@ -16,14 +16,9 @@ let server: TestServer;
 let restoreEnv: () => void;
 const SECONDS = 6;
 const COOKIE = 'session=cookie-value-never-logged';
-const ff = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
 const page = (title: string, body: string) => ({ status: 200, contentType: 'text/html; charset=utf-8', body: `<!doctype html><html><head><title>${title}</title></head><body>${body}</body></html>` });
 /** Each signed media request, with the token it carried and what it was answered. */
 const signed: Array<{ token: string; status: number }> = [];
-
-function folder(name: string): Record<string, Route> {
-  return Object.fromEntries(readdirSync(join(dir, name)).map((f) => [`/${name}/${f}`, { file: join(dir, name, f) }]));
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'media-ingest-platform-'));
@@ -40,8 +35,8 @@ beforeAll(async () => {
 
   server = await startServer({
     '/clip.mp4': { file: clip },
-    ...folder('hls'),
-    ...folder('dash'),
+    ...folderRoutes(dir, 'hls'),
+    ...folderRoutes(dir, 'dash'),
     '/watch/video.html': page('A test clip', '<video controls src="/clip.mp4"></video>'),
     '/watch/hls.html': page('An HLS clip', '<video controls><source src="/hls/index.m3u8" type="application/x-mpegURL"></video>'),
     '/watch/dash.html': page('A DASH clip', '<video controls><source src="/dash/manifest.mpd" type="application/dash+xml"></video>'),
@@ -75,12 +70,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(path: string, type: 'http' | 'youtube' = 'http') {
-  const record = await runtime.finish(await runtime.submit({ source: { type, url: server.url(path) } }));
-  const out = join(dir, 'out', record.jobId);
-  if (record.status === 'SUCCEEDED') await runtime.download(record, out);
-  return { record, out };
-}
+const run = (path: string, type: 'http' | 'youtube' = 'http') => runToEnd(runtime, { source: { type, url: server.url(path) } }, join(dir, 'out'));
 
 /** Every file under a folder, read as text (the runtime's logs). */
 function allText(root: string): string {
