@@ -30,6 +30,9 @@ beforeAll(async () => {
   };
   hls(high, 'ts');
   hls(low, 'low');
+  // One file, each segment an EXT-X-BYTERANGE of it.
+  mkdirSync(join(dir, 'single'));
+  ff('-i', high, '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_flags', 'single_file', join(dir, 'single', 'index.m3u8'));
   hls(high, 'fmp4', '-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4');
   mkdirSync(join(dir, 'enc'));
   writeFileSync(join(dir, 'enc', 'k.key'), Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
@@ -54,7 +57,7 @@ beforeAll(async () => {
     join(dir, 'master', 'master.m3u8'),
     '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\n../low/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=320x240\n../ts/index.m3u8\n',
   );
-  server = await startServer({ ...folderRoutes(dir, 'ts'), ...folderRoutes(dir, 'low'), ...folderRoutes(dir, 'fmp4'), ...folderRoutes(dir, 'enc'), ...folderRoutes(dir, 'master'), ...folderRoutes(dir, 'disc'), ...folderRoutes(dir, 'alt') });
+  server = await startServer({ ...folderRoutes(dir, 'ts'), ...folderRoutes(dir, 'low'), ...folderRoutes(dir, 'fmp4'), ...folderRoutes(dir, 'enc'), ...folderRoutes(dir, 'master'), ...folderRoutes(dir, 'disc'), ...folderRoutes(dir, 'alt'), ...folderRoutes(dir, 'single') });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
 });
 
@@ -72,6 +75,7 @@ describe('HLS sources', () => {
     ['MPEG-TS segments', '/ts/index.m3u8'],
     ['fragmented MP4 segments behind EXT-X-MAP', '/fmp4/index.m3u8'],
     ['AES-128 encrypted segments', '/enc/index.m3u8'],
+    ['byte-range segments of one file (EXT-X-BYTERANGE)', '/single/index.m3u8'],
   ])('%s become one source.mp4 without re-encoding, as long as the source', async (_name, path) => {
     const { record, out } = await run(path);
     expect(record.error).toBeNull();
