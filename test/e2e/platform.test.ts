@@ -29,6 +29,12 @@ beforeAll(async () => {
   ff('-i', clip, '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', join(dir, 'hls', 'index.m3u8'));
   mkdirSync(join(dir, 'dash'));
   ff('-i', clip, '-map', '0:v', '-map', '0:a', '-c', 'copy', '-f', 'dash', '-seg_duration', '1', '-use_template', '1', '-use_timeline', '0', join(dir, 'dash', 'manifest.mpd'));
+  // Two video heights with the audio apart, for the height cap.
+  mkdirSync(join(dir, 'ladder'));
+  ff('-i', clip, '-map', '0:v', '-map', '0:v', '-map', '0:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',
+    '-b:v:0', '600k', '-s:v:0', '320x240', '-b:v:1', '100k', '-s:v:1', '160x120', '-c:a', 'copy',
+    '-adaptation_sets', 'id=0,streams=v id=1,streams=a', '-f', 'dash', '-seg_duration', '1', '-use_template', '1', '-use_timeline', '0',
+    join(dir, 'ladder', 'manifest.mpd'));
   const cookies = join(dir, 'cookies.txt');
   writeFileSync(cookies, `# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tcookie-value-never-logged\n`);
   restoreEnv = setEnv({ MEDIA_INGEST_COOKIES_FILE: cookies });
@@ -37,6 +43,8 @@ beforeAll(async () => {
     '/clip.mp4': { file: clip },
     ...folderRoutes(dir, 'hls'),
     ...folderRoutes(dir, 'dash'),
+    ...folderRoutes(dir, 'ladder'),
+    '/watch/ladder.html': page('Two heights', '<video controls><source src="/ladder/manifest.mpd" type="application/dash+xml"></video>'),
     '/watch/video.html': page('A test clip', '<video controls src="/clip.mp4"></video>'),
     '/watch/hls.html': page('An HLS clip', '<video controls><source src="/hls/index.m3u8" type="application/x-mpegURL"></video>'),
     '/watch/dash.html': page('A DASH clip', '<video controls><source src="/dash/manifest.mpd" type="application/dash+xml"></video>'),
@@ -107,6 +115,16 @@ describe('platform pages through yt-dlp', () => {
     expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
     expect(metadata.processing).toMatchObject({ reencoded: false });
+  });
+
+  it('takes the best format within MEDIA_INGEST_MAX_HEIGHT', async () => {
+    const best = await run('/watch/ladder.html');
+    expect(probeStreams(join(best.out, 'source.mp4')).find((s) => s.codec_type === 'video')).toMatchObject({ height: 240 });
+    // The worker reads its configuration when it starts: the cap applies to this job only.
+    const restore = setEnv({ MEDIA_INGEST_MAX_HEIGHT: '200' });
+    const capped = await run('/watch/ladder.html').finally(restore);
+    expect(capped.record.error).toBeNull();
+    expect(probeStreams(join(capped.out, 'source.mp4')).find((s) => s.codec_type === 'video')).toMatchObject({ height: 120 });
   });
 
   it('403 on an expired signed URL mid-download: extracted again, and the fresh URL succeeds', async () => {
