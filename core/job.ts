@@ -109,7 +109,7 @@ export interface JobRecord {
   status: JobStatus;
   stage: string;
   request: JobRequest;
-  progress: { percent?: number; bytes?: number; totalBytes?: number; step?: string };
+  progress: { percent?: number; bytes?: number; totalBytes?: number; bytesPerSecond?: number; step?: string };
   checkpoints: Partial<Record<Step, Checkpoint>>;
   artifacts: Artifact[];
   error: { code: string; message: string; stderrTail?: string[] } | null;

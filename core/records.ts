@@ -137,6 +137,8 @@ export interface Progress {
   bytes: number;
   totalBytes?: number;
   percent?: number;
+  /** Average bytes per second since the step's first byte. */
+  bytesPerSecond?: number;
 }
 
 /** Progress from a running step; only while the job is RUNNING, so a late update cannot undo an end state. */

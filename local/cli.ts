@@ -88,7 +88,8 @@ function showProgress(runtime: LocalRuntime, jobId: string): () => void {
       const onStage = p.step === r.stage;
       const pct = onStage && p.percent !== undefined ? ` ${p.percent.toFixed(1)}%` : '';
       const bytes = onStage && p.bytes !== undefined ? `  ${mb(p.bytes)}${p.totalBytes ? ` / ${mb(p.totalBytes)}` : ''}` : '';
-      line = `${r.status.toLowerCase()} · ${r.stage}${pct}${bytes}`;
+      const rate = onStage && p.bytesPerSecond ? `  ${mb(p.bytesPerSecond)}/s` : '';
+      line = `${r.status.toLowerCase()} · ${r.stage}${pct}${bytes}${rate}`;
       process.stderr.write(`\r\x1b[2K${line}`);
     }, () => undefined);
   }, 250);

@@ -19,13 +19,17 @@ const PROGRESS_INTERVAL_MS = 1000;
 /** Progress on the job record, at most once a second, never failing the step it reports on. */
 export function progressReporter(table: string, input: ExecutionInput, step: Step): StepContext['progress'] {
   let last = 0;
+  let started: number | undefined;
   return (bytes, totalBytes) => {
     const now = Date.now();
+    started ??= now;
     const finished = totalBytes !== undefined && bytes >= totalBytes;
     if (now - last < PROGRESS_INTERVAL_MS && !finished) return;
     last = now;
     const percent = totalBytes ? Math.min(100, Math.round((bytes / totalBytes) * 1000) / 10) : undefined;
-    updateProgress(table, input.tenant, input.jobId, { step, bytes, totalBytes, percent }).catch((err: Error) =>
+    const seconds = (now - started) / 1000;
+    const bytesPerSecond = seconds > 0 ? Math.round(bytes / seconds) : undefined;
+    updateProgress(table, input.tenant, input.jobId, { step, bytes, totalBytes, percent, bytesPerSecond }).catch((err: Error) =>
       logger.warn('progress update failed', { error: err.message }),
     );
   };

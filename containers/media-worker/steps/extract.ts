@@ -56,7 +56,7 @@ const versionTag = (version: string) => createHash('sha256').update(version).dig
 
 async function extractDash(ctx: StepContext, url: string): Promise<Downloaded> {
   const dash = await loadDash(ctx.config, url);
-  const shared = budget(ctx, (received) => ctx.progress(received));
+  const shared = budget(ctx);
   const segmented: TrackJob[] = [];
   const wholes: Array<() => Promise<unknown>> = [];
   const plan = (track: DashTrack, dest: string, name: string) => {
@@ -102,7 +102,7 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
       const hls = await loadHls(ctx.config, url);
       const tracks: TrackJob[] = [{ track: hls.main, dest: original, store: partsOf(ctx, 'video/') }];
       if (hls.audio) tracks.push({ track: hls.audio, dest: join(ctx.scratch, ORIGINAL_AUDIO_NAME), store: partsOf(ctx, 'audio/') });
-      await downloadTracks(ctx, tracks, budget(ctx, (received) => ctx.progress(received)));
+      await downloadTracks(ctx, tracks, budget(ctx));
       if (hls.audio) downloaded = { source: original, audio: join(ctx.scratch, ORIGINAL_AUDIO_NAME) };
       break;
     }

@@ -20,7 +20,7 @@ export interface Budget {
   count(n: number): void;
 }
 
-export function budget(ctx: StepContext, onBytes: (received: number) => void = () => undefined): Budget & { received(): number } {
+export function budget(ctx: StepContext): Budget & { received(): number } {
   const max = ctx.config.MEDIA_INGEST_MAX_BYTES;
   let received = 0;
   return {
@@ -29,7 +29,6 @@ export function budget(ctx: StepContext, onBytes: (received: number) => void = (
     count(n) {
       received += n;
       if (received > max) throw new TooLargeError(`source exceeded the limit of ${max} bytes while downloading`);
-      onBytes(received);
     },
     received: () => received,
   };
@@ -76,7 +75,7 @@ export interface TrackJob {
  * track joined: a continuous stream by appending its segments (behind the init section, if any), MPEG-TS runs
  * separated by discontinuities by ffmpeg's concat demuxer.
  */
-export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget: Budget): Promise<void> {
+export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget: Budget & { received(): number }): Promise<void> {
   const keys = new Map<string, Promise<Buffer>>();
   const keyFor = (uri: string) => {
     if (!keys.has(uri)) keys.set(uri, fetchBytes(ctx, uri, undefined, budget));
@@ -92,7 +91,17 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
     job.track.segments.forEach((_, index) => work.push({ job: j, index, path: join(dir, `${String(index).padStart(6, '0')}.seg`) }));
   }
 
-  await inLanes(work, ctx.input.options.connections, async ({ job: j, index, path }) => {
+  // Progress: bytes so far, and the total estimated from the media seconds they cover (exact once all are in).
+  const seconds = (w: (typeof work)[number]) => jobs[w.job]!.track.segments[w.index]!.duration || 1;
+  const totalSeconds = work.reduce((sum, w) => sum + seconds(w), 0);
+  let doneSeconds = 0;
+  const done = (w: (typeof work)[number]) => {
+    doneSeconds += seconds(w);
+    ctx.progress(budget.received(), Math.round((budget.received() * totalSeconds) / doneSeconds));
+  };
+
+  await inLanes(work, ctx.input.options.connections, async (item) => {
+    const { job: j, index, path } = item;
     const { track, store } = jobs[j]!;
     if (store && kept[j]!.has(index)) {
       const file = await open(path, 'w');
@@ -101,7 +110,7 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
       } finally {
         await file.close();
       }
-      return;
+      return done(item);
     }
     const segment = track.segments[index]!;
     let data = await fetchBytes(ctx, segment.uri, segment.byterange, budget);
@@ -111,6 +120,7 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
     }
     await writeFile(path, data);
     await store?.save(index, path, 0, data.length - 1);
+    done(item);
   });
 
   for (const [j, { track, dest }] of jobs.entries()) {
