@@ -1,6 +1,7 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { Alarms } from './constructs/alarms.js';
 import { Api, type ApiProps } from './constructs/api.js';
@@ -9,6 +10,7 @@ import { JobsTable } from './constructs/jobs-table.js';
 import { Storage, type StorageProps } from './constructs/storage.js';
 import { Workers, type WorkersProps } from './constructs/workers.js';
 import { Workflow } from './constructs/workflow.js';
+import { acknowledge } from './nag.js';
 
 export interface MediaIngestStackProps extends StackProps {
   /** Buckets: staging expiry, KMS, access-log retention. Default: see StorageProps. */
@@ -44,6 +46,13 @@ export class MediaIngestStack extends Stack {
     const storage = new Storage(this, 'Storage', { encryptionKey: props.encryptionKey, destroyOnRemoval, ...props.storage });
     const jobs = new JobsTable(this, 'Jobs', { encryptionKey: props.encryptionKey, destroyOnRemoval });
     const workers = new Workers(this, 'Workers', props.workers);
+    // The HMAC key callbacks are signed with; receivers read it from here (or are given it) to verify signatures.
+    const callbackSecret = new secretsmanager.Secret(this, 'CallbackSecret', {
+      description: 'media-ingest: HMAC-SHA256 key of the X-Media-Ingest-Signature header on job callbacks',
+      // Encrypted with Secrets Manager's own key: with a key from another stack the grants would form a cycle.
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    acknowledge(callbackSecret, 'AwsSolutions-SMG4', 'a signing key shared with callback receivers: rotating it needs them to follow, so it is rotated by hand (put a new value; functions read it at cold start)');
     this.workflow = new Workflow(this, 'Workflow', {
       table: jobs.table,
       staging: storage.staging,
@@ -51,12 +60,14 @@ export class MediaIngestStack extends Stack {
       workers,
       allowHosts: props.allowHosts,
       callbackAllowHosts: props.callbackAllowHosts,
+      callbackSecret,
     });
     this.api = new Api(this, 'Api', {
       table: jobs.table,
       staging: storage.staging,
       stateMachine: this.workflow.stateMachine,
       callbackAllowHosts: props.callbackAllowHosts,
+      callbackSecret,
       ...props.api,
     });
     const cleanup = new Cleanup(this, 'Cleanup', {

@@ -38,6 +38,7 @@ const ConfigSchema = z.object({
   MEDIA_INGEST_CALLBACK_ATTEMPTS: int(3),
   MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: list,
   MEDIA_INGEST_CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  MEDIA_INGEST_CALLBACK_SECRET_ARN: z.string().optional(),
   MEDIA_INGEST_AUDIO_FORMAT: z.enum(['wav', 'flac']).default('wav'),
   MEDIA_INGEST_TRANSCRIBE_ENGINE: z.enum(['pocketsphinx', 'openai', 'aws']).default('pocketsphinx'),
   MEDIA_INGEST_TRANSCRIBE_LANGUAGE: z.string().optional(),

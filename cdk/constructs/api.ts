@@ -4,6 +4,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -18,6 +19,8 @@ export interface ApiProps {
   readonly table: dynamodb.ITableV2;
   readonly staging: s3.IBucket;
   readonly stateMachine: sfn.StateMachine;
+  /** The callback signing key, read by start-job at cold start (a job with a callback_url is refused without it). */
+  readonly callbackSecret: secretsmanager.ISecret;
   /** Hosts a `callback_url` may name (start-job refuses others). Default: none. */
   readonly callbackAllowHosts?: readonly string[];
   /** Steady-state requests per second across the API. Default: 50. */
@@ -53,7 +56,11 @@ export class Api extends Construct {
       STATE_MACHINE_ARN: stateMachine.stateMachineArn,
       MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: (props.callbackAllowHosts ?? []).join(','),
     };
-    const startJob = new NodeFunction(this, 'StartJob', { name: 'start-job', environment });
+    const startJob = new NodeFunction(this, 'StartJob', {
+      name: 'start-job',
+      environment: { ...environment, MEDIA_INGEST_CALLBACK_SECRET_ARN: props.callbackSecret.secretArn },
+    });
+    props.callbackSecret.grantRead(startJob);
     const getJob = new NodeFunction(this, 'GetJob', { name: 'get-job', environment });
     const listJobs = new NodeFunction(this, 'ListJobs', { name: 'list-jobs', environment });
     const cancelJob = new NodeFunction(this, 'CancelJob', { name: 'cancel-job', environment });

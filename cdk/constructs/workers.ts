@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag.js';
@@ -15,6 +16,11 @@ export interface WorkersProps {
   readonly ephemeralStorageGiB?: number;
   /** Days worker logs are kept. Default: one month. */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The API key of the OpenAI-compatible speech-to-text engine (`MEDIA_INGEST_TRANSCRIBE_ENGINE=openai`), injected by
+   * ECS as `MEDIA_INGEST_STT_API_KEY` from Secrets Manager (never in the task definition). Default: none.
+   */
+  readonly sttApiKeySecret?: secretsmanager.ISecret;
 }
 
 export const WORKER_CONTAINER_NAME = 'media-worker';
@@ -74,6 +80,7 @@ export class Workers extends Construct {
       readonlyRootFilesystem: true,
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup }),
       environment: { WORK_DIR: '/scratch' },
+      ...(props.sttApiKeySecret ? { secrets: { MEDIA_INGEST_STT_API_KEY: ecs.Secret.fromSecretsManager(props.sttApiKeySecret) } } : {}),
     });
     container.addMountPoints({ sourceVolume: 'scratch', containerPath: '/scratch', readOnly: false });
     acknowledge(this.taskDefinition.obtainExecutionRole(), 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken, which pulls the worker image, supports no resource-level permissions');

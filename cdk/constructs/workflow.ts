@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -21,6 +22,8 @@ export interface WorkflowProps {
   readonly callbackAllowHosts?: readonly string[];
   /** Days execution logs are kept. Default: one month. */
   readonly logRetention?: logs.RetentionDays;
+  /** The callback signing key, read by Notify at cold start. */
+  readonly callbackSecret: secretsmanager.ISecret;
 }
 
 /** Object-level S3 access under one prefix: the narrowest static scope for per-job keys. */
@@ -47,7 +50,12 @@ export class Workflow extends Construct {
     };
     const classify = new NodeFunction(this, 'Classify', { name: 'classify', environment });
     const publish = new NodeFunction(this, 'Publish', { name: 'publish', environment, timeout: Duration.minutes(5) });
-    const notify = new NodeFunction(this, 'Notify', { name: 'notify', environment, timeout: Duration.minutes(2) });
+    const notify = new NodeFunction(this, 'Notify', {
+      name: 'notify',
+      environment: { ...environment, MEDIA_INGEST_CALLBACK_SECRET_ARN: props.callbackSecret.secretArn },
+      timeout: Duration.minutes(2),
+    });
+    props.callbackSecret.grantRead(notify);
     this.functions = { classify, publish, notify };
     // Classify reads the head of an uploaded source.
     classify.addToRolePolicy(objectStatement(staging, 'uploads/', ['s3:GetObject']));

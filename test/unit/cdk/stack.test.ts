@@ -1,5 +1,6 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -201,6 +202,27 @@ describe('the workflow', () => {
     expect(grants('ApiCreateUploadRole')).toEqual([{ actions: ['s3:PutObject'], prefix: 'uploads/' }]);
     const taskRole = logicalId(ofType('AWS::ECS::TaskDefinition')[0]![1].Properties.TaskRoleArn)!;
     expect(grants(taskRole)).toEqual(expect.arrayContaining([{ actions: ['s3:GetObject'], prefix: 'uploads/' }]));
+  });
+
+  it('signs callbacks with a generated secret that only start-job and notify may read', () => {
+    const [secretId, secret] = ofType('AWS::SecretsManager::Secret')[0]!;
+    expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48, ExcludePunctuation: true });
+    const functions = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.MEDIA_INGEST_CALLBACK_SECRET_ARN);
+    expect(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['ApiStartJob', 'WorkflowNotify']);
+    for (const [, f] of functions) expect(logicalId(f.Properties.Environment.Variables.MEDIA_INGEST_CALLBACK_SECRET_ARN)).toBe(secretId);
+    const readers = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>).some((st) => [st.Action].flat().includes('secretsmanager:GetSecretValue') && logicalId(st.Resource) === secretId))
+      .flatMap(([, p]) => (p.Properties.Roles as unknown[]).map((r) => logicalId(r)!.replace(/[0-9A-F]{8}$/, '')));
+    expect(readers.sort()).toEqual(['ApiStartJobRole', 'WorkflowNotifyRole']);
+  });
+
+  it('injects the speech-to-text API key from Secrets Manager into the worker when one is given, never as plain text', () => {
+    const withKey = new App();
+    const sttApiKeySecret = new secretsmanager.Secret(new Stack(withKey, 'Keys'), 'SttKey');
+    const t = Template.fromStack(new MediaIngestStack(withKey, 'UsesSttKey', { workers: { sttApiKeySecret } }));
+    const [container] = Object.values(t.findResources('AWS::ECS::TaskDefinition'))[0]!.Properties.ContainerDefinitions as Array<Record<string, unknown>>;
+    expect(container!.Secrets).toEqual([expect.objectContaining({ Name: 'MEDIA_INGEST_STT_API_KEY' })]);
+    expect(container!.Environment).toEqual([{ Name: 'WORK_DIR', Value: '/scratch' }]);
   });
 
   it("lets the worker answer only its own state machine's task tokens", () => {

@@ -1,0 +1,71 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../core/config.js';
+import { withSecrets } from '../../core/secrets.js';
+import { setEnv } from '../fixtures/env.js';
+
+let server: Server;
+let restoreEnv: () => void;
+/** GetSecretValue calls the stand-in saw: which secret. */
+const asked: string[] = [];
+const SECRETS: Record<string, string> = {
+  'arn:aws:secretsmanager:us-east-1:111111111111:secret:callback': 'a-long-enough-signing-secret',
+  'arn:aws:secretsmanager:us-east-1:111111111111:secret:short': 'short',
+};
+
+beforeAll(async () => {
+  // A stand-in for Secrets Manager's JSON 1.1 API: only GetSecretValue.
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const { SecretId } = JSON.parse(body) as { SecretId: string };
+      asked.push(SecretId);
+      const value = SECRETS[SecretId];
+      if (req.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue' || value === undefined) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'no such secret' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ ARN: SecretId, Name: 'x', SecretString: value }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  restoreEnv = setEnv({
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  });
+});
+
+afterAll(() => {
+  restoreEnv?.();
+  server?.close();
+});
+
+describe('secrets from Secrets Manager', () => {
+  it('fills the callback signing secret from its ARN, reading it once per process', async () => {
+    const config = loadConfig({ MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:callback' });
+    expect((await withSecrets(config)).MEDIA_INGEST_CALLBACK_SECRET).toBe('a-long-enough-signing-secret');
+    expect((await withSecrets(config)).MEDIA_INGEST_CALLBACK_SECRET).toBe('a-long-enough-signing-secret');
+    expect(asked.filter((a) => a.endsWith(':callback'))).toHaveLength(1);
+  });
+
+  it('keeps a value set directly and then asks nothing', async () => {
+    const before = asked.length;
+    const config = loadConfig({ MEDIA_INGEST_CALLBACK_SECRET: 'set-directly-and-long-enough', MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:callback' });
+    expect((await withSecrets(config)).MEDIA_INGEST_CALLBACK_SECRET).toBe('set-directly-and-long-enough');
+    expect(asked.length).toBe(before);
+  });
+
+  it('refuses a secret shorter than 16 characters, naming the variable', async () => {
+    const config = loadConfig({ MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:short' });
+    await expect(withSecrets(config)).rejects.toThrow(/MEDIA_INGEST_CALLBACK_SECRET_ARN/);
+  });
+
+  it('fails when the secret cannot be read, and tries again on the next call', async () => {
+    const config = loadConfig({ MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:missing' });
+    await expect(withSecrets(config)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(withSecrets(config)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(asked.filter((a) => a.endsWith(':missing'))).toHaveLength(2);
+  });
+});
