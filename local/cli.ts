@@ -64,10 +64,12 @@ function actions(value: string | undefined): Action[] {
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 /** Sends everything the in-process handlers log to a file, so stdout carries only the CLI's own output. */
+/** stdout as it was before logs were routed away from it: what the CLI itself says. */
+const stdout = process.stdout.write.bind(process.stdout);
+
 function routeLogs(dataDir: string): (text: string) => void {
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const log = createWriteStream(join(dataDir, 'logs', 'media-ingest.log'), { flags: 'a' });
-  const stdout = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
     return log.write(chunk, done);
@@ -157,12 +159,24 @@ async function main(argv: string[]): Promise<number> {
     const print = routeLogs(dataDir);
     const runtime = await LocalRuntime.start({ dataDir, allowHosts });
     const { server, url } = await startApiServer(port);
-    print(`media-ingest API on ${url} (POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /uploads); data in ${dataDir}; Ctrl-C stops\n`);
-    await new Promise<void>((done) => {
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-    });
+    print(`media-ingest API on ${url} (POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /uploads); data in ${dataDir}; Ctrl-C stops (running jobs finish first)\n`);
+    const signal = () =>
+      new Promise<void>((done) => {
+        process.once('SIGINT', done);
+        process.once('SIGTERM', done);
+      });
+    await signal();
     await new Promise<void>((done) => server.close(() => done()));
+    // Running jobs finish first; a second Ctrl-C cancels them (recorded CANCELLED, workers stopped).
+    const running = runtime.runningJobs().length;
+    if (running) {
+      print(`waiting for ${running} running job(s) to end; Ctrl-C again cancels them\n`);
+      let cancelling: Promise<string[]> | undefined;
+      const cancel = signal().then(() => (cancelling = runtime.cancelRunning()));
+      await Promise.race([runtime.drained(), cancel]);
+      // Cancelled executions end before cancelRunning returns: wait for it either way.
+      if (cancelling) print(`cancelled: ${(await cancelling).join(', ')}\n`);
+    }
     await runtime.stop();
     return 0;
   }
@@ -190,7 +204,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // stdout may be a pipe, written asynchronously: exit once what was said has left.
+  (code) => stdout('', () => process.exit(code)),
   (err: unknown) => {
     if (err instanceof UsageError) {
       process.stderr.write(`media-ingest: ${err.message}\n\n${USAGE}\n`);

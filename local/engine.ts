@@ -133,6 +133,11 @@ export class LocalEngine {
     return this.executions.get(executionArn);
   }
 
+  /** Executions still running. */
+  running(): Execution[] {
+    return [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+  }
+
   /** Waits for every execution still running (used on shutdown). */
   async drain(): Promise<void> {
     await Promise.all([...this.executions.values()].map((e) => e.done));

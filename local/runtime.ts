@@ -14,6 +14,7 @@ import { type Config, loadConfig, resetConfig } from '../core/config.js';
 import { executionName, type JobRecord } from '../core/job.js';
 import { getJob } from '../core/records.js';
 import { uploadPrefix } from '../core/uploads.js';
+import { cancelJob } from '../lambdas/cancel-job/cancel-job.js';
 import { startJob } from '../lambdas/start-job/start-job.js';
 import { LocalEngine } from './engine.js';
 import { sfnOperations, startSfnApi } from './sfn-api.js';
@@ -101,6 +102,26 @@ export class LocalRuntime {
     const key = `${uploadPrefix(this.config.MEDIA_INGEST_UPLOAD_PREFIX, LOCAL_TENANT)}${randomUUID()}/${name}`;
     await new Upload({ client: s3Client(), params: { Bucket: this.config.STAGING_BUCKET!, Key: key, Body: createReadStream(path) } }).done();
     return key;
+  }
+
+  /** Resolves when no execution is running. */
+  drained(): Promise<void> {
+    return this.engine.drain();
+  }
+
+  /** Jobs whose execution is still running. */
+  runningJobs(): Array<{ tenant: string; jobId: string }> {
+    return this.engine.running().map((e) => {
+      const { tenant, jobId } = JSON.parse(e.input) as { tenant: string; jobId: string };
+      return { tenant, jobId };
+    });
+  }
+
+  /** Cancels every running job as `DELETE /jobs/{id}` would: recorded CANCELLED, execution and worker stopped. */
+  async cancelRunning(): Promise<string[]> {
+    const jobs = this.runningJobs();
+    for (const { tenant, jobId } of jobs) await cancelJob(tenant, jobId, this.config).catch(() => undefined);
+    return jobs.map((j) => j.jobId);
   }
 
   async job(jobId: string, tenant = LOCAL_TENANT): Promise<JobRecord | undefined> {

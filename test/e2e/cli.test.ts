@@ -1,16 +1,21 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { serveFile } from '../../local/sample-media.js';
+import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip, probeStreams } from '../fixtures/media.js';
 import { startServer, type TestServer } from '../fixtures/server.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'media-ingest');
 let dir: string;
 let server: TestServer;
+/** Downloads of /held.mp4 begun. */
+let held: number | undefined;
 
 interface Result {
   code: number;
@@ -33,6 +38,18 @@ beforeAll(async () => {
   server = await startServer({
     '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4') },
     '/talk.mp4': { file: makeClip(join(dir, 'media'), 'talk.mp4', { speech: 'Hello world. This is a talk about boats.' }) },
+    // Probes get the head; the download is held open (half sent) until the client goes.
+    '/held.mp4': {
+      handler: (req, res) => {
+        const clip = join(dir, 'media', 'clip.mp4');
+        if (req.headers.range === 'bytes=0-4095' || req.headers.range === 'bytes=0-0' || String(req.headers['user-agent']).startsWith('Lavf')) return serveFile(req, res, clip);
+        held = (held ?? 0) + 1;
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': statSync(clip).size });
+        res.write(readFileSync(clip).subarray(0, 10_000));
+        const giveUp = setTimeout(() => res.destroy(), 25_000);
+        res.on('close', () => clearTimeout(giveUp));
+      },
+    },
   });
 });
 
@@ -117,6 +134,33 @@ describe('transcripts from the CLI', () => {
       expect(statSync(join(out, name)).size).toBeGreaterThan(0);
     }
     expect(readFileSync(join(out, 'transcript.txt'), 'utf8')).toMatch(/hello|world|boats/);
+  });
+});
+
+describe('media-ingest serve', () => {
+  it('on Ctrl-C lets running jobs end; a second Ctrl-C cancels them, recorded CANCELLED, and it exits 0', async () => {
+    const data = join(dir, 'serve-data');
+    const child = spawn(BIN, ['serve', '--port', '0', '--allow-host', '127.0.0.1', '--data-dir', data], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    for (let i = 0; i < 600 && !/on (http:\/\/\S+) /.test(out); i++) await sleep(100);
+    const api = /on (http:\/\/\S+) /.exec(out)![1];
+    const res = await fetch(`${api}/jobs`, { method: 'POST', body: JSON.stringify({ job_id: 'held', source: { type: 'http', url: server.url('/held.mp4') } }) });
+    expect(res.status).toBe(202);
+    for (let i = 0; i < 300 && (held ?? 0) === 0; i++) await sleep(100);
+    child.kill('SIGINT');
+    for (let i = 0; i < 100 && !out.includes('Ctrl-C again'); i++) await sleep(100);
+    expect(out).toContain('waiting for 1 running job(s)');
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toContain('cancelled: held');
+    const runtime = await LocalRuntime.start({ dataDir: data });
+    try {
+      expect(await runtime.job('held')).toMatchObject({ status: 'CANCELLED' });
+    } finally {
+      await runtime.stop();
+    }
   });
 });
 
