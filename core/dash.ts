@@ -1,7 +1,7 @@
 import { parse, type Playlist } from 'mpd-parser';
 import type { Config } from './config.js';
 import { UnsupportedSourceError } from './errors.js';
-import { checkLimits, fetchManifest, type SegmentedTrack } from './playlist.js';
+import { bestWithin, checkLimits, fetchManifest, type SegmentedTrack } from './playlist.js';
 
 /** A DASH representation: segments, or (SegmentBase) one whole resource fetched like a direct file. */
 export type DashTrack = SegmentedTrack | { wholeUrl: string; durationSeconds: number };
@@ -13,15 +13,6 @@ export interface DashPresentation {
   /** The best audio representation, when audio is served apart from the video. */
   audio?: DashTrack;
   durationSeconds: number;
-}
-
-const byBandwidth = (a: Playlist, b: Playlist) => (b.attributes.BANDWIDTH ?? 0) - (a.attributes.BANDWIDTH ?? 0);
-
-/** Highest bandwidth within the height cap, else the smallest picture. */
-function bestVideo(playlists: Playlist[], maxHeight: number): Playlist | undefined {
-  const sorted = [...playlists].sort(byBandwidth);
-  return sorted.find((p) => (p.attributes.RESOLUTION?.height ?? 0) <= maxHeight) ??
-    sorted.sort((a, b) => (a.attributes.RESOLUTION?.height ?? 0) - (b.attributes.RESOLUTION?.height ?? 0))[0];
 }
 
 function trackOf(playlist: Playlist): DashTrack {
@@ -57,8 +48,9 @@ export async function loadDash(config: Config, url: string): Promise<DashPresent
     throw new UnsupportedSourceError(`the DASH manifest cannot be read: ${(err as Error).message}`);
   }
   const audios = Object.values(manifest.mediaGroups.AUDIO).flatMap((group) => Object.values(group).flatMap((g) => g.playlists));
-  const videoPlaylist = bestVideo(manifest.playlists, config.MEDIA_INGEST_MAX_HEIGHT);
-  const audioPlaylist = [...audios].sort(byBandwidth)[0];
+  const videoPlaylist = bestWithin(manifest.playlists, config.MEDIA_INGEST_MAX_HEIGHT);
+  // Audio has no picture: the highest bandwidth wins.
+  const audioPlaylist = bestWithin(audios, Infinity);
   if (!videoPlaylist && !audioPlaylist) throw new UnsupportedSourceError('the DASH manifest has no video or audio representation');
   const video = videoPlaylist && trackOf(videoPlaylist);
   const audio = audioPlaylist && trackOf(audioPlaylist);

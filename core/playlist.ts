@@ -58,12 +58,16 @@ export interface SegmentedTrack {
   durationSeconds: number;
 }
 
-/** The best variant: highest bandwidth among those within the height cap (or the smallest when none fits). */
-function chooseVariant(variants: NonNullable<Manifest['playlists']>, maxHeight: number) {
-  const byBandwidth = [...variants].sort((a, b) => (b.attributes.BANDWIDTH ?? 0) - (a.attributes.BANDWIDTH ?? 0));
-  const fits = byBandwidth.filter((v) => (v.attributes.RESOLUTION?.height ?? 0) <= maxHeight);
-  if (fits.length) return fits[0]!;
-  return byBandwidth.sort((a, b) => (a.attributes.RESOLUTION?.height ?? 0) - (b.attributes.RESOLUTION?.height ?? 0))[0]!;
+/** What an HLS variant and a DASH representation both say of themselves (the parsers use the same shape). */
+interface Rated {
+  attributes: { BANDWIDTH?: number; RESOLUTION?: { height: number } };
+}
+
+/** The best of several renditions: highest bandwidth within the height cap, else the smallest picture. */
+export function bestWithin<T extends Rated>(renditions: T[], maxHeight: number): T | undefined {
+  const height = (r: T) => r.attributes.RESOLUTION?.height ?? 0;
+  const byBandwidth = [...renditions].sort((a, b) => (b.attributes.BANDWIDTH ?? 0) - (a.attributes.BANDWIDTH ?? 0));
+  return byBandwidth.find((r) => height(r) <= maxHeight) ?? byBandwidth.sort((a, b) => height(a) - height(b))[0];
 }
 
 /** An IV from the playlist (four 32-bit words), else the segment's media sequence number, as HLS specifies. */
@@ -135,7 +139,7 @@ export async function loadHls(config: Config, url: string): Promise<HlsPresentat
   const master = await parseHls(config, url);
   const variants = master.manifest.playlists ?? [];
   if (!variants.length) return { url: master.url, main: trackOf(config, master.manifest, master.url) };
-  const best = chooseVariant(variants, config.MEDIA_INGEST_MAX_HEIGHT);
+  const best = bestWithin(variants, config.MEDIA_INGEST_MAX_HEIGHT)!;
   const rendition = audioRendition(master.manifest, best.attributes.AUDIO);
   const [variant, audio] = await Promise.all([
     parseHls(config, new URL(best.uri, master.url).toString()),

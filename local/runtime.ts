@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { resetClients, s3Client } from '../core/aws.js';
 import { type Config, loadConfig, resetConfig } from '../core/config.js';
 import { executionName, type JobRecord } from '../core/job.js';
+import { ConflictError } from '../core/errors.js';
 import { getJob } from '../core/records.js';
 import { uploadPrefix } from '../core/uploads.js';
 import { cancelJob } from '../lambdas/cancel-job/cancel-job.js';
@@ -120,7 +121,12 @@ export class LocalRuntime {
   /** Cancels every running job as `DELETE /jobs/{id}` would: recorded CANCELLED, execution and worker stopped. */
   async cancelRunning(): Promise<string[]> {
     const jobs = this.runningJobs();
-    for (const { tenant, jobId } of jobs) await cancelJob(tenant, jobId, this.config).catch(() => undefined);
+    for (const { tenant, jobId } of jobs) {
+      // A job that ended meanwhile (Conflict) needs no cancelling.
+      await cancelJob(tenant, jobId, this.config).catch((err: unknown) => {
+        if (!(err instanceof ConflictError)) throw err;
+      });
+    }
     return jobs.map((j) => j.jobId);
   }
 

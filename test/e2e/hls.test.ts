@@ -87,6 +87,10 @@ describe('HLS sources', () => {
     expect(Math.abs(probeDuration(join(out, 'audio.wav')) - SECONDS)).toBeLessThan(0.3);
   });
 
+  it('sanity: the single-file playlist addresses its segments by EXT-X-BYTERANGE', () => {
+    expect(readFileSync(join(dir, 'single', 'index.m3u8'), 'utf8')).toMatch(/#EXT-X-BYTERANGE:\d+@\d+/);
+  });
+
   it('fetches each AES-128 key once, not once per segment', () => {
     expect(server.hits.get('/enc/k.key')).toBe(1);
     expect(hits('/enc/seg')).toBeGreaterThanOrEqual(SECONDS);

@@ -6,11 +6,13 @@ import type { ClassifyCheckpoint } from '../../../core/job.js';
 import type { PartStore } from '../parts.js';
 
 /** Largest part: the unit of resume, so a killed worker loses at most this much per lane. */
-export const MAX_PART_BYTES = 16 * 1024 * 1024;
+const MAX_PART_BYTES = 16 * 1024 * 1024;
 /** Below this a file is fetched as one stream: splitting would cost more requests than it saves. */
 const MIN_PART_BYTES = 1024 * 1024;
 /** Rounds of parts per lane at least: each round's parts are kept in staging while the next ones download. */
 const MIN_ROUNDS = 2;
+/** Attempts in a row that bring no new byte before a part gives up; each resumes where the last one stopped. */
+const PART_ATTEMPTS = 5;
 
 /**
  * Parts of equal size, the same number for every lane, so all lanes finish together instead of a few straggling
@@ -20,8 +22,6 @@ export function partSize(size: number, lanes: number): number {
   const rounds = Math.max(MIN_ROUNDS, Math.ceil(size / (lanes * MAX_PART_BYTES)));
   return Math.max(MIN_PART_BYTES, Math.ceil(size / (lanes * rounds)));
 }
-/** Attempts in a row that bring no new byte before a part gives up; each resumes where the last one stopped. */
-const PART_ATTEMPTS = 5;
 
 interface Range {
   start: number;

@@ -51,28 +51,29 @@ function partsOf(ctx: StepContext, name = ''): PartStore {
   return stagingParts(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, `parts/${name}`));
 }
 
-/** A short, key-safe name for a version of a file. */
-const versionTag = (version: string) => createHash('sha256').update(version).digest('hex').slice(0, 16);
+/**
+ * One whole file by parallel ranges (a direct source, a DASH SegmentBase representation). Its parts are kept under
+ * `parts/<folder><version>/`: a file that changed between attempts (another ETag or size) starts afresh.
+ */
+async function downloadWhole(ctx: StepContext, probe: Awaited<ReturnType<typeof probeRanges>>, dest: string, folder = ''): Promise<void> {
+  const version = createHash('sha256').update(probe.version).digest('hex').slice(0, 16);
+  await downloadDirect(ctx, probe, dest, partsOf(ctx, `${folder}${version}/`));
+}
 
 async function extractDash(ctx: StepContext, url: string): Promise<Downloaded> {
   const dash = await loadDash(ctx.config, url);
-  const shared = budget(ctx);
-  const segmented: TrackJob[] = [];
-  const wholes: Array<() => Promise<unknown>> = [];
-  const plan = (track: DashTrack, dest: string, name: string) => {
-    if (!('wholeUrl' in track)) return void segmented.push({ track, dest, store: partsOf(ctx, `${name}/`) });
-    wholes.push(async () => {
-      const probe = await probeRanges(ctx.config, track.wholeUrl);
-      await downloadDirect(ctx, probe, dest, partsOf(ctx, `${name}/${versionTag(probe.version)}/`));
-    });
-  };
-  const main = dash.video ?? dash.audio!;
-  plan(main, join(ctx.scratch, ORIGINAL_NAME), 'video');
   const apart = dash.video && dash.audio;
-  if (apart) plan(apart, join(ctx.scratch, ORIGINAL_AUDIO_NAME), 'audio');
+  const tracks: Array<[DashTrack, string, string]> = [[dash.video ?? dash.audio!, join(ctx.scratch, ORIGINAL_NAME), 'video/']];
+  if (apart) tracks.push([apart, join(ctx.scratch, ORIGINAL_AUDIO_NAME), 'audio/']);
+  const segmented: TrackJob[] = [];
+  const wholes: Array<Promise<void>> = [];
+  for (const [track, dest, folder] of tracks) {
+    if ('wholeUrl' in track) wholes.push(probeRanges(ctx.config, track.wholeUrl).then((probe) => downloadWhole(ctx, probe, dest, folder)));
+    else segmented.push({ track, dest, store: partsOf(ctx, folder) });
+  }
   // Video and audio are fetched at the same time.
-  await Promise.all([segmented.length ? downloadTracks(ctx, segmented, shared) : undefined, ...wholes.map((w) => w())]);
-  return { source: join(ctx.scratch, ORIGINAL_NAME), ...(apart ? { audio: join(ctx.scratch, ORIGINAL_AUDIO_NAME) } : {}) };
+  await Promise.all([...wholes, segmented.length ? downloadTracks(ctx, segmented, budget(ctx)) : undefined]);
+  return { source: tracks[0]![1], ...(apart ? { audio: tracks[1]![1] } : {}) };
 }
 
 /** Brings the source into staging as `original` (and `original-audio` when served apart), validated as media. */
@@ -92,10 +93,9 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   let downloaded: Downloaded = { source: original };
   switch (classified.data.kind) {
     case 'direct': {
-      await refuseTooLong(ctx, url);
-      // Parts are kept per version of the file: a source that changed between attempts starts afresh.
-      const probe = await probeRanges(ctx.config, url);
-      await downloadDirect(ctx, probe, original, partsOf(ctx, `${versionTag(probe.version)}/`));
+      // The worker's own probe (size, ETag) beside the duration check: neither waits for the other.
+      const [probe] = await Promise.all([probeRanges(ctx.config, url), refuseTooLong(ctx, url)]);
+      await downloadWhole(ctx, probe, original);
       break;
     }
     case 'hls': {

@@ -20,8 +20,8 @@ import { ToolError } from '../tools/run.js';
 import { type YtdlpInfo, type YtdlpOptions, ytdlpDownload, ytdlpExtract } from '../tools/ytdlp.js';
 import type { Downloaded } from './extract.js';
 
-/** What yt-dlp's last words mean, as a stable error; `expired` marks a refusal a fresh extraction may cure. */
-function ytdlpError(err: ToolError, url: string): MediaIngestError & { expired?: boolean } {
+/** What yt-dlp's last words mean, as a stable error. */
+function ytdlpError(err: ToolError, url: string): MediaIngestError {
   const text = err.stderrTail.join('\n');
   const details = { details: { stderrTail: err.stderrTail } };
   if (err.timedOut) return new StepTimeoutError(`yt-dlp did not finish in time for ${url}`, details);
@@ -29,7 +29,7 @@ function ytdlpError(err: ToolError, url: string): MediaIngestError & { expired?:
     return new UnsupportedSourceError(`no media found at ${url}: no yt-dlp extractor (the generic one included) claims it`, details);
   }
   if (/HTTP Error 40[13]|HTTP Error 410|Sign in|login|private video|members-only/i.test(text)) {
-    return Object.assign(new SourceForbiddenError(`the source refused access: ${err.stderrTail.at(-1) ?? ''}`, details), { expired: true });
+    return new SourceForbiddenError(`the source refused access: ${err.stderrTail.at(-1) ?? ''}`, details);
   }
   if (/HTTP Error 404|Video unavailable|not available|has been removed/i.test(text)) {
     return new SourceNotFoundError(`the source is gone: ${err.stderrTail.at(-1) ?? ''}`, details);
@@ -128,7 +128,8 @@ export async function extractPlatform(ctx: StepContext, url: string): Promise<Do
         if (proxy.refusals.length) throw new UnsafeUrlError(`the egress policy refused ${proxy.refusals[0]}`);
         if (!(err instanceof ToolError)) throw err;
         const mapped = ytdlpError(err, url);
-        if (!mapped.expired || n >= ctx.config.MEDIA_INGEST_PLATFORM_ATTEMPTS) throw mapped;
+        // A refusal (an expired signed URL, most often) may be cured by a fresh extraction; nothing else is.
+        if (!(mapped instanceof SourceForbiddenError) || n >= ctx.config.MEDIA_INGEST_PLATFORM_ATTEMPTS) throw mapped;
         logger.warn('source refused a download; extracting again for fresh URLs', { attempt: n, reason: err.stderrTail.at(-1) });
       }
     }

@@ -18,9 +18,10 @@ const SEGMENT_ATTEMPTS = 3;
 export interface Budget {
   readonly signal: AbortSignal;
   count(n: number): void;
+  received(): number;
 }
 
-export function budget(ctx: StepContext): Budget & { received(): number } {
+export function budget(ctx: StepContext): Budget {
   const max = ctx.config.MEDIA_INGEST_MAX_BYTES;
   let received = 0;
   return {
@@ -75,7 +76,7 @@ export interface TrackJob {
  * track joined: a continuous stream by appending its segments (behind the init section, if any), MPEG-TS runs
  * separated by discontinuities by ffmpeg's concat demuxer.
  */
-export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget: Budget & { received(): number }): Promise<void> {
+export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget: Budget): Promise<void> {
   const keys = new Map<string, Promise<Buffer>>();
   const keyFor = (uri: string) => {
     if (!keys.has(uri)) keys.set(uri, fetchBytes(ctx, uri, undefined, budget));
