@@ -93,9 +93,9 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   let downloaded: Downloaded = { source: original };
   switch (classified.data.kind) {
     case 'direct': {
-      // The worker's own probe (size, ETag) beside the duration check: neither waits for the other.
-      const [probe] = await Promise.all([probeRanges(ctx.config, url), refuseTooLong(ctx, url)]);
-      await downloadWhole(ctx, probe, original);
+      // A source refused for its duration gets no request beyond ffprobe's, so the probe (size, ETag) comes after.
+      await refuseTooLong(ctx, url);
+      await downloadWhole(ctx, await probeRanges(ctx.config, url), original);
       break;
     }
     case 'hls': {
