@@ -1,9 +1,12 @@
-/** jest runs the TypeScript sources as ESM through SWC (type checking is tsc's job, in scripts/test.sh). */
+/**
+ * jest runs the TypeScript sources as ESM through babel-jest, which only strips types (type checking is tsc's job,
+ * in scripts/test.sh). babel-jest rather than SWC: its lock entries come out complete, so `npm ci` works anywhere.
+ */
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
+    '^.+\\.ts$': ['babel-jest', { babelrc: false, configFile: false, presets: [['@babel/preset-typescript', { allowDeclareFields: true }]] }],
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],

@@ -11,16 +11,14 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 
 # npm packages: install when missing or when package-lock.json changed since the last install.
 if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
-  # `npm install --no-save` installs the locked versions; `npm ci` would refuse the lock file because registries
-  # that serve only this platform's optional binaries (like this project's) cannot resolve the others.
-  say "installing npm packages (npm install, from package-lock.json)…"
-  (cd "$ROOT" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
+  say "installing npm packages (npm ci, exactly as package-lock.json says)…"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi
 
 # Debian packages, by the command (or file) that shows each is present.
 declare -A NEED=(
   [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [yt-dlp]=yt-dlp [aria2c]=aria2
-  [pocketsphinx_continuous]=pocketsphinx [flite]=flite [espeak-ng]=espeak-ng
+  [pocketsphinx_continuous]=pocketsphinx [flite]=flite [espeak-ng]=espeak-ng [bwrap]=bubblewrap
 )
 missing=()
 for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done

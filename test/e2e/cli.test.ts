@@ -5,13 +5,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { serveFile } from '../../local/sample-media.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip, probeStreams } from '../fixtures/media.js';
 import { startServer, type TestServer } from '../fixtures/server.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'media-ingest');
+const BIN = fileURLToPath(new URL('../../bin/media-ingest', import.meta.url));
 let dir: string;
 let server: TestServer;
 /** Downloads of /held.mp4 begun. */

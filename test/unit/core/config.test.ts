@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CONFIG_VARIABLES, loadConfig } from '../../../core/config.js';
 
 describe('configuration', () => {
   it('lists every variable it reads in the README table', () => {
-    const readme = readFileSync(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
     const missing = CONFIG_VARIABLES.filter((name) => !readme.includes(`| \`${name}\``) && !readme.includes(`\`${name}\`, `));
     expect(missing).toEqual([]);
   });
