@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../core/config.js';
+import { setUp } from '../core/component.js';
 import type { ExecutionInput } from '../core/job.js';
 import { probeRanges } from '../core/http.js';
 import { loadHls } from '../core/playlist.js';
@@ -15,7 +15,7 @@ import { downloadDirect } from '../containers/media-worker/steps/download.js';
 import { budget, downloadTracks } from '../containers/media-worker/steps/segments.js';
 
 const [kind, url, destDir, connections] = process.argv.slice(2) as [string, string, string, string];
-const config = loadConfig({ ...process.env, MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: connections });
+const { config, clients } = setUp('worker', { ...process.env, JOBS_TABLE: 'unused', STAGING_BUCKET: 'unused', MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: connections });
 const scratch = join(destDir, 'scratch');
 mkdirSync(scratch, { recursive: true });
 const ctx: StepContext = {
@@ -24,7 +24,8 @@ const ctx: StepContext = {
   config,
   scratch,
   stagingBucket: 'unused',
-  table: 'unused',
+  s3: clients.s3,
+  jobs: { db: clients.db, name: 'unused' },
   progress: () => undefined,
 };
 const dest = join(destDir, 'original');

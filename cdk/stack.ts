@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,6 +11,7 @@ import { Storage, type StorageProps } from './constructs/storage.js';
 import { Workers, type WorkersProps } from './constructs/workers.js';
 import { Workflow } from './constructs/workflow.js';
 import { acknowledge } from './nag.js';
+import { type Settings, settingsToVariables, type VariableName } from '../core/config.js';
 
 export interface MediaIngestStackProps extends StackProps {
   /** Buckets: staging expiry, KMS, access-log retention. Default: see StorageProps. */
@@ -22,10 +23,12 @@ export interface MediaIngestStackProps extends StackProps {
    * replica encryption is rendered per region). Default: none (AWS-managed encryption).
    */
   readonly encryptionKey?: kms.IKey;
-  /** Hosts the egress policy lets through although they resolve to private ranges. Default: none. */
-  readonly allowHosts?: readonly string[];
-  /** Hosts a `callback_url` may name. Default: none (callbacks refused). */
-  readonly callbackAllowHosts?: readonly string[];
+  /**
+   * What a platform team may change: egress and callback allowlists, limits, connections, the transcription engines
+   * (in fallback order) and their API, retention, timeouts. Each is also a context key of the same name
+   * (`-c maxBytes=…`); the README's Deploy section lists them. Default: the configuration contract's defaults.
+   */
+  readonly settings?: Settings;
   /** API throttling and WAF. Default: 50 rps, burst 100, no web ACL. */
   readonly api?: Pick<ApiProps, 'throttleRatePerSecond' | 'throttleBurst' | 'webAclArn'>;
   /** How often the cleanup sweep runs. Default: hourly. */
@@ -45,7 +48,6 @@ export class MediaIngestStack extends Stack {
     const destroyOnRemoval = props.destroyOnRemoval ?? false;
     const storage = new Storage(this, 'Storage', { encryptionKey: props.encryptionKey, destroyOnRemoval, ...props.storage });
     const jobs = new JobsTable(this, 'Jobs', { encryptionKey: props.encryptionKey, destroyOnRemoval });
-    const workers = new Workers(this, 'Workers', props.workers);
     // The HMAC key callbacks are signed with; receivers read it from here (or are given it) to verify signatures.
     const callbackSecret = new secretsmanager.Secret(this, 'CallbackSecret', {
       description: 'media-ingest: HMAC-SHA256 key of the X-Media-Ingest-Signature header on job callbacks',
@@ -53,21 +55,29 @@ export class MediaIngestStack extends Stack {
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
     acknowledge(callbackSecret, 'AwsSolutions-SMG4', 'a signing key shared with callback receivers: rotating it needs them to follow, so it is rotated by hand (put a new value; functions read it at cold start)');
+    // What every component's environment is built from: the resources here and the settings (core/config.ts).
+    const values: Partial<Record<VariableName, string>> = {
+      ...settingsToVariables(props.settings ?? {}),
+      JOBS_TABLE: jobs.table.tableName,
+      STAGING_BUCKET: storage.staging.bucketName,
+      ARTIFACTS_BUCKET: storage.artifacts.bucketName,
+      MEDIA_INGEST_CALLBACK_SECRET_ARN: callbackSecret.secretArn,
+    };
+    const workers = new Workers(this, 'Workers', { ...props.workers, values });
     this.workflow = new Workflow(this, 'Workflow', {
       table: jobs.table,
       staging: storage.staging,
       artifacts: storage.artifacts,
       workers,
-      allowHosts: props.allowHosts,
-      callbackAllowHosts: props.callbackAllowHosts,
+      values,
       callbackSecret,
     });
     this.api = new Api(this, 'Api', {
       table: jobs.table,
       staging: storage.staging,
       stateMachine: this.workflow.stateMachine,
-      callbackAllowHosts: props.callbackAllowHosts,
       callbackSecret,
+      values,
       ...props.api,
     });
     const cleanup = new Cleanup(this, 'Cleanup', {
@@ -75,7 +85,18 @@ export class MediaIngestStack extends Stack {
       staging: storage.staging,
       stateMachine: this.workflow.stateMachine,
       schedule: props.cleanupSchedule,
+      values,
     });
+    // What callers and the local runtime look up: the local runtime maps each of these to its stand-in.
+    const outputs: Record<string, string> = {
+      JobsTableName: jobs.table.tableName,
+      StagingBucketName: storage.staging.bucketName,
+      ArtifactsBucketName: storage.artifacts.bucketName,
+      StateMachineArn: this.workflow.stateMachine.stateMachineArn,
+      CallbackSecretArn: callbackSecret.secretArn,
+      ApiUrl: this.api.restApi.url,
+    };
+    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
     this.alarms = new Alarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
       functions: [...Object.values(this.workflow.functions), ...this.api.functions, cleanup.function],

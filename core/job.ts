@@ -87,12 +87,16 @@ export const PublishCheckpointSchema = CheckpointSchema.extend({
 });
 export type PublishCheckpoint = z.infer<typeof PublishCheckpointSchema>;
 
+/** How the job runs, decided at submission (stored on the record). */
+export const JobOptionsSchema = z.object({ connections: z.number().int().min(1).max(64) });
+export type JobOptions = z.infer<typeof JobOptionsSchema>;
+
 /** The execution input start-job gives the state machine; every step reads this shape. */
 export const ExecutionInputSchema = z.looseObject({
   tenant: z.string().min(1),
   jobId: z.string().min(1),
   request: JobRequestSchema,
-  options: z.object({ connections: z.number().int().min(1).max(64) }),
+  options: JobOptionsSchema,
   checkpoints: z.record(z.string(), z.unknown()).default({}),
 });
 export type ExecutionInput = z.infer<typeof ExecutionInputSchema>;
@@ -109,6 +113,7 @@ export interface JobRecord {
   status: JobStatus;
   stage: string;
   request: JobRequest;
+  options: JobOptions;
   progress: { percent?: number; bytes?: number; totalBytes?: number; bytesPerSecond?: number; step?: string };
   checkpoints: Partial<Record<Step, Checkpoint>>;
   artifacts: Artifact[];

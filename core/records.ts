@@ -1,22 +1,29 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoClient } from './aws.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, InvalidRequestError, parseCause } from './errors.js';
-import type { Artifact, Checkpoint, JobRecord, JobRequest, JobStatus, Step } from './job.js';
+import type { Artifact, Checkpoint, JobOptions, JobRecord, JobRequest, JobStatus, Step } from './job.js';
 
 /**
  * Job records. The state machine writes `checkpoints.<step>` and `artifacts` as JSON strings (ASL cannot build
  * DynamoDB maps from arbitrary JSON), and `error` as {code, cause}; `fromItem` reads them back.
  */
+/** The jobs table of a component: its name and the component's client. */
+export interface JobsTable {
+  readonly db: DynamoDBDocumentClient;
+  readonly name: string;
+}
+
 export interface NewJob {
   tenant: string;
   jobId: string;
   request: JobRequest;
+  options: JobOptions;
   ttlDays: number;
   now?: Date;
 }
 
-export async function createQueued(table: string, job: NewJob): Promise<JobRecord> {
+export async function createQueued(jobs: JobsTable, job: NewJob): Promise<JobRecord> {
   const now = job.now ?? new Date();
   const item = {
     tenant: job.tenant,
@@ -24,6 +31,7 @@ export async function createQueued(table: string, job: NewJob): Promise<JobRecor
     status: 'QUEUED' as JobStatus,
     stage: 'queued',
     request: job.request,
+    options: job.options,
     progress: {},
     checkpoints: {},
     attempts: 0,
@@ -32,8 +40,8 @@ export async function createQueued(table: string, job: NewJob): Promise<JobRecor
     expiresAt: Math.floor(now.getTime() / 1000) + job.ttlDays * 86_400,
   };
   try {
-    await dynamoClient().send(
-      new PutCommand({ TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(jobId)' }),
+    await jobs.db.send(
+      new PutCommand({ TableName: jobs.name, Item: item, ConditionExpression: 'attribute_not_exists(jobId)' }),
     );
   } catch (err) {
     if (err instanceof ConditionalCheckFailedException) {
@@ -44,15 +52,15 @@ export async function createQueued(table: string, job: NewJob): Promise<JobRecor
   return fromItem(item);
 }
 
-export async function getJob(table: string, tenant: string, jobId: string): Promise<JobRecord | undefined> {
-  const out = await dynamoClient().send(new GetCommand({ TableName: table, Key: { tenant, jobId }, ConsistentRead: true }));
+export async function getJob(jobs: JobsTable, tenant: string, jobId: string): Promise<JobRecord | undefined> {
+  const out = await jobs.db.send(new GetCommand({ TableName: jobs.name, Key: { tenant, jobId }, ConsistentRead: true }));
   return out.Item ? fromItem(out.Item) : undefined;
 }
 
-export async function setExecution(table: string, tenant: string, jobId: string, executionArn: string): Promise<void> {
-  await dynamoClient().send(
+export async function setExecution(jobs: JobsTable, tenant: string, jobId: string, executionArn: string): Promise<void> {
+  await jobs.db.send(
     new UpdateCommand({
-      TableName: table,
+      TableName: jobs.name,
       Key: { tenant, jobId },
       UpdateExpression: 'SET executionArn = :arn, updatedAt = :now',
       ExpressionAttributeValues: { ':arn': executionArn, ':now': new Date().toISOString() },
@@ -60,10 +68,10 @@ export async function setExecution(table: string, tenant: string, jobId: string,
   );
 }
 
-export async function recordFailureBeforeStart(table: string, tenant: string, jobId: string, code: string, message: string): Promise<void> {
-  await dynamoClient().send(
+export async function recordFailureBeforeStart(jobs: JobsTable, tenant: string, jobId: string, code: string, message: string): Promise<void> {
+  await jobs.db.send(
     new UpdateCommand({
-      TableName: table,
+      TableName: jobs.name,
       Key: { tenant, jobId },
       UpdateExpression: 'SET #s = :failed, #e = :error, updatedAt = :now',
       ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
@@ -80,7 +88,7 @@ export async function recordFailureBeforeStart(table: string, tenant: string, jo
 export const JOBS_BY_TIME_INDEX = 'byCreatedAt';
 
 /** A tenant's jobs, newest first; `next` is an opaque token for the following page. */
-export async function listJobs(table: string, tenant: string, limit: number, next?: string): Promise<{ jobs: JobRecord[]; next?: string }> {
+export async function listJobs(jobs: JobsTable, tenant: string, limit: number, next?: string): Promise<{ jobs: JobRecord[]; next?: string }> {
   let start: Record<string, unknown> | undefined;
   if (next) {
     try {
@@ -91,9 +99,9 @@ export async function listJobs(table: string, tenant: string, limit: number, nex
     // A token is only ever valid for the tenant it was issued to.
     if (start.tenant !== tenant) throw new InvalidRequestError('next: not a token this API gave out');
   }
-  const out = await dynamoClient().send(
+  const out = await jobs.db.send(
     new QueryCommand({
-      TableName: table,
+      TableName: jobs.name,
       IndexName: JOBS_BY_TIME_INDEX,
       KeyConditionExpression: 'tenant = :t',
       ExpressionAttributeValues: { ':t': tenant },
@@ -108,11 +116,11 @@ export async function listJobs(table: string, tenant: string, limit: number, nex
 }
 
 /** QUEUED or RUNNING → CANCELLED; anything else has already ended (Conflict). */
-export async function markCancelled(table: string, tenant: string, jobId: string): Promise<void> {
+export async function markCancelled(jobs: JobsTable, tenant: string, jobId: string): Promise<void> {
   try {
-    await dynamoClient().send(
+    await jobs.db.send(
       new UpdateCommand({
-        TableName: table,
+        TableName: jobs.name,
         Key: { tenant, jobId },
         UpdateExpression: 'SET #s = :cancelled, #e = :error, updatedAt = :now',
         ConditionExpression: '#s IN (:queued, :running)',
@@ -142,11 +150,11 @@ export interface Progress {
 }
 
 /** Progress from a running step; only while the job is RUNNING, so a late update cannot undo an end state. */
-export async function updateProgress(table: string, tenant: string, jobId: string, progress: Progress): Promise<void> {
+export async function updateProgress(jobs: JobsTable, tenant: string, jobId: string, progress: Progress): Promise<void> {
   try {
-    await dynamoClient().send(
+    await jobs.db.send(
       new UpdateCommand({
-        TableName: table,
+        TableName: jobs.name,
         Key: { tenant, jobId },
         UpdateExpression: 'SET progress = :p, updatedAt = :now',
         ConditionExpression: '#s = :running',
@@ -166,10 +174,10 @@ export interface CallbackOutcome {
   attempts: number;
 }
 
-export async function recordCallback(table: string, tenant: string, jobId: string, outcome: CallbackOutcome): Promise<void> {
-  await dynamoClient().send(
+export async function recordCallback(jobs: JobsTable, tenant: string, jobId: string, outcome: CallbackOutcome): Promise<void> {
+  await jobs.db.send(
     new UpdateCommand({
-      TableName: table,
+      TableName: jobs.name,
       Key: { tenant, jobId },
       UpdateExpression: 'SET #c = :c',
       ExpressionAttributeNames: { '#c': 'callback' },
@@ -200,6 +208,7 @@ export function fromItem(item: Record<string, unknown>): JobRecord {
     status: item.status as JobStatus,
     stage: item.stage as string,
     request: item.request as JobRequest,
+    options: item.options as JobOptions,
     progress: (item.progress as JobRecord['progress']) ?? {},
     checkpoints,
     artifacts: parseJson<Artifact[]>(item.artifacts, []),

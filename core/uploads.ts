@@ -1,6 +1,5 @@
-import { GetObjectCommand, NoSuchKey, NotFound } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, NotFound, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { s3Client } from './aws.js';
 import { InvalidRequestError, SourceNotFoundError } from './errors.js';
 
 /** `POST /uploads`: what the caller may say of the file it is about to upload (the key is never the caller's). */
@@ -34,9 +33,9 @@ export function resolveUpload(url: string, bucket: string, prefix: string, tenan
 }
 
 /** The first bytes of an uploaded object, its size and type; SourceNotFound when it is not there. */
-export async function uploadHead(bucket: string, key: string, bytes: number): Promise<{ head: Uint8Array; size: number; contentType: string | null }> {
+export async function uploadHead(s3: S3Client, bucket: string, key: string, bytes: number): Promise<{ head: Uint8Array; size: number; contentType: string | null }> {
   try {
-    const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
     const head = await out.Body!.transformToByteArray();
     const size = Number(/\/(\d+)$/.exec(out.ContentRange ?? '')?.[1] ?? out.ContentLength ?? head.length);
     return { head, size, contentType: out.ContentType ?? null };

@@ -8,14 +8,11 @@ import {
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { errorCause } from '../core/errors.js';
 import { executionName } from '../core/job.js';
-import { handler as classify } from '../lambdas/classify/handler.js';
-import { handler as notify } from '../lambdas/notify/handler.js';
-import { handler as publish } from '../lambdas/publish/handler.js';
 import { LOCAL_SUBSTITUTIONS } from './substitutions.js';
+import { sandboxed } from './sandbox.js';
 import { TaskFailure, type TaskTokens } from './task-tokens.js';
 
 type Json = unknown;
@@ -27,34 +24,52 @@ interface TaskState {
   HeartbeatSeconds?: number;
 }
 
+/** How the worker task runs here: the image's bundle, the task definition's environment, the scratch it may write. */
+export interface WorkerTask {
+  bundle: string;
+  /** The template's environment (local values in) plus the stand-ins' endpoints; the ECS overrides go on top. */
+  env: Record<string, string>;
+  scratch: string;
+  /** Under bubblewrap, as Fargate runs it: read-only root, only the scratch writable, a non-root user. */
+  sandbox: boolean;
+}
+
 export interface AdapterContext {
   tokens: TaskTokens;
-  /** Variables the worker gets besides the ECS overrides: endpoints of the stand-ins and the loopback SFN API. */
-  workerEnv: Record<string, string>;
+  /** The Lambdas the ASL invokes, by function ARN (their entry points on the template's environments). */
+  lambdas: () => Record<string, (event: Json) => Promise<Json>>;
+  /** Read at each run: the runtime may be reconfigured between jobs. */
+  worker: () => WorkerTask;
   logDir: string;
   /** The stand-in's client, owned (and destroyed) by the runtime. */
   dynamo: DynamoDBClient;
 }
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const WORKER_ENTRY = join(ROOT, 'containers', 'media-worker', 'main.ts');
+/** Lambda's limit on a synchronous invocation's request and response. */
+export const LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024;
+/** ECS refuses a RunTask whose overrides are longer than this (characters of their JSON). */
+export const ECS_OVERRIDES_LIMIT = 8192;
 
-/** `lambda:invoke` → the same handler module, in-process; a thrown error reaches the ASL as Lambda reports it. */
-function lambdaAdapter(): Adapter {
-  const handlers: Record<string, (event: Json) => Promise<Json>> = {
-    [LOCAL_SUBSTITUTIONS.ClassifyFunctionArn]: classify,
-    [LOCAL_SUBSTITUTIONS.PublishFunctionArn]: publish,
-    [LOCAL_SUBSTITUTIONS.NotifyFunctionArn]: notify,
-  };
+/** `lambda:invoke` → the same handler, in-process; a thrown error reaches the ASL as Lambda reports it. */
+function lambdaAdapter(ctx: AdapterContext): Adapter {
   return async (input) => {
     const { FunctionName, Payload } = input as { FunctionName: string; Payload: Json };
-    const fn = handlers[FunctionName];
+    const request = JSON.stringify(Payload ?? null);
+    if (Buffer.byteLength(request) > LAMBDA_PAYLOAD_LIMIT) {
+      throw new TaskFailure('Lambda.RequestTooLargeException', `the request is ${Buffer.byteLength(request)} bytes; Lambda takes ${LAMBDA_PAYLOAD_LIMIT}`);
+    }
+    const fn = ctx.lambdas()[FunctionName];
     if (!fn) throw new TaskFailure('Lambda.ResourceNotFoundException', `no local handler for ${FunctionName}`);
+    let response: string;
     try {
-      return { StatusCode: 200, Payload: JSON.parse(JSON.stringify((await fn(Payload)) ?? null)) as Json };
+      response = JSON.stringify((await fn(JSON.parse(request))) ?? null);
     } catch (err) {
       throw new TaskFailure((err as Error).name, errorCause(err));
     }
+    if (Buffer.byteLength(response) > LAMBDA_PAYLOAD_LIMIT) {
+      throw new TaskFailure('Lambda.ResponseSizeTooLarge', `the response is ${Buffer.byteLength(response)} bytes; Lambda returns ${LAMBDA_PAYLOAD_LIMIT}`);
+    }
+    return { StatusCode: 200, Payload: JSON.parse(response) as Json };
   };
 }
 
@@ -78,21 +93,32 @@ function ecsAdapter(state: TaskState, ctx: AdapterContext): Adapter {
     if (params.TaskDefinition !== LOCAL_SUBSTITUTIONS.WorkerTaskDefinitionArn) {
       throw new TaskFailure('ECS.InvalidParameterException', `unknown task definition ${params.TaskDefinition}`);
     }
+    const length = JSON.stringify(params.Overrides ?? {}).length;
+    if (length > ECS_OVERRIDES_LIMIT) {
+      throw new TaskFailure('ECS.AmazonECSException', `Container Overrides length must be at most ${ECS_OVERRIDES_LIMIT} (it is ${length})`);
+    }
     const container = params.Overrides?.ContainerOverrides?.find((c) => c.Name === LOCAL_SUBSTITUTIONS.WorkerContainerName);
     const overrides = Object.fromEntries((container?.Environment ?? []).map((e) => [e.Name, e.Value]));
     const token = overrides.TASK_TOKEN;
     if (!token) throw new TaskFailure('ECS.InvalidParameterException', 'the container overrides carry no TASK_TOKEN');
-    const { tenant, jobId } = JSON.parse(overrides.STEP_INPUT ?? '{}') as { tenant?: string; jobId?: string };
-    const owner = executionName(String(tenant), String(jobId));
+    const owner = executionName(String(overrides.TENANT), String(overrides.JOB_ID));
+    const task = ctx.worker();
 
     const logFile = join(ctx.logDir, `${String(++workerRuns).padStart(4, '0')}-${overrides.STEP ?? 'worker'}.log`);
     await mkdir(ctx.logDir, { recursive: true });
     const log = createWriteStream(logFile);
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
-      cwd: ROOT,
-      env: { ...process.env, ...ctx.workerEnv, ...overrides },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const command = [process.execPath, task.bundle];
+    const [file, ...args] = task.sandbox ? sandboxed(command, task.scratch) : command;
+    // Its own process group, as a task is apart from the caller: a terminal's Ctrl-C does not reach it, and a stop
+    // reaches everything in it (bubblewrap and the worker inside).
+    const child = spawn(file!, args, { env: { ...task.env, ...overrides }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const signal = (name: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, name);
+      } catch {
+        // already gone
+      }
+    };
     child.stdout.pipe(log, { end: false });
     let stderrTail = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -106,8 +132,8 @@ function ecsAdapter(state: TaskState, ctx: AdapterContext): Adapter {
       // SIGTERM first, as ECS stops a task: the worker kills its tools and removes its scratch; SIGKILL if it lingers.
       const kill = () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), STOP_GRACE_MS).unref();
+        signal('SIGTERM');
+        setTimeout(() => child.exitCode === null && child.signalCode === null && signal('SIGKILL'), STOP_GRACE_MS).unref();
       };
       const settle = (result: Error | { output: Json }, reported = false) => {
         if (settled) return;
@@ -174,7 +200,7 @@ function dynamoAdapter(action: string, ctx: AdapterContext): Adapter {
 }
 
 /** The adapter for a Task state, chosen by its Resource. */
-export function adapterFor(state: TaskState, ctx: AdapterContext, lambda = lambdaAdapter()): Adapter {
+export function adapterFor(state: TaskState, ctx: AdapterContext, lambda = lambdaAdapter(ctx)): Adapter {
   const match = /^arn:aws:states:::([a-z]+):([A-Za-z.]+)$/.exec(state.Resource);
   if (!match) throw new Error(`the local runtime cannot run resource ${state.Resource}`);
   const [, service, action] = match;

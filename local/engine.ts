@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -7,6 +7,11 @@ import { adapterFor, type Adapter, type AdapterContext } from './adapters.js';
 import { LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS, substitute } from './substitutions.js';
 
 export const ASL_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'statemachine', 'pipeline.asl.json');
+
+/** Step Functions' limit on the data a state takes or gives (UTF-8 bytes of its JSON). */
+export const STATE_PAYLOAD_LIMIT = 256 * 1024;
+/** Step Functions' limit on an execution's name. */
+export const EXECUTION_NAME_LIMIT = 80;
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
@@ -27,6 +32,14 @@ export interface Execution {
 
 export class ExecutionAlreadyExists extends Error {
   override name = 'ExecutionAlreadyExists';
+}
+
+export class InvalidName extends Error {
+  override name = 'InvalidName';
+}
+
+export class InvalidExecutionInput extends Error {
+  override name = 'InvalidExecutionInput';
 }
 
 interface AnyState {
@@ -59,13 +72,15 @@ export class LocalEngine {
     private readonly retryIntervals: Record<string, number>,
   ) {}
 
-  /** `retryIntervalMs` replaces every Retry's backoff (tests of hostile sources); by default the ASL's own applies. */
-  static async create(ctx: AdapterContext, historyDir: string, retryIntervalMs?: number): Promise<LocalEngine> {
-    const text = substitute(await readFile(ASL_PATH, 'utf8'), LOCAL_SUBSTITUTIONS);
-    const definition = JSON.parse(text) as StateMachineDefinition;
-    const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  /**
+   * `definition` is the one the synthesised template deploys (placeholders in). `retryIntervalMs` replaces every
+   * Retry's backoff (tests of hostile sources); by default the ASL's own applies.
+   */
+  static async create(ctx: AdapterContext, definition: string, historyDir: string, retryIntervalMs?: number): Promise<LocalEngine> {
+    const parsed = JSON.parse(substitute(definition, LOCAL_SUBSTITUTIONS)) as StateMachineDefinition;
+    const machine = new StateMachine(parsed, { validationOptions: { checkArn: true, checkPaths: true } });
     const handlers: Record<string, Adapter> = {};
-    for (const [name, state] of Object.entries(taskStates(definition.States as Record<string, AnyState>))) {
+    for (const [name, state] of Object.entries(taskStates(parsed.States as Record<string, AnyState>))) {
       handlers[name] = adapterFor(state as Parameters<typeof adapterFor>[0], ctx);
     }
     await mkdir(historyDir, { recursive: true });
@@ -77,6 +92,10 @@ export class LocalEngine {
   start(name: string, input: string): Execution {
     const executionArn = LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:') + `:${name}`;
     if (this.executions.has(executionArn)) throw new ExecutionAlreadyExists(`execution ${name} already exists`);
+    if (name.length > EXECUTION_NAME_LIMIT || !/^[A-Za-z0-9_-]+$/.test(name)) {
+      throw new InvalidName(`execution name ${name} is not 1-${EXECUTION_NAME_LIMIT} letters, digits, '-' or '_'`);
+    }
+    if (Buffer.byteLength(input) > STATE_PAYLOAD_LIMIT) throw new InvalidExecutionInput(`the input is ${Buffer.byteLength(input)} bytes; the limit is ${STATE_PAYLOAD_LIMIT}`);
     const run = this.machine.run(JSON.parse(input), {
       overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryIntervals },
       context: {
@@ -104,8 +123,20 @@ export class LocalEngine {
       abort: run.abort,
       done: Promise.resolve(),
     };
+    // Every transition is held to AWS's payload limit; past it the execution fails, as AWS fails it (not catchable).
+    let overLimit: string | undefined;
     const collect = (async () => {
-      for await (const event of run.eventLogs) execution.events.push(event);
+      for await (const event of run.eventLogs) {
+        execution.events.push(event);
+        const state = (event as { state?: { name: string; input?: unknown; output?: unknown } }).state;
+        for (const data of [state?.input, state?.output]) {
+          const bytes = data === undefined ? 0 : Buffer.byteLength(JSON.stringify(data));
+          if (bytes > STATE_PAYLOAD_LIMIT && !overLimit) {
+            overLimit = `state ${state!.name} has ${bytes} bytes of data; the limit is ${STATE_PAYLOAD_LIMIT}`;
+            run.abort();
+          }
+        }
+      }
     })();
     execution.done = run.result
       .then(
@@ -115,9 +146,9 @@ export class LocalEngine {
         },
         (err: Error) => {
           const cause = err.cause as Error | undefined;
-          execution.status = err.name === 'ExecutionAbortedError' ? 'ABORTED' : 'FAILED';
-          execution.error = cause?.name ?? err.name;
-          execution.cause = cause?.message ?? err.message;
+          execution.status = err.name === 'ExecutionAbortedError' && !overLimit ? 'ABORTED' : 'FAILED';
+          execution.error = overLimit ? 'States.DataLimitExceeded' : (cause?.name ?? err.name);
+          execution.cause = overLimit ?? cause?.message ?? err.message;
         },
       )
       .then(async () => {

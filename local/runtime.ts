@@ -9,21 +9,30 @@ import type { Server } from 'node:http';
 import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { resetClients, s3Client } from '../core/aws.js';
-import { type Config, loadConfig, resetConfig } from '../core/config.js';
+import { destroyClients } from '../core/aws.js';
+import { type Deps, jobsTable, setUp } from '../core/component.js';
+import { type Component, type Config, type Settings, settingsFromText } from '../core/config.js';
 import { executionName, type JobRecord } from '../core/job.js';
 import { ConflictError } from '../core/errors.js';
 import { getJob } from '../core/records.js';
 import { uploadPrefix } from '../core/uploads.js';
 import { cancelJob } from '../lambdas/cancel-job/cancel-job.js';
+import * as classify from '../lambdas/classify/handler.js';
+import * as notify from '../lambdas/notify/handler.js';
+import * as publish from '../lambdas/publish/handler.js';
 import { startJob } from '../lambdas/start-job/start-job.js';
+import type { WorkerTask } from './adapters.js';
+import { type Deployment, deploymentFor } from './deployment.js';
 import { LocalEngine } from './engine.js';
+import { canSandbox } from './sandbox.js';
 import { sfnOperations, startSfnApi } from './sfn-api.js';
 import { startStandIns, type StandIns } from './standins.js';
-import { LOCAL_ARTIFACTS_BUCKET, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS } from './substitutions.js';
+import { LOCAL_OUTPUTS, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS } from './substitutions.js';
 import { TaskTokens } from './task-tokens.js';
 
 export const LOCAL_TENANT = 'local';
+/** The worker task's scratch mount in the template (cdk/constructs/workers.ts); here, the data directory's work/. */
+const TASK_SCRATCH = '/scratch';
 
 export interface RuntimeOptions {
   /** Where all local state lives: S3 objects, DynamoDB tables, execution histories, logs, scratch. */
@@ -32,68 +41,157 @@ export interface RuntimeOptions {
   allowHosts?: string[];
   /** Replaces every Retry's backoff with this many milliseconds (tests); the ASL's own intervals otherwise. */
   retryIntervalMs?: number;
+  /** Settings on top of those the environment names (stack props on AWS). */
+  settings?: Settings;
+  /**
+   * Where settings (by their variable names: MEDIA_INGEST_MAX_BYTES…) and secrets (MEDIA_INGEST_CALLBACK_SECRET,
+   * MEDIA_INGEST_STT_API_KEY) are read, once, at start. Default: this process's environment.
+   */
+  env?: Record<string, string | undefined>;
+  /** Run the worker under bubblewrap as Fargate runs it. Default: when bubblewrap works here. */
+  sandbox?: boolean;
 }
 
-/** The whole product on one machine: the same ASL, handlers and worker, on embedded stand-ins. */
+/** Secrets the deployment reads from Secrets Manager; here they come from the host's environment. */
+const SECRETS = ['MEDIA_INGEST_CALLBACK_SECRET', 'MEDIA_INGEST_STT_API_KEY'] as const;
+
+/** The settings a platform team would give the stack, from the environment's variables (and the CLI's hosts). */
+function settingsOf(options: RuntimeOptions, env: Record<string, string | undefined>): Settings {
+  const fromEnv = settingsFromText((_, variable) => env[variable]);
+  const allowHosts = [...(fromEnv.allowHosts ?? []), ...(options.settings?.allowHosts ?? []), ...(options.allowHosts ?? [])];
+  return { ...fromEnv, ...options.settings, ...(allowHosts.length ? { allowHosts } : {}) };
+}
+
+/** What the platform gives every component here: the stand-ins' endpoints and credentials, the region. */
+function platformEnv(standIns: StandIns, sfnEndpoint: string): Record<string, string> {
+  return {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_ENDPOINT_URL_S3: standIns.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
+    AWS_ENDPOINT_URL_SFN: sfnEndpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+}
+
+/** The whole product on one machine: the same ASL, handlers and worker, on embedded stand-ins, configured as the template is. */
 export class LocalRuntime {
+  private deployment!: Deployment;
+  private components = new Map<Component, Deps>();
+  private lambdas: Record<string, (event: unknown) => Promise<unknown>> = {};
+  private task!: WorkerTask;
+
   private constructor(
     readonly dataDir: string,
-    readonly config: Config,
-    private readonly engine: LocalEngine,
+    private readonly options: RuntimeOptions,
+    private readonly hostEnv: Record<string, string | undefined>,
+    private readonly platform: Record<string, string>,
     private readonly standIns: StandIns,
     private readonly sfnServer: Server,
     private readonly dynamo: DynamoDBClient,
+    private readonly sandbox: boolean,
   ) {}
 
   static async start(options: RuntimeOptions): Promise<LocalRuntime> {
     const dataDir = resolve(options.dataDir);
-    await mkdir(dataDir, { recursive: true });
-    const standIns = await startStandIns(dataDir, LOCAL_SUBSTITUTIONS.JobsTableName, [
-      LOCAL_SUBSTITUTIONS.StagingBucketName,
-      LOCAL_ARTIFACTS_BUCKET,
-    ]);
+    await mkdir(join(dataDir, 'work'), { recursive: true });
+    const standIns = await startStandIns(dataDir, LOCAL_OUTPUTS.JobsTableName, [LOCAL_OUTPUTS.StagingBucketName, LOCAL_OUTPUTS.ArtifactsBucketName]);
     const tokens = new TaskTokens();
     // The API must listen before the engine exists (workers are told its address); its operations arrive later.
     const operations: ReturnType<typeof sfnOperations> = {};
     const api = await startSfnApi(operations);
-    // What the Lambdas (in-process) and the worker (child processes) read, as AWS would give them.
-    const allowHosts = [...(process.env.MEDIA_INGEST_ALLOW_HOSTS ?? '').split(','), ...(options.allowHosts ?? [])]
-      .map((h) => h.trim())
-      .filter(Boolean);
-    const env: Record<string, string> = {
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      AWS_ENDPOINT_URL_S3: standIns.s3Endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
-      AWS_ENDPOINT_URL_SFN: api.endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      JOBS_TABLE: LOCAL_SUBSTITUTIONS.JobsTableName,
-      STAGING_BUCKET: LOCAL_SUBSTITUTIONS.StagingBucketName,
-      ARTIFACTS_BUCKET: LOCAL_ARTIFACTS_BUCKET,
-      STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
-      MEDIA_INGEST_ALLOW_HOSTS: allowHosts.join(','),
-      WORK_DIR: process.env.WORK_DIR ?? join(dataDir, 'work'),
-    };
-    Object.assign(process.env, env);
-    resetConfig();
-    resetClients();
-    const config = loadConfig();
-    const dynamo = new DynamoDBClient({ endpoint: standIns.dynamoEndpoint, region: LOCAL_REGION });
+    const hostEnv = { ...(options.env ?? process.env) };
+    const dynamo = new DynamoDBClient({ endpoint: standIns.dynamoEndpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const runtime = new LocalRuntime(dataDir, options, hostEnv, platformEnv(standIns, api.endpoint), standIns, api.server, dynamo, options.sandbox ?? canSandbox());
+    await runtime.configure(settingsOf(options, hostEnv));
     const engine = await LocalEngine.create(
-      { tokens, workerEnv: env, logDir: join(dataDir, 'logs'), dynamo },
+      { tokens, lambdas: () => runtime.lambdas, worker: () => runtime.task, logDir: join(dataDir, 'logs'), dynamo },
+      runtime.deployment.definition,
       join(dataDir, 'executions'),
       options.retryIntervalMs,
     );
     Object.assign(operations, sfnOperations(engine, tokens));
-    return new LocalRuntime(dataDir, config, engine, standIns, api.server, dynamo);
+    runtime.engine = engine;
+    return runtime;
+  }
+
+  private engine!: LocalEngine;
+
+  /**
+   * Takes the environments the synthesised template gives with these settings: each Lambda's and the worker's,
+   * local values in place of ARNs, endpoints and the task's scratch, secrets from the host.
+   */
+  private async configure(settings: Settings): Promise<void> {
+    this.deployment = await deploymentFor(settings);
+    for (const deps of this.components.values()) destroyClients(deps.clients);
+    this.components.clear();
+    const lambdaEnv = (component: Component) => this.environment(this.deployment.functions[component] ?? {}, component);
+    this.lambdas = {
+      [LOCAL_SUBSTITUTIONS.ClassifyFunctionArn]: classify.forEnvironment(lambdaEnv('classify')),
+      [LOCAL_SUBSTITUTIONS.PublishFunctionArn]: publish.forEnvironment(lambdaEnv('publish')),
+      [LOCAL_SUBSTITUTIONS.NotifyFunctionArn]: notify.forEnvironment(lambdaEnv('notify')),
+    };
+    const work = join(this.dataDir, 'work');
+    const worker = Object.fromEntries(
+      Object.entries(this.deployment.worker).map(([k, v]) => [k, v === TASK_SCRATCH || v.startsWith(`${TASK_SCRATCH}/`) ? work + v.slice(TASK_SCRATCH.length) : v]),
+    );
+    const injected = Object.fromEntries(this.deployment.workerSecrets.flatMap((name) => (this.hostEnv[name] ? [[name, this.hostEnv[name]!]] : [])));
+    this.task = {
+      bundle: this.deployment.workerBundle,
+      // The image's PATH finds its tools; here the host's does. Nothing else of the host reaches the task.
+      env: { ...worker, ...injected, ...this.platform, PATH: this.hostEnv.PATH ?? '/usr/bin:/bin', ...this.logLevel() },
+      scratch: work,
+      sandbox: this.sandbox,
+    };
+  }
+
+  /** Runs later jobs with other settings (as a redeploy with other props would); running jobs keep theirs. */
+  async reconfigure(settings: Settings): Promise<void> {
+    await this.configure({ ...settingsOf(this.options, this.hostEnv), ...settings });
+  }
+
+  private logLevel(): Record<string, string> {
+    return this.hostEnv.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: this.hostEnv.POWERTOOLS_LOG_LEVEL } : {};
+  }
+
+  /** A Lambda's environment here: the template's, with the callback key from the host instead of its secret's ARN. */
+  private environment(template: Record<string, string>, component: Component): Record<string, string> {
+    const env: Record<string, string> = { ...template, ...this.platform };
+    if (env.MEDIA_INGEST_CALLBACK_SECRET_ARN !== undefined) {
+      delete env.MEDIA_INGEST_CALLBACK_SECRET_ARN;
+      const secret = this.hostEnv[SECRETS[0]];
+      if (secret) env[SECRETS[0]] = secret;
+    }
+    if (!this.deployment.functions[component]) throw new Error(`the template has no function for ${component}`);
+    return env;
+  }
+
+  /** A component's configuration and clients as the template sets it up here (the runtime's own calls, tests). */
+  deps(component: Exclude<Component, 'worker' | 'statemachine'>): Deps {
+    let deps = this.components.get(component);
+    if (!deps) {
+      deps = setUp(component, this.environment(this.deployment.functions[component] ?? {}, component));
+      this.components.set(component, deps);
+    }
+    return deps;
+  }
+
+  /** What the template gives the API functions, resource names included (the CLI and tests read them here). */
+  get config(): Config {
+    return { ...this.deps('start-job').config, ...this.deps('cancel-job').config };
+  }
+
+  /** An S3 client on the stand-in, as the API functions have it. */
+  get s3() {
+    return this.deps('cancel-job').clients.s3;
   }
 
   /** Starts a job exactly as `POST /jobs` does, for the local tenant. */
   async submit(body: unknown, connections?: number): Promise<string> {
-    const { jobId } = await startJob({ tenant: LOCAL_TENANT, body, connections }, this.config);
+    const { jobId } = await startJob({ tenant: LOCAL_TENANT, body, connections }, this.deps('start-job'));
     return jobId;
   }
 
@@ -101,7 +199,7 @@ export class LocalRuntime {
   async upload(path: string): Promise<string> {
     const name = basename(path).replace(/[^A-Za-z0-9._-]/g, '_').slice(-100) || 'upload';
     const key = `${uploadPrefix(this.config.MEDIA_INGEST_UPLOAD_PREFIX, LOCAL_TENANT)}${randomUUID()}/${name}`;
-    await new Upload({ client: s3Client(), params: { Bucket: this.config.STAGING_BUCKET!, Key: key, Body: createReadStream(path) } }).done();
+    await new Upload({ client: this.s3, params: { Bucket: this.config.STAGING_BUCKET, Key: key, Body: createReadStream(path) } }).done();
     return key;
   }
 
@@ -123,7 +221,7 @@ export class LocalRuntime {
     const jobs = this.runningJobs();
     for (const { tenant, jobId } of jobs) {
       // A job that ended meanwhile (Conflict) needs no cancelling.
-      await cancelJob(tenant, jobId, this.config).catch((err: unknown) => {
+      await cancelJob(tenant, jobId, this.deps('cancel-job')).catch((err: unknown) => {
         if (!(err instanceof ConflictError)) throw err;
       });
     }
@@ -131,7 +229,7 @@ export class LocalRuntime {
   }
 
   async job(jobId: string, tenant = LOCAL_TENANT): Promise<JobRecord | undefined> {
-    return getJob(this.config.JOBS_TABLE!, tenant, jobId);
+    return getJob(jobsTable(this.deps('cancel-job')), tenant, jobId);
   }
 
   /** Waits for the job's execution to end (callbacks included) and returns the final record. */
@@ -151,7 +249,7 @@ export class LocalRuntime {
     await mkdir(dir, { recursive: true });
     const written: string[] = [];
     for (const artifact of record.artifacts) {
-      const out = await s3Client().send(new GetObjectCommand({ Bucket: artifact.bucket, Key: artifact.key }));
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: artifact.bucket, Key: artifact.key }));
       const path = join(dir, artifact.name);
       await pipeline(out.Body as Readable, createWriteStream(path));
       written.push(path);
@@ -163,7 +261,7 @@ export class LocalRuntime {
     await this.engine.drain();
     await new Promise<void>((res) => this.sfnServer.close(() => res()));
     this.sfnServer.closeAllConnections();
-    resetClients();
+    for (const deps of this.components.values()) destroyClients(deps.clients);
     this.dynamo.destroy();
     await this.standIns.stop();
   }

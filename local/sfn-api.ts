@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ExecutionAlreadyExists, type Execution, type LocalEngine } from './engine.js';
+import { ExecutionAlreadyExists, type Execution, InvalidExecutionInput, InvalidName, type LocalEngine } from './engine.js';
 import { LOCAL_STATE_MACHINE_ARN } from './substitutions.js';
 import type { TaskTokens } from './task-tokens.js';
 
@@ -52,7 +52,7 @@ export function sfnOperations(engine: LocalEngine, tokens: TaskTokens): Record<s
         const e = engine.start(String(body.name), String(body.input ?? '{}'));
         return { executionArn: e.executionArn, startDate: seconds(e.startDate) };
       } catch (err) {
-        if (err instanceof ExecutionAlreadyExists) throw new ApiError('ExecutionAlreadyExists', err.message);
+        if (err instanceof ExecutionAlreadyExists || err instanceof InvalidName || err instanceof InvalidExecutionInput) throw new ApiError(err.name, err.message);
         throw err;
       }
     },

@@ -7,7 +7,6 @@ export const LOCAL_SUBSTITUTIONS = {
   PublishFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:media-ingest-publish`,
   NotifyFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:media-ingest-notify`,
   JobsTableName: 'media-ingest-jobs',
-  StagingBucketName: 'media-ingest-staging',
   ClusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/media-ingest-local`,
   WorkerTaskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/media-worker:1`,
   WorkerContainerName: 'media-worker',
@@ -16,9 +15,18 @@ export const LOCAL_SUBSTITUTIONS = {
   WorkerSecurityGroupId: 'sg-local',
 } as const;
 
-export const LOCAL_ARTIFACTS_BUCKET = 'media-ingest-artifacts';
 export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:media-ingest-local`;
 export const LOCAL_REGION = REGION;
+
+/** The local values of the stack's outputs (cdk/stack.ts), for resources the ASL does not name. */
+export const LOCAL_OUTPUTS = {
+  JobsTableName: LOCAL_SUBSTITUTIONS.JobsTableName,
+  StagingBucketName: 'media-ingest-staging',
+  ArtifactsBucketName: 'media-ingest-artifacts',
+  StateMachineArn: LOCAL_STATE_MACHINE_ARN,
+  CallbackSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:media-ingest-callback`,
+  ApiUrl: 'http://127.0.0.1/',
+} as const;
 
 /** Fills `${Key}` placeholders; an unknown key is an error, never left in place. */
 export function substitute(text: string, values: Record<string, string>): string {

@@ -10,6 +10,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { JobRequestSchema } from '../../core/job.js';
+import type { VariableName } from '../../core/config.js';
 import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding, UPLOADS_REASON } from '../nag.js';
 import { JOBS_BY_TIME_INDEX } from '../../core/records.js';
 import { UploadRequestSchema } from '../../core/uploads.js';
@@ -21,8 +22,8 @@ export interface ApiProps {
   readonly stateMachine: sfn.StateMachine;
   /** The callback signing key, read by start-job at cold start (a job with a callback_url is refused without it). */
   readonly callbackSecret: secretsmanager.ISecret;
-  /** Hosts a `callback_url` may name (start-job refuses others). Default: none. */
-  readonly callbackAllowHosts?: readonly string[];
+  /** Resource names and settings; each function gets its contract's variables (core/config.ts). */
+  readonly values: Partial<Record<VariableName, string>>;
   /** Steady-state requests per second across the API. Default: 50. */
   readonly throttleRatePerSecond?: number;
   /** Burst of requests above the rate. Default: 100. */
@@ -50,21 +51,13 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { table, staging, stateMachine } = props;
-    const environment = {
-      JOBS_TABLE: table.tableName,
-      STAGING_BUCKET: staging.bucketName,
-      STATE_MACHINE_ARN: stateMachine.stateMachineArn,
-      MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: (props.callbackAllowHosts ?? []).join(','),
-    };
-    const startJob = new NodeFunction(this, 'StartJob', {
-      name: 'start-job',
-      environment: { ...environment, MEDIA_INGEST_CALLBACK_SECRET_ARN: props.callbackSecret.secretArn },
-    });
+    const values = { ...props.values, STATE_MACHINE_ARN: stateMachine.stateMachineArn };
+    const startJob = new NodeFunction(this, 'StartJob', { name: 'start-job', values });
     props.callbackSecret.grantRead(startJob);
-    const getJob = new NodeFunction(this, 'GetJob', { name: 'get-job', environment });
-    const listJobs = new NodeFunction(this, 'ListJobs', { name: 'list-jobs', environment });
-    const cancelJob = new NodeFunction(this, 'CancelJob', { name: 'cancel-job', environment });
-    const createUpload = new NodeFunction(this, 'CreateUpload', { name: 'create-upload', environment });
+    const getJob = new NodeFunction(this, 'GetJob', { name: 'get-job', values });
+    const listJobs = new NodeFunction(this, 'ListJobs', { name: 'list-jobs', values });
+    const cancelJob = new NodeFunction(this, 'CancelJob', { name: 'cancel-job', values });
+    const createUpload = new NodeFunction(this, 'CreateUpload', { name: 'create-upload', values });
     this.functions = [startJob, getJob, listJobs, cancelJob, createUpload];
 
     const item = (actions: string[]) => new iam.PolicyStatement({ actions, resources: [table.tableArn] });

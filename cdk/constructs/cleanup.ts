@@ -9,6 +9,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding } from '../nag.js';
 import { NodeFunction } from './node-function.js';
+import type { VariableName } from '../../core/config.js';
 
 export interface CleanupProps {
   readonly table: dynamodb.ITableV2;
@@ -16,8 +17,8 @@ export interface CleanupProps {
   readonly stateMachine: sfn.StateMachine;
   /** How often the sweep runs. Default: every hour. */
   readonly schedule?: events.Schedule;
-  /** Hours after a job ends before its staging data is deleted. Default: 24. */
-  readonly stagingRetentionHours?: number;
+  /** Resource names and settings (the retention among them); the function gets its contract's variables. */
+  readonly values: Partial<Record<VariableName, string>>;
 }
 
 /** The scheduled sweep (lambdas/cleanup): expired staging, stale uploads, jobs stuck RUNNING; failed runs to a DLQ. */
@@ -31,11 +32,7 @@ export class Cleanup extends Construct {
     this.function = new NodeFunction(this, 'Function', {
       name: 'cleanup',
       timeout: Duration.minutes(10),
-      environment: {
-        JOBS_TABLE: table.tableName,
-        STAGING_BUCKET: staging.bucketName,
-        MEDIA_INGEST_STAGING_RETENTION_HOURS: String(props.stagingRetentionHours ?? 24),
-      },
+      values: props.values,
     });
     const fn = this.function;
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], resources: [staging.bucketArn] }));

@@ -7,15 +7,22 @@ import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { acknowledge, XRAY_REASON } from '../nag.js';
 import { REPO_ROOT } from '../paths.js';
+import { type Component, componentEnvironment, type VariableName } from '../../core/config.js';
 
 export interface NodeFunctionProps {
-  /** Folder under lambdas/ whose handler.ts is the entry. */
-  readonly name: string;
-  readonly environment: Record<string, string>;
+  /** Folder under lambdas/ whose handler.ts is the entry; also its component in the configuration contract. */
+  readonly name: Exclude<Component, 'worker' | 'statemachine'>;
+  /** Resource names and settings; the function gets only the variables its contract names (core/config.ts). */
+  readonly values: Partial<Record<VariableName, string>>;
   /** Default: 30 seconds. */
   readonly timeout?: Duration;
   /** Days the function's logs are kept. Default: one month. */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** How a function (and its role) names its component: the local runtime and the template tests find it by this. */
+export function functionDescription(component: Component): string {
+  return `media-ingest ${component} function`;
 }
 
 /**
@@ -27,7 +34,7 @@ export class NodeFunction extends nodejs.NodejsFunction {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
     const role = new iam.Role(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `media-ingest ${props.name} function`,
+      description: functionDescription(props.name),
     });
     role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
     super(scope, id, {
@@ -42,7 +49,8 @@ export class NodeFunction extends nodejs.NodejsFunction {
       tracing: lambda.Tracing.ACTIVE,
       role,
       logGroup,
-      environment: { ...props.environment, POWERTOOLS_SERVICE_NAME: 'media-ingest' },
+      description: functionDescription(props.name),
+      environment: componentEnvironment(props.name, props.values),
       bundling: {
         format: nodejs.OutputFormat.ESM,
         target: 'node24',

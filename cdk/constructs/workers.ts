@@ -1,11 +1,21 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag.js';
-import { REPO_ROOT } from '../paths.js';
+import { componentEnvironment, type VariableName } from '../../core/config.js';
+import { workerImageDir } from '../worker-image.js';
+
+/** The task's only writable path: WORK_DIR, and the tools' HOME, TMPDIR and cache under it. */
+export const WORKER_SCRATCH = '/scratch';
+export const SCRATCH_VARIABLES = {
+  WORK_DIR: WORKER_SCRATCH,
+  HOME: `${WORKER_SCRATCH}/home`,
+  TMPDIR: `${WORKER_SCRATCH}/tmp`,
+  XDG_CACHE_HOME: `${WORKER_SCRATCH}/cache`,
+} as const;
 
 export interface WorkersProps {
   /** vCPU units of the worker task. Default: 2048 (2 vCPU). */
@@ -21,6 +31,8 @@ export interface WorkersProps {
    * ECS as `MEDIA_INGEST_STT_API_KEY` from Secrets Manager (never in the task definition). Default: none.
    */
   readonly sttApiKeySecret?: secretsmanager.ISecret;
+  /** The same secret by its complete ARN (the `sttApiKeySecretArn` context key). Default: none. */
+  readonly sttApiKeySecretArn?: string;
 }
 
 export const WORKER_CONTAINER_NAME = 'media-worker';
@@ -35,7 +47,11 @@ export class Workers extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly securityGroup: ec2.SecurityGroup;
 
-  constructor(scope: Construct, id: string, props: WorkersProps = {}) {
+  /**
+   * `values`: resource names and settings; the task gets exactly the worker's variables of the configuration contract
+   * (core/config.ts).
+   */
+  constructor(scope: Construct, id: string, props: WorkersProps & { readonly values: Partial<Record<VariableName, string>> }) {
     super(scope, id);
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
@@ -73,17 +89,20 @@ export class Workers extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.taskDefinition.addVolume({ name: 'scratch' });
+    const sttKey =
+      props.sttApiKeySecret ??
+      (props.sttApiKeySecretArn ? secretsmanager.Secret.fromSecretCompleteArn(this, 'SttApiKey', props.sttApiKeySecretArn) : undefined);
     const container = this.taskDefinition.addContainer('Worker', {
       containerName: WORKER_CONTAINER_NAME,
-      image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'containers/media-worker/Dockerfile' }),
+      image: ecs.ContainerImage.fromAsset(workerImageDir()),
       user: 'node',
       readonlyRootFilesystem: true,
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup }),
-      environment: { WORK_DIR: '/scratch' },
-      ...(props.sttApiKeySecret ? { secrets: { MEDIA_INGEST_STT_API_KEY: ecs.Secret.fromSecretsManager(props.sttApiKeySecret) } } : {}),
+      environment: componentEnvironment('worker', { ...props.values, ...SCRATCH_VARIABLES }),
+      ...(sttKey ? { secrets: { MEDIA_INGEST_STT_API_KEY: ecs.Secret.fromSecretsManager(sttKey) } } : {}),
     });
     container.addMountPoints({ sourceVolume: 'scratch', containerPath: '/scratch', readOnly: false });
     acknowledge(this.taskDefinition.obtainExecutionRole(), 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken, which pulls the worker image, supports no resource-level permissions');
-    acknowledge(this.taskDefinition, 'AwsSolutions-ECS2', 'the only static variable is WORK_DIR, a path; secrets never go in the environment');
+    acknowledge(this.taskDefinition, 'AwsSolutions-ECS2', 'the environment holds the configuration contract\'s settings and resource names; secrets never go in it (ECS injects the STT key from Secrets Manager)');
   }
 }

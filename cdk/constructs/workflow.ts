@@ -8,6 +8,8 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { acknowledge, PREFIX_REASON, UPLOADS_REASON, prefixFinding, XRAY_REASON } from '../nag.js';
 import { ASL_FILE } from '../paths.js';
+import { type Config, loadConfig, type VariableName } from '../../core/config.js';
+import { readFileSync } from 'node:fs';
 import { NodeFunction } from './node-function.js';
 import { WORKER_CONTAINER_NAME, type Workers } from './workers.js';
 
@@ -16,10 +18,8 @@ export interface WorkflowProps {
   readonly staging: s3.IBucket;
   readonly artifacts: s3.IBucket;
   readonly workers: Workers;
-  /** Hosts the egress policy lets through although they resolve to private ranges. Default: none. */
-  readonly allowHosts?: readonly string[];
-  /** Hosts a `callback_url` may name. Default: none (callbacks refused). */
-  readonly callbackAllowHosts?: readonly string[];
+  /** Resource names and settings: each function gets its contract's variables, the definition its timeouts. */
+  readonly values: Partial<Record<VariableName, string>>;
   /** Days execution logs are kept. Default: one month. */
   readonly logRetention?: logs.RetentionDays;
   /** The callback signing key, read by Notify at cold start. */
@@ -29,6 +29,21 @@ export interface WorkflowProps {
 /** Object-level S3 access under one prefix: the narrowest static scope for per-job keys. */
 export function objectStatement(bucket: s3.IBucket, prefix: string, actions: string[]): iam.PolicyStatement {
   return new iam.PolicyStatement({ actions, resources: [bucket.arnForObjects(`${prefix}*`)] });
+}
+
+interface Definition {
+  TimeoutSeconds?: number;
+  States: Record<string, { TimeoutSeconds?: number }>;
+}
+
+/** The ASL with the job's and each worker step's timeout from the configuration (substitutions cannot be numbers). */
+export function withTimeouts(config: Config): Definition {
+  const definition = JSON.parse(readFileSync(ASL_FILE, 'utf8')) as Definition;
+  definition.TimeoutSeconds = config.MEDIA_INGEST_JOB_TIMEOUT_SECONDS;
+  definition.States.Extract!.TimeoutSeconds = config.MEDIA_INGEST_EXTRACT_TIMEOUT_SECONDS;
+  definition.States.Merge!.TimeoutSeconds = config.MEDIA_INGEST_MERGE_TIMEOUT_SECONDS;
+  definition.States.Transcribe!.TimeoutSeconds = config.MEDIA_INGEST_TRANSCRIBE_TIMEOUT_SECONDS;
+  return definition;
 }
 
 /** The state machine from statemachine/pipeline.asl.json and the Lambdas it invokes. */
@@ -41,20 +56,10 @@ export class Workflow extends Construct {
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
     const { table, staging, artifacts, workers } = props;
-    const environment = {
-      JOBS_TABLE: table.tableName,
-      STAGING_BUCKET: staging.bucketName,
-      ARTIFACTS_BUCKET: artifacts.bucketName,
-      MEDIA_INGEST_ALLOW_HOSTS: (props.allowHosts ?? []).join(','),
-      MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: (props.callbackAllowHosts ?? []).join(','),
-    };
-    const classify = new NodeFunction(this, 'Classify', { name: 'classify', environment });
-    const publish = new NodeFunction(this, 'Publish', { name: 'publish', environment, timeout: Duration.minutes(5) });
-    const notify = new NodeFunction(this, 'Notify', {
-      name: 'notify',
-      environment: { ...environment, MEDIA_INGEST_CALLBACK_SECRET_ARN: props.callbackSecret.secretArn },
-      timeout: Duration.minutes(2),
-    });
+    const { values } = props;
+    const classify = new NodeFunction(this, 'Classify', { name: 'classify', values });
+    const publish = new NodeFunction(this, 'Publish', { name: 'publish', values, timeout: Duration.minutes(5) });
+    const notify = new NodeFunction(this, 'Notify', { name: 'notify', values, timeout: Duration.minutes(2) });
     props.callbackSecret.grantRead(notify);
     this.functions = { classify, publish, notify };
     // Classify reads the head of an uploaded source.
@@ -73,7 +78,6 @@ export class Workflow extends Construct {
       PublishFunctionArn: publish.functionArn,
       NotifyFunctionArn: notify.functionArn,
       JobsTableName: table.tableName,
-      StagingBucketName: staging.bucketName,
       ClusterArn: workers.cluster.clusterArn,
       WorkerTaskDefinitionArn: workers.taskDefinition.taskDefinitionArn,
       WorkerContainerName: WORKER_CONTAINER_NAME,
@@ -84,7 +88,7 @@ export class Workflow extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, 'Pipeline', {
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(ASL_FILE),
+      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(withTimeouts(loadConfig('statemachine', values)))),
       definitionSubstitutions: this.substitutions,
       tracingEnabled: true,
       logs: {
@@ -122,7 +126,8 @@ export class Workflow extends Construct {
     const taskRole = workers.taskDefinition.taskRole;
     taskRole.addToPrincipalPolicy(objectStatement(staging, 'staging/', ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']));
     taskRole.addToPrincipalPolicy(objectStatement(staging, 'uploads/', ['s3:GetObject']));
-    taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [table.tableArn] }));
+    // It reads the job (its message is only a reference) and writes progress.
+    taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
     this.stateMachine.grantTaskResponse(taskRole);
     // The Amazon Transcribe engine (MEDIA_INGEST_TRANSCRIBE_ENGINE=aws) starts and polls jobs on staged audio.
     taskRole.addToPrincipalPolicy(

@@ -1,7 +1,8 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../core/config.js';
 import type { ExecutionInput, Step } from '../../core/job.js';
 import { logger } from '../../core/logger.js';
-import { updateProgress } from '../../core/records.js';
+import { type JobsTable, updateProgress } from '../../core/records.js';
 
 /** What a step gets: its input, configuration, a scratch directory and a way to report progress. */
 export interface StepContext {
@@ -10,14 +11,15 @@ export interface StepContext {
   readonly config: Config;
   readonly scratch: string;
   readonly stagingBucket: string;
-  readonly table: string;
+  readonly s3: S3Client;
+  readonly jobs: JobsTable;
   progress(bytes: number, totalBytes?: number): void;
 }
 
 const PROGRESS_INTERVAL_MS = 1000;
 
 /** Progress on the job record, at most once a second, never failing the step it reports on. */
-export function progressReporter(table: string, input: ExecutionInput, step: Step): StepContext['progress'] {
+export function progressReporter(table: JobsTable, input: ExecutionInput, step: Step): StepContext['progress'] {
   let last = 0;
   let started: number | undefined;
   return (bytes, totalBytes) => {

@@ -3,10 +3,10 @@ import { rmdirSync, rmSync } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { sfnClient } from '../../core/aws.js';
-import { loadConfig } from '../../core/config.js';
+import { setUp } from '../../core/component.js';
 import { errorCause } from '../../core/errors.js';
-import { describeZodError, ExecutionInputSchema, type Step } from '../../core/job.js';
+import { describeZodError, type ExecutionInput, type Step } from '../../core/job.js';
+import { getJob } from '../../core/records.js';
 import { logger } from '../../core/logger.js';
 import { progressReporter, type StepContext } from './context.js';
 import { extract } from './steps/extract.js';
@@ -14,13 +14,12 @@ import { merge } from './steps/merge.js';
 import { transcribe } from './steps/transcribe.js';
 import { killAllTools } from './tools/run.js';
 
-/** What the ECS container overrides give the worker (see statemachine/pipeline.asl.json). */
+/** What the ECS container overrides give the worker: the step, its task token and a reference to the job (the ASL's Extract, Merge, Transcribe). */
 const WorkerEnvSchema = z.object({
   STEP: z.enum(['extract', 'merge', 'transcribe']),
   TASK_TOKEN: z.string().min(1),
-  STEP_INPUT: z.string().min(2),
-  STAGING_BUCKET: z.string().min(1),
-  JOBS_TABLE: z.string().min(1),
+  TENANT: z.string().min(1),
+  JOB_ID: z.string().min(1),
 });
 
 /** The step's scratch folder while it runs, so a stop can remove it. */
@@ -50,6 +49,11 @@ async function removeScratch(scratch: string): Promise<void> {
   await rmdir(dirname(scratch)).catch(() => undefined);
 }
 
+/** HOME, TMPDIR and the cache dir point into scratch (the root is read-only): they must exist before a tool runs. */
+async function toolDirs(config: { HOME?: string; TMPDIR?: string; XDG_CACHE_HOME?: string }): Promise<void> {
+  for (const dir of [config.HOME, config.TMPDIR, config.XDG_CACHE_HOME]) if (dir) await mkdir(dir, { recursive: true });
+}
+
 async function main(): Promise<number> {
   const env = WorkerEnvSchema.safeParse(process.env);
   if (!env.success) {
@@ -57,8 +61,11 @@ async function main(): Promise<number> {
     process.stderr.write(`media-worker: bad environment: ${describeZodError(env.error)}\n`);
     return 2;
   }
-  const { STEP: step, TASK_TOKEN: taskToken } = env.data;
-  const sfn = sfnClient();
+  const { STEP: step, TASK_TOKEN: taskToken, TENANT: tenant, JOB_ID: jobId } = env.data;
+  logger.appendKeys({ jobId, step });
+  // Configuration and clients once, from the task definition's environment (the configuration contract's 'worker').
+  const { config, clients } = setUp('worker', process.env);
+  const { sfn } = clients;
   const heartbeat = setInterval(() => {
     sfn.send(new SendTaskHeartbeatCommand({ taskToken })).catch((err: Error) => {
       // The execution was stopped (cancelled) or gave up on this task: nothing will read our result.
@@ -69,10 +76,13 @@ async function main(): Promise<number> {
   let scratch: string | undefined;
   let report: () => Promise<unknown>;
   try {
-    const input = ExecutionInputSchema.parse(JSON.parse(env.data.STEP_INPUT));
-    logger.appendKeys({ jobId: input.jobId, step });
-    const config = loadConfig();
-    scratch = join(config.WORK_DIR, input.jobId, step);
+    const jobs = { db: clients.db, name: config.JOBS_TABLE };
+    // The step's message is only a reference: the request and the checkpoints so far are on the record.
+    const record = await getJob(jobs, tenant, jobId);
+    if (!record) throw new Error(`job ${tenant}/${jobId} has no record`);
+    const input: ExecutionInput = { tenant, jobId, request: record.request, options: record.options, checkpoints: record.checkpoints };
+    await toolDirs(config);
+    scratch = join(config.WORK_DIR, jobId, step);
     activeScratch = scratch;
     await mkdir(scratch, { recursive: true });
     const ctx: StepContext = {
@@ -80,9 +90,10 @@ async function main(): Promise<number> {
       input,
       config,
       scratch,
-      stagingBucket: env.data.STAGING_BUCKET,
-      table: env.data.JOBS_TABLE,
-      progress: progressReporter(env.data.JOBS_TABLE, input, step),
+      stagingBucket: config.STAGING_BUCKET,
+      s3: clients.s3,
+      jobs,
+      progress: progressReporter(jobs, input, step),
     };
     logger.info('step started');
     const output = await STEPS[step](ctx);

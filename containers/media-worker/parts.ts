@@ -1,9 +1,8 @@
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { s3Client } from '../../core/aws.js';
 import { deletePrefix } from '../../core/staging.js';
 
 /** Where finished parts of a download are kept, so a new attempt restores them instead of fetching them again. */
@@ -18,23 +17,23 @@ export interface PartStore {
 const name = (index: number) => String(index).padStart(6, '0');
 
 /** Parts as staging objects `<prefix><index>`: a PUT is atomic, so an object that exists is a whole part. */
-export function stagingParts(bucket: string, prefix: string): PartStore {
+export function stagingParts(s3: S3Client, bucket: string, prefix: string): PartStore {
   return {
     async list() {
       const found = new Map<number, number>();
       let token: string | undefined;
       do {
-        const page = await s3Client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
         for (const o of page.Contents ?? []) found.set(Number(o.Key!.slice(prefix.length)), o.Size ?? 0);
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
       return found;
     },
     async save(index, path, start, end) {
-      await new Upload({ client: s3Client(), params: { Bucket: bucket, Key: prefix + name(index), Body: createReadStream(path, { start, end }) } }).done();
+      await new Upload({ client: s3, params: { Bucket: bucket, Key: prefix + name(index), Body: createReadStream(path, { start, end }) } }).done();
     },
     async restore(index, file, offset) {
-      const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name(index) }));
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name(index) }));
       let at = offset;
       for await (const chunk of out.Body as Readable) {
         await file.write(chunk as Buffer, 0, (chunk as Buffer).length, at);
@@ -42,6 +41,6 @@ export function stagingParts(bucket: string, prefix: string): PartStore {
       }
       return at - offset;
     },
-    clear: () => deletePrefix(bucket, prefix).then(() => undefined),
+    clear: () => deletePrefix(s3, bucket, prefix).then(() => undefined),
   };
 }

@@ -1,10 +1,9 @@
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { s3Client } from '../../core/aws.js';
 import type { FileRef } from '../../core/job.js';
 
 /** Hashes and counts what flows through it, so a file is read once for both transfer and sha256. */
@@ -24,10 +23,10 @@ class Digest extends Transform {
 }
 
 /** Streams a local file to staging; multipart for large files, memory bounded by the part size. */
-export async function uploadFile(bucket: string, key: string, path: string, contentType?: string): Promise<FileRef> {
+export async function uploadFile(s3: S3Client, bucket: string, key: string, path: string, contentType?: string): Promise<FileRef> {
   const body = createReadStream(path).pipe(new Digest());
   await new Upload({
-    client: s3Client(),
+    client: s3,
     params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
     queueSize: 4,
     partSize: 8 * 1024 * 1024,
@@ -36,17 +35,17 @@ export async function uploadFile(bucket: string, key: string, path: string, cont
 }
 
 /** Streams a staged object to a local file and returns its sha256. */
-export async function downloadFile(bucket: string, key: string, path: string): Promise<FileRef> {
-  const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+export async function downloadFile(s3: S3Client, bucket: string, key: string, path: string): Promise<FileRef> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const digest = new Digest();
   await pipeline(out.Body as Readable, digest, createWriteStream(path));
   return digest.ref(key);
 }
 
 /** Whether a staged object still matches its checkpoint (so a retried step can skip its work). */
-export async function stagedMatches(bucket: string, ref: FileRef): Promise<boolean> {
+export async function stagedMatches(s3: S3Client, bucket: string, ref: FileRef): Promise<boolean> {
   try {
-    const head = await s3Client().send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key }));
     return head.ContentLength === ref.bytes;
   } catch {
     return false;

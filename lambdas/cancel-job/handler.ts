@@ -1,13 +1,13 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { errorResponse, json, tenantOf } from '../../core/api.js';
-import { loadConfig } from '../../core/config.js';
+import { entry } from '../../core/component.js';
 import { cancelJob } from './cancel-job.js';
 
 /** AWS entry for `DELETE /jobs/{id}`: 202 once the job is CANCELLED. */
-export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+export const { handler, forEnvironment } = entry('cancel-job', (deps) => async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
-    return json(202, await cancelJob(tenantOf(event), event.pathParameters?.id ?? '', loadConfig()));
+    return json(202, await cancelJob(tenantOf(event), event.pathParameters?.id ?? '', deps));
   } catch (err) {
     return errorResponse(err);
   }
-};
+});

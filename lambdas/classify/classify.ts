@@ -1,4 +1,4 @@
-import { type Config, required } from '../../core/config.js';
+import type { Deps } from '../../core/component.js';
 import { resolveUpload, uploadHead } from '../../core/uploads.js';
 import { checkUrl } from '../../core/egress.js';
 import { InvalidRequestError, NotMediaError, TooLargeError, UnsupportedSourceError } from '../../core/errors.js';
@@ -27,12 +27,13 @@ async function readHead(body: ReadableStream<Uint8Array> | null, limit: number):
 }
 
 /** Decides the kind of a source by probing it: status, headers and the first bytes, not the extension alone. */
-export async function classify(event: unknown, config: Config): Promise<ClassifyCheckpoint> {
+export async function classify(event: unknown, deps: Deps): Promise<ClassifyCheckpoint> {
   const started = Date.now();
+  const { config } = deps;
   const parsed = ExecutionInputSchema.safeParse(event);
   if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
   const { source } = parsed.data.request;
-  if (source.type === 'upload') return classifyUpload(parsed.data.tenant, source.url, config, started);
+  if (source.type === 'upload') return classifyUpload(parsed.data.tenant, source.url, deps, started);
   checkUrl(policyOf(config), source.url);
   // The caller says it is a platform page: yt-dlp (with cookies, if configured) reads it; a probe without them may be refused.
   if (source.type === 'youtube') {
@@ -82,9 +83,9 @@ export async function classify(event: unknown, config: Config): Promise<Classify
 }
 
 /** An object under the tenant's upload prefix: it must exist and look like media. */
-async function classifyUpload(tenant: string, url: string, config: Config, started: number): Promise<ClassifyCheckpoint> {
-  const { bucket, key } = resolveUpload(url, required(config, 'STAGING_BUCKET'), config.MEDIA_INGEST_UPLOAD_PREFIX, tenant);
-  const { head, size, contentType } = await uploadHead(bucket, key, PROBE_BYTES);
+async function classifyUpload(tenant: string, url: string, { config, clients }: Deps, started: number): Promise<ClassifyCheckpoint> {
+  const { bucket, key } = resolveUpload(url, config.STAGING_BUCKET, config.MEDIA_INGEST_UPLOAD_PREFIX, tenant);
+  const { head, size, contentType } = await uploadHead(clients.s3, bucket, key, PROBE_BYTES);
   if (size > config.MEDIA_INGEST_MAX_BYTES) throw new TooLargeError(`the upload is ${size} bytes; the limit is ${config.MEDIA_INGEST_MAX_BYTES}`);
   const kind = sniff(head);
   if (kind === 'markup' || kind === 'text') throw new NotMediaError(`the uploaded object is ${kind === 'markup' ? 'an HTML/XML page' : 'text'}, not media`);

@@ -1,5 +1,5 @@
-import { loadConfig } from '../../core/config.js';
+import { entry } from '../../core/component.js';
 import { classify } from './classify.js';
 
 /** AWS entry: the Step Functions Classify state invokes this with the execution input. */
-export const handler = async (event: unknown) => classify(event, loadConfig());
+export const { handler, forEnvironment } = entry('classify', (deps) => (event: unknown) => classify(event, deps));

@@ -2,8 +2,9 @@ import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { dynamoClient, s3Client, sfnClient } from '../../core/aws.js';
-import { type Config, required } from '../../core/config.js';
+import { type Deps, jobsTable } from '../../core/component.js';
+import type { JobsTable } from '../../core/records.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { logger } from '../../core/logger.js';
 import { getJob } from '../../core/records.js';
 import { deletePrefix } from '../../core/staging.js';
@@ -22,11 +23,11 @@ export interface CleanupReport {
 const ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** Every `staging/<tenant>/<job>/` prefix, with the newest object time under it. */
-async function stagedJobs(bucket: string): Promise<Array<{ tenant: string; jobId: string; prefix: string; newest: Date }>> {
+async function stagedJobs(s3: S3Client, bucket: string): Promise<Array<{ tenant: string; jobId: string; prefix: string; newest: Date }>> {
   const found = new Map<string, { tenant: string; jobId: string; prefix: string; newest: Date }>();
   let token: string | undefined;
   do {
-    const page = await s3Client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'staging/', ContinuationToken: token }));
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'staging/', ContinuationToken: token }));
     for (const object of page.Contents ?? []) {
       const [, tenant, jobId] = object.Key!.split('/');
       if (!tenant || !jobId) continue;
@@ -40,10 +41,10 @@ async function stagedJobs(bucket: string): Promise<Array<{ tenant: string; jobId
   return [...found.values()];
 }
 
-async function audit(table: string, now: Date, entry: Record<string, unknown>, ttlDays: number): Promise<void> {
-  await dynamoClient().send(
+async function audit(table: JobsTable, now: Date, entry: Record<string, unknown>, ttlDays: number): Promise<void> {
+  await table.db.send(
     new PutCommand({
-      TableName: table,
+      TableName: table.name,
       Item: {
         tenant: AUDIT_PARTITION,
         jobId: `${now.toISOString()}#${String(entry.prefix ?? entry.jobId)}`,
@@ -59,27 +60,28 @@ async function audit(table: string, now: Date, entry: Record<string, unknown>, t
  * The periodic sweep: staging of ended (or unknown) jobs older than the retention is deleted and audited,
  * stale multipart uploads are aborted, and jobs left RUNNING by an execution that has ended are marked FAILED.
  */
-export async function cleanup(config: Config, now = new Date()): Promise<CleanupReport> {
-  const table = required(config, 'JOBS_TABLE');
-  const bucket = required(config, 'STAGING_BUCKET');
+export async function cleanup(deps: Deps, now = new Date()): Promise<CleanupReport> {
+  const { config, clients } = deps;
+  const table = jobsTable(deps);
+  const bucket = config.STAGING_BUCKET;
   const cutoff = new Date(now.getTime() - config.MEDIA_INGEST_STAGING_RETENTION_HOURS * 3_600_000);
   const report: CleanupReport = { deletedPrefixes: [], abortedUploads: 0, markedFailed: [] };
 
-  for (const staged of await stagedJobs(bucket)) {
+  for (const staged of await stagedJobs(clients.s3, bucket)) {
     if (staged.newest > cutoff) continue;
     const job = await getJob(table, staged.tenant, staged.jobId);
     if (job && !ENDED.has(job.status)) continue;
     const reason = job ? `job ${job.status}` : 'no job record';
-    const removed = await deletePrefix(bucket, staged.prefix);
+    const removed = await deletePrefix(clients.s3, bucket, staged.prefix);
     report.deletedPrefixes.push({ prefix: staged.prefix, reason, ...removed });
     await audit(table, now, { action: 'delete-staging', prefix: staged.prefix, reason, ...removed }, config.MEDIA_INGEST_JOB_TTL_DAYS);
   }
 
   try {
-    const uploads = await s3Client().send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'staging/' }));
+    const uploads = await clients.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'staging/' }));
     for (const upload of uploads.Uploads ?? []) {
       if ((upload.Initiated ?? now) > cutoff) continue;
-      await s3Client().send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId! }));
+      await clients.s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId! }));
       report.abortedUploads++;
       await audit(table, now, { action: 'abort-upload', prefix: upload.Key, uploadId: upload.UploadId }, config.MEDIA_INGEST_JOB_TTL_DAYS);
     }
@@ -90,9 +92,9 @@ export async function cleanup(config: Config, now = new Date()): Promise<Cleanup
 
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await dynamoClient().send(
+    const page = await clients.db.send(
       new ScanCommand({
-        TableName: table,
+        TableName: table.name,
         FilterExpression: '#s = :running',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: { ':running': 'RUNNING' },
@@ -101,12 +103,12 @@ export async function cleanup(config: Config, now = new Date()): Promise<Cleanup
     );
     for (const item of page.Items ?? []) {
       if (!item.executionArn) continue;
-      const execution = await sfnClient().send(new DescribeExecutionCommand({ executionArn: item.executionArn as string }));
+      const execution = await clients.sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn as string }));
       if (execution.status === 'RUNNING' || execution.status === 'PENDING_REDRIVE') continue;
       try {
-        await dynamoClient().send(
+        await clients.db.send(
           new UpdateCommand({
-            TableName: table,
+            TableName: table.name,
             Key: { tenant: item.tenant, jobId: item.jobId },
             UpdateExpression: 'SET #s = :failed, #e = :error, updatedAt = :now',
             ConditionExpression: '#s = :running',

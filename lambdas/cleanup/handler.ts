@@ -1,5 +1,5 @@
-import { loadConfig } from '../../core/config.js';
+import { entry } from '../../core/component.js';
 import { cleanup } from './cleanup.js';
 
 /** AWS entry: invoked by the EventBridge schedule. */
-export const handler = async () => cleanup(loadConfig());
+export const { handler, forEnvironment } = entry('cleanup', (deps) => () => cleanup(deps));

@@ -1,8 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { randomUUID } from 'node:crypto';
-import { s3Client } from '../../core/aws.js';
-import { type Config, required } from '../../core/config.js';
+import type { Deps } from '../../core/component.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import { describeZodError } from '../../core/job.js';
 import { UploadRequestSchema, uploadPrefix } from '../../core/uploads.js';
@@ -21,15 +20,15 @@ export interface UploadTicket {
 }
 
 /** A place under the tenant's upload prefix and a presigned PUT URL for it; the key never comes from the caller. */
-export async function createUpload(tenant: string, body: unknown, config: Config): Promise<UploadTicket> {
+export async function createUpload(tenant: string, body: unknown, { config, clients }: Deps): Promise<UploadTicket> {
   const parsed = UploadRequestSchema.safeParse(body);
   if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
   // The caller's file name is kept only as a sanitised last segment, for people reading the bucket.
   const name = (parsed.data.filename ?? 'upload').split(/[/\\]/).pop()!.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(-100) || 'upload';
   const key = `${uploadPrefix(config.MEDIA_INGEST_UPLOAD_PREFIX, tenant)}${randomUUID()}/${name}`;
   const contentType = parsed.data.content_type ?? 'application/octet-stream';
-  const command = new PutObjectCommand({ Bucket: required(config, 'STAGING_BUCKET'), Key: key, ContentType: contentType });
-  const url = await getSignedUrl(s3Client(), command, { expiresIn: UPLOAD_URL_SECONDS });
+  const command = new PutObjectCommand({ Bucket: config.STAGING_BUCKET, Key: key, ContentType: contentType });
+  const url = await getSignedUrl(clients.s3, command, { expiresIn: UPLOAD_URL_SECONDS });
   return {
     key,
     method: 'PUT',

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Config, required } from '../../core/config.js';
+import { type Deps, jobsTable } from '../../core/component.js';
 import { checkCallbackUrl, SIGNATURE_HEADER, signCallback } from '../../core/callbacks.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import { safeFetch } from '../../core/http.js';
@@ -8,12 +8,13 @@ import { logger } from '../../core/logger.js';
 import { type CallbackOutcome, getJob, recordCallback } from '../../core/records.js';
 
 /** POSTs the final job record to `callback_url`, with bounded retries; the outcome is recorded, never raised. */
-export async function notify(event: unknown, config: Config): Promise<CallbackOutcome | { skipped: true }> {
+export async function notify(event: unknown, deps: Deps): Promise<CallbackOutcome | { skipped: true }> {
   const parsed = ExecutionInputSchema.safeParse(event);
   if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
   const { tenant, jobId, request } = parsed.data;
   if (!request.callback_url) return { skipped: true };
-  const table = required(config, 'JOBS_TABLE');
+  const { config } = deps;
+  const table = jobsTable(deps);
   const outcome: CallbackOutcome = { delivered: false, attempts: 0 };
   let secret: string;
   try {

@@ -1,5 +1,5 @@
-import { loadConfig } from '../../core/config.js';
+import { entry } from '../../core/component.js';
 import { publish } from './publish.js';
 
 /** AWS entry: the Step Functions Publish state invokes this with the execution state. */
-export const handler = async (event: unknown) => publish(event, loadConfig());
+export const { handler, forEnvironment } = entry('publish', (deps) => (event: unknown) => publish(event, deps));

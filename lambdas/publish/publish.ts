@@ -1,7 +1,6 @@
 import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { s3Client } from '../../core/aws.js';
-import { type Config, required } from '../../core/config.js';
+import type { Deps } from '../../core/component.js';
 import { InvalidRequestError, PublishFailedError } from '../../core/errors.js';
 import {
   type Artifact,
@@ -28,15 +27,15 @@ function stagedFiles(checkpoints: Record<string, unknown>): Record<string, FileR
 }
 
 /** Copies the artifacts from staging to the job's destination; manifest.json is written last, so it marks completeness. */
-export async function publish(event: unknown, config: Config): Promise<PublishCheckpoint> {
+export async function publish(event: unknown, { config, clients }: Deps): Promise<PublishCheckpoint> {
   const started = Date.now();
   const parsed = ExecutionInputSchema.safeParse(event);
   if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
   const { tenant, jobId, request, checkpoints } = parsed.data;
-  const stagingBucket = required(config, 'STAGING_BUCKET');
-  const bucket = required(config, 'ARTIFACTS_BUCKET');
+  const stagingBucket = config.STAGING_BUCKET;
+  const bucket = config.ARTIFACTS_BUCKET;
   const prefix = artifactsPrefix(tenant, jobId, request.storage_path);
-  const s3 = s3Client();
+  const { s3 } = clients;
 
   const artifacts: Artifact[] = [];
   for (const [name, file] of Object.entries(stagedFiles(checkpoints))) {

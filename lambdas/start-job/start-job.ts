@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { sfnClient } from '../../core/aws.js';
-import { type Config, required } from '../../core/config.js';
+import { type Deps, jobsTable } from '../../core/component.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import { describeZodError, type ExecutionInput, executionName, JobRequestSchema } from '../../core/job.js';
 import { createQueued, recordFailureBeforeStart, setExecution } from '../../core/records.js';
@@ -18,7 +17,8 @@ export interface StartJobInput {
 }
 
 /** Validates a job request, records it QUEUED and starts its execution. */
-export async function startJob(input: StartJobInput, config: Config): Promise<{ jobId: string; status: 'QUEUED' }> {
+export async function startJob(input: StartJobInput, deps: Deps): Promise<{ jobId: string; status: 'QUEUED' }> {
+  const { config } = deps;
   const parsed = JobRequestSchema.safeParse(input.body);
   if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
   const request = parsed.data;
@@ -28,19 +28,15 @@ export async function startJob(input: StartJobInput, config: Config): Promise<{ 
   // What the caller says about the source is stored and shown: sanitised first.
   if (request.source.metadata) request.source.metadata = sanitiseMetadata(request.source.metadata) as Record<string, unknown>;
 
-  const table = required(config, 'JOBS_TABLE');
-  await createQueued(table, { tenant: input.tenant, jobId, request, ttlDays: config.MEDIA_INGEST_JOB_TTL_DAYS });
-  const executionInput: ExecutionInput = {
-    tenant: input.tenant,
-    jobId,
-    request,
-    options: { connections: input.connections ?? config.MEDIA_INGEST_CONNECTIONS },
-    checkpoints: {},
-  };
+  const table = jobsTable(deps);
+  const options = { connections: input.connections ?? config.MEDIA_INGEST_CONNECTIONS };
+  // The record holds the whole job; workers read it from there, since a step's message carries only a reference.
+  await createQueued(table, { tenant: input.tenant, jobId, request, options, ttlDays: config.MEDIA_INGEST_JOB_TTL_DAYS });
+  const executionInput: ExecutionInput = { tenant: input.tenant, jobId, request, options, checkpoints: {} };
   try {
-    const { executionArn } = await sfnClient().send(
+    const { executionArn } = await deps.clients.sfn.send(
       new StartExecutionCommand({
-        stateMachineArn: required(config, 'STATE_MACHINE_ARN'),
+        stateMachineArn: config.STATE_MACHINE_ARN,
         name: executionName(input.tenant, jobId),
         input: JSON.stringify(executionInput),
       }),

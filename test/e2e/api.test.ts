@@ -6,7 +6,6 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { s3Client } from '../../core/aws.js';
 import { startApiServer } from '../../local/api-server.js';
 import { serveFile } from '../../local/sample-media.js';
 import { LocalRuntime } from '../../local/runtime.js';
@@ -113,7 +112,7 @@ describe('the loopback HTTP API', () => {
     for (let i = 0; i < 50 && workers(); i++) await sleep(100);
     expect(workers()).toBe('');
     expect(() => statSync(join(runtime.config.WORK_DIR, 'cancel-me'))).toThrow(/ENOENT/);
-    const staged = await s3Client().send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET!, Prefix: 'staging/local/cancel-me/' }));
+    const staged = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET, Prefix: 'staging/local/cancel-me/' }));
     expect(staged.KeyCount ?? 0).toBe(0);
   });
 

@@ -6,7 +6,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { s3Client } from '../../core/aws.js';
 import type { JobRecord } from '../../core/job.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { setEnv } from '../fixtures/env.js';
@@ -250,7 +249,7 @@ describe('the Amazon Transcribe engine', () => {
             ],
           },
         };
-        await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: body.OutputKey, Body: JSON.stringify(result) }));
+        await runtime.s3.send(new PutObjectCommand({ Bucket: bucket, Key: body.OutputKey, Body: JSON.stringify(result) }));
         return reply({ TranscriptionJob: { TranscriptionJobName: body.TranscriptionJobName, TranscriptionJobStatus: 'IN_PROGRESS' } });
       }
       if (target === 'Transcribe.GetTranscriptionJob') {

@@ -7,7 +7,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { s3Client } from '../../core/aws.js';
 import { partSize } from '../../containers/media-worker/steps/download.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip } from '../fixtures/media.js';
@@ -91,7 +90,7 @@ async function killWorkerAfterParts(jobId: string, count: number): Promise<{ kep
   let kept: number[] = [];
   for (let i = 0; i < 300 && kept.length < count; i++) {
     await sleep(50);
-    const page = await s3Client().send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET!, Prefix: prefix }));
+    const page = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET, Prefix: prefix }));
     // Direct parts sit under a folder per version of the file, segments right under parts/.
     kept = (page.Contents ?? []).map((o) => Number(o.Key!.split('/').at(-1)));
   }
@@ -166,7 +165,7 @@ describe('resumable direct downloads', () => {
     expect(after.length).toBeGreaterThan(0);
     for (const index of kept) expect(after).not.toContain(index * partSize(bytes.length, 2));
     // The parts are gone once the download is whole.
-    const left = await s3Client().send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET!, Prefix: prefix }));
+    const left = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET, Prefix: prefix }));
     expect(left.KeyCount ?? 0).toBe(0);
   });
 

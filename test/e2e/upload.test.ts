@@ -2,7 +2,6 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { s3Client } from '../../core/aws.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip, probeDuration } from '../fixtures/media.js';
 
@@ -23,7 +22,7 @@ async function run(url: string) {
   return runtime.finish(await runtime.submit({ source: { type: 'upload', url } }));
 }
 
-const put = (key: string, body: string) => s3Client().send(new PutObjectCommand({ Bucket: runtime.config.STAGING_BUCKET!, Key: key, Body: body }));
+const put = (key: string, body: string) => runtime.s3.send(new PutObjectCommand({ Bucket: runtime.config.STAGING_BUCKET, Key: key, Body: body }));
 
 describe('uploaded sources', () => {
   it('an object under the tenant\'s upload prefix becomes the job\'s source, by key or by s3:// URL', async () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../core/config.js';
+import { setUp } from '../../core/component.js';
 import { classify } from '../../lambdas/classify/classify.js';
 import { makeClip } from '../fixtures/media.js';
 import { type ForbiddenServer, startForbiddenServer, startServer, type TestServer } from '../fixtures/server.js';
@@ -10,7 +10,8 @@ let dir: string;
 let origin: TestServer;
 let forbidden: ForbiddenServer;
 
-const config = (allow: string[]) => loadConfig({ MEDIA_INGEST_ALLOW_HOSTS: allow.join(',') });
+const config = (allow: string[], more: Record<string, string> = {}) =>
+  setUp('classify', { STAGING_BUCKET: 'staging', MEDIA_INGEST_ALLOW_HOSTS: allow.join(','), ...more });
 const input = (url: string) => ({
   tenant: 't1',
   jobId: 'j1',
@@ -112,7 +113,7 @@ describe('the classify Lambda', () => {
   });
 
   it('refuses a source larger than the configured limit', async () => {
-    const small = loadConfig({ MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_BYTES: '1000' });
+    const small = config(['127.0.0.1'], { MEDIA_INGEST_MAX_BYTES: '1000' });
     await expect(classify(input(origin.url('/clip.mp4')), small)).rejects.toMatchObject({ name: 'TooLarge' });
   });
 

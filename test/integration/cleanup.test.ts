@@ -3,7 +3,6 @@ import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dynamoClient, s3Client } from '../../core/aws.js';
 import { createQueued } from '../../core/records.js';
 import { AUDIT_PARTITION, cleanup } from '../../lambdas/cleanup/cleanup.js';
 import { LocalRuntime } from '../../local/runtime.js';
@@ -16,11 +15,11 @@ let media: TestServer;
 const HOUR = 3_600_000;
 
 const staged = async (prefix: string) =>
-  (await s3Client().send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET!, Prefix: prefix }))).KeyCount ?? 0;
+  (await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET, Prefix: prefix }))).KeyCount ?? 0;
 const setStatus = (jobId: string, status: string) =>
-  dynamoClient().send(
+  runtime.deps('cleanup').clients.db.send(
     new UpdateCommand({
-      TableName: runtime.config.JOBS_TABLE!,
+      TableName: runtime.config.JOBS_TABLE,
       Key: { tenant: 'local', jobId },
       UpdateExpression: 'SET #s = :s',
       ExpressionAttributeNames: { '#s': 'status' },
@@ -39,10 +38,10 @@ beforeAll(async () => {
   // "lost": its execution ended but the record still says RUNNING (as if RecordSucceeded never landed).
   await setStatus('lost', 'RUNNING');
   // "busy": a job still running, with data in staging.
-  await createQueued(runtime.config.JOBS_TABLE!, { tenant: 'local', jobId: 'busy', request: { source: { type: 'http', url: 'http://x/a.mp4' }, actions: ['download'] }, ttlDays: 1 });
+  await createQueued({ db: runtime.deps('cleanup').clients.db, name: runtime.config.JOBS_TABLE }, { tenant: 'local', jobId: 'busy', request: { source: { type: 'http', url: 'http://x/a.mp4' }, actions: ['download'] }, options: { connections: 1 }, ttlDays: 1 });
   await setStatus('busy', 'RUNNING');
   for (const key of ['staging/local/busy/original', 'staging/local/orphan/original']) {
-    await s3Client().send(new PutObjectCommand({ Bucket: runtime.config.STAGING_BUCKET!, Key: key, Body: 'x'.repeat(100) }));
+    await runtime.s3.send(new PutObjectCommand({ Bucket: runtime.config.STAGING_BUCKET, Key: key, Body: 'x'.repeat(100) }));
   }
 });
 
@@ -54,7 +53,7 @@ afterAll(async () => {
 
 describe('the cleanup sweep', () => {
   it('within the retention: deletes nothing, and marks a job left RUNNING by an ended execution as FAILED', async () => {
-    const report = await cleanup(runtime.config, new Date());
+    const report = await cleanup(runtime.deps('cleanup'), new Date());
     expect(report.deletedPrefixes).toEqual([]);
     expect(await staged('staging/local/done/')).toBeGreaterThan(0);
     expect(report.markedFailed).toEqual(['lost']);
@@ -66,7 +65,7 @@ describe('the cleanup sweep', () => {
 
   it('past the retention: deletes the staging of ended and unknown jobs, keeps running ones, and audits each action', async () => {
     const now = new Date(Date.now() + 25 * HOUR);
-    const report = await cleanup(runtime.config, now);
+    const report = await cleanup(runtime.deps('cleanup'), now);
     expect(report.deletedPrefixes.map((d) => [d.prefix, d.reason]).sort()).toEqual([
       ['staging/local/done/', 'job SUCCEEDED'],
       ['staging/local/lost/', 'job FAILED'],
@@ -79,8 +78,8 @@ describe('the cleanup sweep', () => {
     // s3rver cannot list multipart uploads; the sweep says so instead of failing.
     expect(report.uploadsSkipped).toContain('cannot list multipart uploads');
 
-    const audit = await dynamoClient().send(
-      new QueryCommand({ TableName: runtime.config.JOBS_TABLE!, KeyConditionExpression: 'tenant = :a', ExpressionAttributeValues: { ':a': AUDIT_PARTITION } }),
+    const audit = await runtime.deps('cleanup').clients.db.send(
+      new QueryCommand({ TableName: runtime.config.JOBS_TABLE, KeyConditionExpression: 'tenant = :a', ExpressionAttributeValues: { ':a': AUDIT_PARTITION } }),
     );
     const items = audit.Items ?? [];
     const deletions = items.filter((i) => i.action === 'delete-staging');

@@ -1,3 +1,6 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -70,10 +73,11 @@ function context(connections: number): StepContext {
   return {
     step: 'extract',
     input: { tenant: 't', jobId: 'j', request: { source: { type: 'http', url }, actions: ['download'] }, options: { connections }, checkpoints: {} },
-    config: loadConfig({ MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1' }),
+    config: loadConfig('worker', {JOBS_TABLE: 'jobs', STAGING_BUCKET: 'unused',  MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1' }),
     scratch: dir,
     stagingBucket: 'unused',
-    table: 'unused',
+    s3: new S3Client({ region: 'us-east-1' }),
+    jobs: { db: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), name: 'unused' },
     progress: () => undefined,
   };
 }
@@ -119,7 +123,7 @@ describe('connections per host', () => {
     };
     server.on('connection', track);
     const ctx = context(16);
-    const capped = { ...ctx, config: loadConfig({ MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: '3' }) };
+    const capped = { ...ctx, config: loadConfig('worker', {JOBS_TABLE: 'jobs', STAGING_BUCKET: 'unused',  MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: '3' }) };
     const source: ClassifyCheckpoint = { kind: 'direct', url, contentType: 'video/mp4', acceptRanges: true, bytes: SIZE, durationMs: 0 };
     const dest = join(dir, 'capped.mp4');
     try {

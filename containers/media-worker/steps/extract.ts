@@ -48,7 +48,7 @@ async function refuseTooLong(ctx: StepContext, url: string): Promise<void> {
 
 /** Finished parts (or segments) are kept in staging until the download is whole, so a retry never fetches them again. */
 function partsOf(ctx: StepContext, name = ''): PartStore {
-  return stagingParts(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, `parts/${name}`));
+  return stagingParts(ctx.s3, ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, `parts/${name}`));
 }
 
 /**
@@ -83,7 +83,7 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   const previous = ExtractCheckpointSchema.safeParse(ctx.input.checkpoints.extract);
   if (previous.success) {
     const refs = [previous.data.source, previous.data.audio].filter((r) => r !== undefined);
-    if ((await Promise.all(refs.map((r) => stagedMatches(ctx.stagingBucket, r)))).every(Boolean)) return previous.data;
+    if ((await Promise.all(refs.map((r) => stagedMatches(ctx.s3, ctx.stagingBucket, r)))).every(Boolean)) return previous.data;
   }
 
   const classified = ClassifyCheckpointSchema.safeParse(ctx.input.checkpoints.classify);
@@ -124,9 +124,9 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   await validateMedia(downloaded.source, limits);
   if (downloaded.audio) await validateMedia(downloaded.audio, limits);
   const key = (name: string) => stagingKey(ctx.input.tenant, ctx.input.jobId, name);
-  const source = await uploadFile(ctx.stagingBucket, key(ORIGINAL_NAME), downloaded.source);
-  const audio = downloaded.audio ? await uploadFile(ctx.stagingBucket, key(ORIGINAL_AUDIO_NAME), downloaded.audio) : undefined;
-  const info = downloaded.info ? await uploadFile(ctx.stagingBucket, key(SOURCE_INFO_NAME), downloaded.info, 'application/json') : undefined;
+  const source = await uploadFile(ctx.s3, ctx.stagingBucket, key(ORIGINAL_NAME), downloaded.source);
+  const audio = downloaded.audio ? await uploadFile(ctx.s3, ctx.stagingBucket, key(ORIGINAL_AUDIO_NAME), downloaded.audio) : undefined;
+  const info = downloaded.info ? await uploadFile(ctx.s3, ctx.stagingBucket, key(SOURCE_INFO_NAME), downloaded.info, 'application/json') : undefined;
   await partsOf(ctx).clear();
   return {
     source,

@@ -91,7 +91,7 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const started = Date.now();
   const previous = MergeCheckpointSchema.safeParse(ctx.input.checkpoints.merge);
   if (previous.success) {
-    const staged = await Promise.all(Object.values(previous.data.files).map((f) => stagedMatches(ctx.stagingBucket, f)));
+    const staged = await Promise.all(Object.values(previous.data.files).map((f) => stagedMatches(ctx.s3, ctx.stagingBucket, f)));
     if (staged.every(Boolean)) return previous.data;
   }
   const extracted = ExtractCheckpointSchema.safeParse(ctx.input.checkpoints.extract);
@@ -103,15 +103,15 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const key = (name: string) => stagingKey(tenant, jobId, name);
   const files: Record<string, FileRef> = {};
 
-  await downloadFile(ctx.stagingBucket, extracted.data.source.key, local(ORIGINAL_NAME));
+  await downloadFile(ctx.s3, ctx.stagingBucket, extracted.data.source.key, local(ORIGINAL_NAME));
   const inputs = [local(ORIGINAL_NAME)];
   if (extracted.data.audio) {
-    await downloadFile(ctx.stagingBucket, extracted.data.audio.key, local(ORIGINAL_AUDIO_NAME));
+    await downloadFile(ctx.s3, ctx.stagingBucket, extracted.data.audio.key, local(ORIGINAL_AUDIO_NAME));
     inputs.push(local(ORIGINAL_AUDIO_NAME));
   }
   let info: Record<string, unknown> = {};
   if (extracted.data.info) {
-    await downloadFile(ctx.stagingBucket, extracted.data.info.key, local(SOURCE_INFO_NAME));
+    await downloadFile(ctx.s3, ctx.stagingBucket, extracted.data.info.key, local(SOURCE_INFO_NAME));
     info = JSON.parse(await readFile(local(SOURCE_INFO_NAME), 'utf8')) as Record<string, unknown>;
   }
   const processing = await media('remux', () => makeSourceMp4(inputs, local(ARTIFACT_NAMES.source), timeoutMs));
@@ -121,20 +121,20 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const duration = durationOf(probe);
   if (!hasVideo && !hasAudio) throw new MergeFailedError('source.mp4 has neither audio nor video');
 
-  files[ARTIFACT_NAMES.source] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.source), local(ARTIFACT_NAMES.source), 'video/mp4');
+  files[ARTIFACT_NAMES.source] = await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.source), local(ARTIFACT_NAMES.source), 'video/mp4');
   await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, processing, info), null, 2));
-  files[ARTIFACT_NAMES.metadata] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.metadata), local(ARTIFACT_NAMES.metadata), 'application/json');
+  files[ARTIFACT_NAMES.metadata] = await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.metadata), local(ARTIFACT_NAMES.metadata), 'application/json');
 
   const wants = (action: 'transcode' | 'transcribe') => request.actions.includes(action);
   if (hasVideo && wants('transcode')) {
     await media('thumbnail', () => makeThumbnail(local(ARTIFACT_NAMES.source), duration, ctx.scratch, local(ARTIFACT_NAMES.thumbnail), timeoutMs));
-    files[ARTIFACT_NAMES.thumbnail] = await uploadFile(ctx.stagingBucket, key(ARTIFACT_NAMES.thumbnail), local(ARTIFACT_NAMES.thumbnail), 'image/jpeg');
+    files[ARTIFACT_NAMES.thumbnail] = await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.thumbnail), local(ARTIFACT_NAMES.thumbnail), 'image/jpeg');
   }
   if (hasAudio && (wants('transcode') || wants('transcribe'))) {
     const flac = ctx.config.MEDIA_INGEST_AUDIO_FORMAT === 'flac';
     const name = flac ? ARTIFACT_NAMES.audioFlac : ARTIFACT_NAMES.audio;
     await media('audio', () => extractAudio(local(ARTIFACT_NAMES.source), local(name), flac ? 'flac' : 'wav', timeoutMs));
-    files[name] = await uploadFile(ctx.stagingBucket, key(name), local(name), flac ? 'audio/flac' : 'audio/wav');
+    files[name] = await uploadFile(ctx.s3, ctx.stagingBucket, key(name), local(name), flac ? 'audio/flac' : 'audio/wav');
   }
   const bytes = Object.values(files).reduce((n, f) => n + f.bytes, 0);
   return { files, hasAudio, hasVideo, durationSeconds: duration, bytes, durationMs: Date.now() - started };

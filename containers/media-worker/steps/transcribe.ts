@@ -6,19 +6,22 @@ import { ARTIFACT_NAMES, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { downloadFile, uploadFile } from '../staging.js';
 import { ToolError } from '../tools/run.js';
+import { logger } from '../../../core/logger.js';
 import { pocketsphinxEngine } from '../transcription/pocketsphinx.js';
 import { splitLongSegments, toSrt, toText, toVtt, type Transcript, type TranscriptionEngine } from '../transcription/transcript.js';
 import { awsTranscribeEngine } from '../transcription/aws.js';
 import { openAiEngine } from '../transcription/openai.js';
 
-/** The engine configuration names; pocketsphinx (offline) unless another is configured. */
-function engineFor(ctx: StepContext, audioKey: string): TranscriptionEngine {
+type EngineName = StepContext['config']['MEDIA_INGEST_TRANSCRIBE_ENGINE'][number];
+
+/** An engine by its configured name. */
+function engineFor(ctx: StepContext, name: EngineName, audioKey: string): TranscriptionEngine {
   const { config, input } = ctx;
-  switch (config.MEDIA_INGEST_TRANSCRIBE_ENGINE) {
+  switch (name) {
     case 'openai':
       return openAiEngine(config, ctx.scratch);
     case 'aws':
-      return awsTranscribeEngine(config, {
+      return awsTranscribeEngine(config, ctx.s3, {
         bucket: ctx.stagingBucket,
         audioKey,
         outputKey: stagingKey(input.tenant, input.jobId, 'aws-transcribe.json'),
@@ -28,6 +31,30 @@ function engineFor(ctx: StepContext, audioKey: string): TranscriptionEngine {
   }
 }
 
+/** Runs the configured engines in their order: the next one runs when one fails; the last failure is the step's. */
+async function firstThatWorks(ctx: StepContext, audioKey: string, path: string) {
+  const names = ctx.config.MEDIA_INGEST_TRANSCRIBE_ENGINE;
+  const failures: string[] = [];
+  for (const [i, name] of names.entries()) {
+    const engine = engineFor(ctx, name, audioKey);
+    try {
+      return { recognised: await engine.transcribe(path, { timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS }), engine };
+    } catch (err) {
+      const message = `${engine.name}: ${(err as Error).message}`;
+      failures.push(message);
+      if (i < names.length - 1) {
+        logger.warn('transcription engine failed; trying the next', { engine: name, error: message });
+        continue;
+      }
+      if (err instanceof ToolError) throw new TranscriptionFailedError(failures.join('; '), { details: { stderrTail: err.stderrTail } });
+      // One engine keeps its own error (and code); after a fallback, the record says what each engine hit.
+      if (names.length === 1) throw err;
+      throw new TranscriptionFailedError(failures.join('; '), { cause: err });
+    }
+  }
+  throw new TranscriptionFailedError('no transcription engine is configured');
+}
+
 /** Writes transcript.json, .txt, .srt and .vtt from the audio; a source without audio is skipped, with the reason. */
 export async function transcribe(ctx: StepContext): Promise<TranscribeCheckpoint> {
   const started = Date.now();
@@ -35,21 +62,13 @@ export async function transcribe(ctx: StepContext): Promise<TranscribeCheckpoint
   if (!merged.success) throw new TranscriptionFailedError('the merge checkpoint is missing or invalid');
   const audioName = [ARTIFACT_NAMES.audio, ARTIFACT_NAMES.audioFlac].find((n) => merged.data.files[n]);
   if (!audioName) {
-    const engine = ctx.config.MEDIA_INGEST_TRANSCRIBE_ENGINE;
+    const engine = ctx.config.MEDIA_INGEST_TRANSCRIBE_ENGINE.join(',');
     return { files: {}, skipped: 'no audio track', engine, characters: 0, bytes: 0, durationMs: Date.now() - started };
   }
   const audio = merged.data.files[audioName]!;
-  const engine = engineFor(ctx, audio.key);
   const local = (name: string) => join(ctx.scratch, name);
-  await downloadFile(ctx.stagingBucket, audio.key, local(audioName));
-  const recognised = await engine
-    .transcribe(local(audioName), { timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS })
-    .catch((err: unknown) => {
-      if (err instanceof ToolError) {
-        throw new TranscriptionFailedError(`${engine.name}: ${err.message}`, { details: { stderrTail: err.stderrTail } });
-      }
-      throw err;
-    });
+  await downloadFile(ctx.s3, ctx.stagingBucket, audio.key, local(audioName));
+  const { recognised, engine } = await firstThatWorks(ctx, audio.key, local(audioName));
   const transcript: Transcript = { ...recognised, segments: splitLongSegments(recognised.segments), durationSeconds: merged.data.durationSeconds };
   const outputs: Array<[string, string, string]> = [
     [ARTIFACT_NAMES.transcriptJson, JSON.stringify(transcript, null, 2), 'application/json'],
@@ -60,7 +79,7 @@ export async function transcribe(ctx: StepContext): Promise<TranscribeCheckpoint
   const files: Record<string, FileRef> = {};
   for (const [name, content, type] of outputs) {
     await writeFile(local(name), content);
-    files[name] = await uploadFile(ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, name), local(name), type);
+    files[name] = await uploadFile(ctx.s3, ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, name), local(name), type);
   }
   const elapsed = Date.now() - started;
   return {

@@ -1,9 +1,8 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetTranscriptionJobCommand, StartTranscriptionJobCommand, TranscribeClient } from '@aws-sdk/client-transcribe';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { s3Client } from '../../../core/aws.js';
 import type { Config } from '../../../core/config.js';
 import { TranscriptionFailedError } from '../../../core/errors.js';
 import type { Segment, TranscriptionEngine, Word } from './transcript.js';
@@ -69,7 +68,7 @@ export interface AwsTranscribeTarget {
 }
 
 /** Amazon Transcribe, for AWS deployments: start a job on the staged audio, poll it, read its result from S3. */
-export function awsTranscribeEngine(config: Config, target: AwsTranscribeTarget): TranscriptionEngine {
+export function awsTranscribeEngine(config: Config, s3: S3Client, target: AwsTranscribeTarget): TranscriptionEngine {
   const client = new TranscribeClient({ region: config.AWS_REGION });
   return {
     name: 'aws-transcribe',
@@ -94,7 +93,7 @@ export function awsTranscribeEngine(config: Config, target: AwsTranscribeTarget)
         if (Date.now() > deadline) throw new TranscriptionFailedError(`Amazon Transcribe did not finish within ${timeoutMs} ms`);
         await sleep(config.MEDIA_INGEST_TRANSCRIBE_POLL_MS);
       }
-      const out = await s3Client().send(new GetObjectCommand({ Bucket: target.bucket, Key: target.outputKey }));
+      const out = await s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: target.outputKey }));
       const parsed = parseTranscribeResult(JSON.parse(await out.Body!.transformToString()));
       return { engine: 'aws-transcribe', language: parsed.language ?? language ?? 'und', segments: parsed.segments };
     },

@@ -10,7 +10,7 @@ import { ASL_PATH } from '../../../local/engine.js';
 import { LOCAL_SUBSTITUTIONS } from '../../../local/substitutions.js';
 
 const app = new App();
-const stack = new MediaIngestStack(app, 'Test', { callbackAllowHosts: ['hooks.example.com'] });
+const stack = new MediaIngestStack(app, 'Test', { settings: { callbackAllowHosts: ['hooks.example.com'] } });
 const template = Template.fromStack(stack);
 // CloudFormation properties are untyped JSON; the assertions below say what shape they expect.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -222,7 +222,9 @@ describe('the workflow', () => {
     const t = Template.fromStack(new MediaIngestStack(withKey, 'UsesSttKey', { workers: { sttApiKeySecret } }));
     const [container] = Object.values(t.findResources('AWS::ECS::TaskDefinition'))[0]!.Properties.ContainerDefinitions as Array<Record<string, unknown>>;
     expect(container!.Secrets).toEqual([expect.objectContaining({ Name: 'MEDIA_INGEST_STT_API_KEY' })]);
-    expect(container!.Environment).toEqual([{ Name: 'WORK_DIR', Value: '/scratch' }]);
+    // The key is never plain text in the environment, which holds only the worker's contract (resources, settings, scratch).
+    expect((container!.Environment as Array<{ Name: string }>).map((e) => e.Name)).not.toContain('MEDIA_INGEST_STT_API_KEY');
+    expect(container!.Environment).toEqual(expect.arrayContaining([{ Name: 'WORK_DIR', Value: '/scratch' }, { Name: 'HOME', Value: '/scratch/home' }]));
   });
 
   it("lets the worker answer only its own state machine's task tokens", () => {

@@ -10,14 +10,14 @@ describe('configuration', () => {
   });
 
   it('names the variable that is invalid', () => {
-    expect(() => loadConfig({ MEDIA_INGEST_CONNECTIONS: 'many' })).toThrow(/MEDIA_INGEST_CONNECTIONS/);
-    expect(() => loadConfig({ MEDIA_INGEST_CALLBACK_SECRET: 'short' })).toThrow(/MEDIA_INGEST_CALLBACK_SECRET.*16 characters/);
+    expect(() => loadConfig('start-job', { JOBS_TABLE: 't', STATE_MACHINE_ARN: 'a', MEDIA_INGEST_CONNECTIONS: 'many' })).toThrow(/MEDIA_INGEST_CONNECTIONS/);
+    expect(() => loadConfig('notify', { JOBS_TABLE: 't', MEDIA_INGEST_CALLBACK_SECRET: 'short' })).toThrow(/MEDIA_INGEST_CALLBACK_SECRET.*16 characters/);
   });
 
   it('applies safe defaults', () => {
-    const config = loadConfig({});
+    const config = loadConfig('classify', { STAGING_BUCKET: 'b' });
+    expect(loadConfig('notify', { JOBS_TABLE: 't' }).MEDIA_INGEST_CALLBACK_ALLOW_HOSTS).toEqual([]);
     expect(config.MEDIA_INGEST_ALLOW_HOSTS).toEqual([]);
-    expect(config.MEDIA_INGEST_CALLBACK_ALLOW_HOSTS).toEqual([]);
     expect(config.MEDIA_INGEST_MAX_BYTES).toBe(10 * 1024 ** 3);
     expect(config.MEDIA_INGEST_MAX_REDIRECTS).toBe(5);
   });

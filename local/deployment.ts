@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Component, Settings } from '../core/config.js';
+import { LOCAL_OUTPUTS, LOCAL_SUBSTITUTIONS } from './substitutions.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** What decides the template and the worker bundle: a change to any of these synthesises again. */
+const SOURCES = ['cdk', 'core', 'containers', 'statemachine', 'package-lock.json'];
+const CACHE = join(tmpdir(), 'media-ingest-deployments');
+const STACK = 'Local';
+
+/** What the synthesised stack deploys, with local values in place of its ARNs and names. */
+export interface Deployment {
+  /** Each Lambda's environment, by component, as the template sets it. */
+  functions: Partial<Record<Component, Record<string, string>>>;
+  /** The worker task's environment, as the template sets it. */
+  worker: Record<string, string>;
+  /** Variables ECS injects into the worker from Secrets Manager (their values come from the host locally). */
+  workerSecrets: string[];
+  /** The state machine's definition, placeholders in (the engine fills in the local substitutions). */
+  definition: string;
+  /** The worker bundle the image runs (main.mjs in the image folder). */
+  workerBundle: string;
+}
+
+type Json = unknown;
+interface Resource {
+  Type: string;
+  Properties: Record<string, Json>;
+}
+
+/** A digest of every source file that decides the deployment. */
+function sourceDigest(): string {
+  const hash = createHash('sha256');
+  const walk = (path: string) => {
+    if (statSync(path).isDirectory()) for (const name of readdirSync(path).sort()) walk(join(path, name));
+    else hash.update(path).update(readFileSync(path));
+  };
+  for (const source of SOURCES) walk(join(ROOT, source));
+  return hash.digest('hex');
+}
+
+/**
+ * Maps the template's references to local values: an intrinsic (Ref, Fn::GetAtt…) is local when the ASL's
+ * substitutions or the stack's outputs name the same intrinsic. Anything else is an error naming it.
+ */
+function resolver(template: { Resources: Record<string, Resource>; Outputs?: Record<string, { Value: Json }> }, machine: Resource) {
+  const known = new Map<string, string>();
+  const substitutions = (machine.Properties.DefinitionSubstitutions ?? {}) as Record<string, Json>;
+  for (const [key, value] of Object.entries(substitutions)) {
+    known.set(JSON.stringify(value), LOCAL_SUBSTITUTIONS[key as keyof typeof LOCAL_SUBSTITUTIONS]);
+  }
+  for (const [name, output] of Object.entries(template.Outputs ?? {})) {
+    const local = LOCAL_OUTPUTS[name as keyof typeof LOCAL_OUTPUTS];
+    if (local) known.set(JSON.stringify(output.Value), local);
+  }
+  return (value: Json, where: string): string => {
+    if (typeof value === 'string') return value;
+    const local = known.get(JSON.stringify(value));
+    if (local === undefined) throw new Error(`the local runtime has no value for ${JSON.stringify(value)} (${where})`);
+    return local;
+  };
+}
+
+function ofType(template: { Resources: Record<string, Resource> }, type: string): Resource[] {
+  return Object.values(template.Resources).filter((r) => r.Type === type);
+}
+
+/** Reads what the local runtime needs out of a synthesised assembly. */
+function extract(outdir: string): Deployment {
+  const template = JSON.parse(readFileSync(join(outdir, `${STACK}.template.json`), 'utf8'));
+  const [machine] = ofType(template, 'AWS::StepFunctions::StateMachine');
+  if (!machine || typeof machine.Properties.DefinitionString !== 'string') throw new Error('the template has no inline state machine definition');
+  const resolve = resolver(template, machine);
+  const functions: Deployment['functions'] = {};
+  for (const fn of ofType(template, 'AWS::Lambda::Function')) {
+    const component = /^media-ingest (.+) function$/.exec(String(fn.Properties.Description ?? ''))?.[1] as Component | undefined;
+    if (!component) continue;
+    const variables = ((fn.Properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {}) as Record<string, Json>;
+    functions[component] = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, resolve(v, `${component} ${k}`)]));
+  }
+  const [task] = ofType(template, 'AWS::ECS::TaskDefinition');
+  const container = (task!.Properties.ContainerDefinitions as Array<{ Environment?: Array<{ Name: string; Value: Json }>; Secrets?: Array<{ Name: string }>; Image: Json }>)[0]!;
+  const worker = Object.fromEntries((container.Environment ?? []).map((e) => [e.Name, resolve(e.Value, `worker ${e.Name}`)]));
+  // The image's tag is its asset hash: the asset manifest says which folder was built into it.
+  const tag = /:([0-9a-f]{64})$/.exec(JSON.stringify(container.Image).replace(/"}$/, ''))?.[1];
+  const assets = JSON.parse(readFileSync(join(outdir, `${STACK}.assets.json`), 'utf8')) as { dockerImages: Record<string, { source: { directory: string } }> };
+  const image = tag && assets.dockerImages[tag];
+  if (!image) throw new Error('the template names no worker image the assembly has');
+  return {
+    functions,
+    worker,
+    workerSecrets: (container.Secrets ?? []).map((s) => s.Name),
+    definition: machine.Properties.DefinitionString as string,
+    workerBundle: join(outdir, image.source.directory, 'main.mjs'),
+  };
+}
+
+/** Synthesises the stack in this process (no asset bundling for the Lambdas: the local runtime runs their sources). */
+async function synthesize(settings: Settings, outdir: string): Promise<void> {
+  const [{ App }, { MediaIngestStack }] = await Promise.all([import('aws-cdk-lib'), import('../cdk/stack.js')]);
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  new MediaIngestStack(app, STACK, { settings });
+  app.synth();
+}
+
+const memory = new Map<string, Promise<Deployment>>();
+
+/**
+ * The deployment CDK would make with these settings, synthesised once per settings and sources and kept on disk,
+ * so a later run (or another test) with the same settings reads it instead of synthesising again.
+ */
+export function deploymentFor(settings: Settings): Promise<Deployment> {
+  const key = createHash('sha256').update(JSON.stringify(settings)).update(sourceDigest()).digest('hex').slice(0, 24);
+  let found = memory.get(key);
+  if (!found) {
+    found = (async () => {
+      const dir = join(CACHE, key);
+      if (!existsSync(join(dir, 'done'))) {
+        mkdirSync(CACHE, { recursive: true });
+        const building = `${dir}.${process.pid}.${Date.now()}`;
+        await synthesize(settings, building);
+        writeFileSync(join(building, 'done'), '');
+        // Another process may have finished the same synth meanwhile: either copy will do.
+        try {
+          renameSync(building, dir);
+        } catch {
+          rmSync(building, { recursive: true, force: true });
+        }
+      }
+      return extract(dir);
+    })();
+    memory.set(key, found);
+  }
+  return found;
+}
