@@ -116,6 +116,8 @@ const VARIABLES = {
   MEDIA_INGEST_STT_ATTEMPTS: setting(int(5), 'int', ['worker']),
   MEDIA_INGEST_TRANSCRIBE_POLL_MS: setting(int(5000), 'int', ['worker']),
   MEDIA_INGEST_COOKIES_FILE: setting(z.string().optional(), 'string', ['worker']),
+  // One CopyObject stops at 5 GiB, so a higher threshold would fail at S3.
+  MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES: setting(z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(5 * 1024 ** 3), 'int', ['publish']),
   MEDIA_INGEST_JOB_TIMEOUT_SECONDS: setting(int(4 * 3600), 'int', ['statemachine']),
   MEDIA_INGEST_EXTRACT_TIMEOUT_SECONDS: setting(int(3600), 'int', ['statemachine']),
   MEDIA_INGEST_MERGE_TIMEOUT_SECONDS: setting(int(3600), 'int', ['statemachine']),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 export const ACTIONS = ['download', 'transcode', 'transcribe'] as const;
@@ -101,9 +102,28 @@ export const ExecutionInputSchema = z.looseObject({
 });
 export type ExecutionInput = z.infer<typeof ExecutionInputSchema>;
 
-/** One execution per job and tenant: Step Functions refuses a second with the same name. */
+/** Step Functions' limit on execution names (and the characters CloudWatch logging accepts in them). */
+export const EXECUTION_NAME_MAX = 80;
+const HASH_CHARS = 32; // 128 bits of sha256, hex
+
+/**
+ * One execution per job and tenant: Step Functions refuses a second with the same name, so the name is injective.
+ * Readable `tenant-jobId` when the tenant has no "-", the job id no leading, trailing or doubled "-", and it fits;
+ * else a readable prefix, "--" (which the readable form never contains) and a hash of the whole pair.
+ */
 export function executionName(tenant: string, jobId: string): string {
-  return `${tenant}-${jobId}`.slice(0, 80);
+  const readable = `${tenant}-${jobId}`;
+  const plain = /^[A-Za-z0-9_]+$/.test(tenant) && /^[A-Za-z0-9_]+(-[A-Za-z0-9_]+)*$/.test(jobId);
+  if (plain && readable.length <= EXECUTION_NAME_MAX) return readable;
+  // JSON keeps the pair's boundary, so ("a-b", "c") and ("a", "b-c") hash apart.
+  const hash = createHash('sha256').update(JSON.stringify([tenant, jobId])).digest('hex').slice(0, HASH_CHARS);
+  const prefix = readable.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, EXECUTION_NAME_MAX - HASH_CHARS - 2);
+  return `${prefix}--${hash}`;
+}
+
+/** The ARN Step Functions gives the execution `name` of a state machine. */
+export function executionArn(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 /** The job record as callers see it (API, CLI `--json`). */

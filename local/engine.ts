@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { adapterFor, type Adapter, type AdapterContext } from './adapters.js';
 import { LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS, substitute } from './substitutions.js';
+import { executionArn as arnOf } from '../core/job.js';
 
 export const ASL_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'statemachine', 'pipeline.asl.json');
 
@@ -90,7 +91,7 @@ export class LocalEngine {
   }
 
   start(name: string, input: string): Execution {
-    const executionArn = LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:') + `:${name}`;
+    const executionArn = arnOf(LOCAL_STATE_MACHINE_ARN, name);
     if (this.executions.has(executionArn)) throw new ExecutionAlreadyExists(`execution ${name} already exists`);
     if (name.length > EXECUTION_NAME_LIMIT || !/^[A-Za-z0-9_-]+$/.test(name)) {
       throw new InvalidName(`execution name ${name} is not 1-${EXECUTION_NAME_LIMIT} letters, digits, '-' or '_'`);

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { destroyClients } from '../core/aws.js';
 import { type Deps, jobsTable, setUp } from '../core/component.js';
 import { type Component, type Config, type Settings, settingsFromText } from '../core/config.js';
-import { executionName, type JobRecord } from '../core/job.js';
+import { executionArn, executionName, type JobRecord } from '../core/job.js';
 import { ConflictError } from '../core/errors.js';
 import { getJob } from '../core/records.js';
 import { uploadPrefix } from '../core/uploads.js';
@@ -241,7 +241,7 @@ export class LocalRuntime {
   }
 
   executionArnOf(tenant: string, jobId: string): string {
-    return LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:') + `:${executionName(tenant, jobId)}`;
+    return executionArn(LOCAL_STATE_MACHINE_ARN, executionName(tenant, jobId));
   }
 
   /** Copies a job's artifacts from local S3 into `dir`, under their artifact names. */

@@ -48,6 +48,7 @@ export function sfnOperations(engine: LocalEngine, tokens: TaskTokens): Record<s
       if (body.stateMachineArn !== LOCAL_STATE_MACHINE_ARN) {
         throw new ApiError('StateMachineDoesNotExist', `state machine ${String(body.stateMachineArn)} does not exist`);
       }
+      // AWS refuses a name over 80 characters or (on a machine with logging) outside letters, digits, "-" and "_".
       try {
         const e = engine.start(String(body.name), String(body.input ?? '{}'));
         return { executionArn: e.executionArn, startDate: seconds(e.startDate) };

@@ -67,7 +67,8 @@ export class Workflow extends Construct {
     acknowledge(classify.role!, prefixFinding(staging, 'uploads/'), UPLOADS_REASON);
     // Publish reads staging and writes artifacts; Notify reads the record and writes the callback outcome.
     publish.addToRolePolicy(objectStatement(staging, 'staging/', ['s3:GetObject']));
-    publish.addToRolePolicy(objectStatement(artifacts, 'tenants/', ['s3:PutObject']));
+    // PutObject covers CreateMultipartUpload, UploadPartCopy and Complete; a failed multipart copy aborts its upload.
+    publish.addToRolePolicy(objectStatement(artifacts, 'tenants/', ['s3:PutObject', 's3:AbortMultipartUpload']));
     notify.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
     acknowledge(publish.role!, prefixFinding(staging, 'staging/'), PREFIX_REASON);
     acknowledge(publish.role!, prefixFinding(artifacts, 'tenants/'), PREFIX_REASON);

@@ -1,4 +1,4 @@
-import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { Deps } from '../../core/component.js';
 import { InvalidRequestError, PublishFailedError } from '../../core/errors.js';
@@ -12,6 +12,7 @@ import {
   TranscribeCheckpointSchema,
 } from '../../core/job.js';
 import { ARTIFACT_NAMES, artifactsPrefix } from '../../core/storage.js';
+import { copyObject } from './copy.js';
 
 /** The staged files the earlier steps produced, by artifact name. */
 function stagedFiles(checkpoints: Record<string, unknown>): Record<string, FileRef> {
@@ -46,9 +47,11 @@ export async function publish(event: unknown, { config, clients }: Deps): Promis
       throw new PublishFailedError(`staged ${name} is ${head.ContentLength} bytes, its checkpoint says ${file.bytes}`);
     }
     const key = prefix + name;
-    await s3.send(
-      new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${stagingBucket}/${encodeURIComponent(file.key).replace(/%2F/g, '/')}` }),
-    );
+    await copyObject(s3, {
+      source: { bucket: stagingBucket, key: file.key, head },
+      target: { bucket, key },
+      thresholdBytes: config.MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES,
+    });
     artifacts.push({ name, bucket, key, bytes: file.bytes, sha256: file.sha256 });
   }
 

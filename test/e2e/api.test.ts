@@ -126,6 +126,22 @@ describe('the loopback HTTP API', () => {
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: 'JobNotFound' } });
   });
+
+  it('runs two jobs whose 80-character ids share their first 76 characters as two executions', async () => {
+    // A cut "local-<id>" to 80 characters would give both the same name.
+    const shared = `long-${'0123456789'.repeat(8)}`.slice(0, 76);
+    const ids = [`${shared}-one`, `${shared}-two`];
+    for (const id of ids) {
+      const res = await post(JSON.stringify({ job_id: id, source: { type: 'http', url: media.url('/clip.mp4') } }));
+      expect(res.status).toBe(202);
+    }
+    const records = await Promise.all(ids.map((id) => runtime.finish(id)));
+    expect(records.map((r) => [r.jobId, r.status])).toEqual(ids.map((id) => [id, 'SUCCEEDED']));
+    const names = records.map((r) => r.executionArn!.split(':').pop()!);
+    expect(new Set(names).size).toBe(2);
+    for (const name of names) expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    expect(records[0]!.artifacts[0]!.key).not.toBe(records[1]!.artifacts[0]!.key);
+  });
 });
 
 describe('uploads through the API', () => {

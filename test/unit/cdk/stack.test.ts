@@ -204,6 +204,18 @@ describe('the workflow', () => {
     expect(grants(taskRole)).toEqual(expect.arrayContaining([{ actions: ['s3:GetObject'], prefix: 'uploads/' }]));
   });
 
+  it('lets publish read staging and write, or abort a multipart copy into, the artifacts prefix', () => {
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: unknown) => logicalId(r)?.startsWith('WorkflowPublishRole')))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+    const on = (bucket: string) =>
+      statements
+        .filter((st) => JSON.stringify(st.Resource).includes(bucket))
+        .map((st) => ({ actions: [st.Action].flat(), prefix: /"\/([a-z]+\/)\*"/.exec(JSON.stringify(st.Resource))?.[1] }));
+    expect(on('StorageStaging')).toEqual([{ actions: ['s3:GetObject'], prefix: 'staging/' }]);
+    expect(on('StorageArtifacts')).toEqual([{ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], prefix: 'tenants/' }]);
+  });
+
   it('signs callbacks with a generated secret that only start-job and notify may read', () => {
     const [secretId, secret] = ofType('AWS::SecretsManager::Secret')[0]!;
     expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48, ExcludePunctuation: true });

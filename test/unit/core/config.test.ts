@@ -12,10 +12,13 @@ describe('configuration', () => {
   it('names the variable that is invalid', () => {
     expect(() => loadConfig('start-job', { JOBS_TABLE: 't', STATE_MACHINE_ARN: 'a', MEDIA_INGEST_CONNECTIONS: 'many' })).toThrow(/MEDIA_INGEST_CONNECTIONS/);
     expect(() => loadConfig('notify', { JOBS_TABLE: 't', MEDIA_INGEST_CALLBACK_SECRET: 'short' })).toThrow(/MEDIA_INGEST_CALLBACK_SECRET.*16 characters/);
+    // One CopyObject stops at 5 GiB, so a higher threshold would fail at S3.
+    expect(() => loadConfig('publish', { STAGING_BUCKET: 's', ARTIFACTS_BUCKET: 'a', MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES: String(6 * 1024 ** 3) })).toThrow(/MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES/);
   });
 
   it('applies safe defaults', () => {
     const config = loadConfig('classify', { STAGING_BUCKET: 'b' });
+    expect(loadConfig('publish', { STAGING_BUCKET: 's', ARTIFACTS_BUCKET: 'a' }).MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES).toBe(5 * 1024 ** 3);
     expect(loadConfig('notify', { JOBS_TABLE: 't' }).MEDIA_INGEST_CALLBACK_ALLOW_HOSTS).toEqual([]);
     expect(config.MEDIA_INGEST_ALLOW_HOSTS).toEqual([]);
     expect(config.MEDIA_INGEST_MAX_BYTES).toBe(10 * 1024 ** 3);
