@@ -7,6 +7,7 @@ import { Alarms } from './constructs/alarms.js';
 import { Api, type ApiProps } from './constructs/api.js';
 import { Cleanup } from './constructs/cleanup.js';
 import { JobsTable } from './constructs/jobs-table.js';
+import { Reconcile } from './constructs/reconcile.js';
 import { Storage, type StorageProps } from './constructs/storage.js';
 import { Workers, type WorkersProps } from './constructs/workers.js';
 import { Workflow } from './constructs/workflow.js';
@@ -37,7 +38,7 @@ export interface MediaIngestStackProps extends StackProps {
   readonly destroyOnRemoval?: boolean;
 }
 
-/** media-ingest on AWS: storage, job records, Fargate workers, the workflow, its API, cleanup and alarms. */
+/** media-ingest on AWS: storage, job records, Fargate workers, the workflow, its API, cleanup, reconcile and alarms. */
 export class MediaIngestStack extends Stack {
   readonly workflow: Workflow;
   readonly api: Api;
@@ -87,6 +88,12 @@ export class MediaIngestStack extends Stack {
       schedule: props.cleanupSchedule,
       values,
     });
+    const reconcile = new Reconcile(this, 'Reconcile', {
+      table: jobs.table,
+      stateMachine: this.workflow.stateMachine,
+      callbackSecret,
+      values,
+    });
     // What callers and the local runtime look up: the local runtime maps each of these to its stand-in.
     const outputs: Record<string, string> = {
       JobsTableName: jobs.table.tableName,
@@ -97,11 +104,23 @@ export class MediaIngestStack extends Stack {
       ApiUrl: this.api.restApi.url,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+    const functions = [...Object.values(this.workflow.functions), ...this.api.functions, cleanup.function, reconcile.function];
+    if (props.encryptionKey) {
+      // SSE-KMS: S3 and DynamoDB use the key with the caller's permissions. Every reader of the table or of objects
+      // decrypts (create-upload only presigns a PUT); whoever writes objects generates data keys.
+      const key = props.encryptionKey;
+      for (const fn of functions) if (fn.component !== 'create-upload') key.grantDecrypt(fn);
+      key.grantDecrypt(workers.taskDefinition.taskRole);
+      key.grantDecrypt(this.workflow.stateMachine);
+      for (const writer of [this.workflow.functions.publish, this.api.functions.find((fn) => fn.component === 'create-upload')!, workers.taskDefinition.taskRole]) {
+        key.grant(writer, 'kms:GenerateDataKey');
+      }
+    }
     this.alarms = new Alarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
-      functions: [...Object.values(this.workflow.functions), ...this.api.functions, cleanup.function],
+      functions,
       restApi: this.api.restApi,
-      deadLetters: [cleanup.deadLetters],
+      deadLetters: [cleanup.deadLetters, reconcile.deadLetters],
     });
   }
 }

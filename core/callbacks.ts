@@ -1,6 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.js';
 import { InvalidRequestError } from './errors.js';
+import { safeFetch } from './http.js';
+import { logger } from './logger.js';
+import { type CallbackOutcome, getJob, type JobsTable, recordCallback } from './records.js';
 
 export const SIGNATURE_HEADER = 'x-media-ingest-signature';
 
@@ -24,4 +28,53 @@ export function checkCallbackUrl(config: Config, raw: string): { url: URL; secre
 export function signCallback(secret: string, body: string, timestamp: number): string {
   const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
   return `t=${timestamp},v1=${mac}`;
+}
+
+/**
+ * POSTs the job's current record to `callbackUrl`, signed, with bounded retries; the outcome is recorded on the
+ * job and returned, never raised (Notify and reconcile both deliver through here).
+ */
+export async function deliverCallback(config: Config, table: JobsTable, tenant: string, jobId: string, callbackUrl: string): Promise<CallbackOutcome> {
+  const outcome: CallbackOutcome = { delivered: false, attempts: 0 };
+  let secret: string;
+  try {
+    // Checked again here: the allowlist may have changed since the job was accepted.
+    ({ secret } = checkCallbackUrl(config, callbackUrl));
+  } catch (err) {
+    outcome.error = `${(err as Error).name}: ${(err as Error).message}`;
+    await recordCallback(table, tenant, jobId, outcome);
+    return outcome;
+  }
+  const body = JSON.stringify(await getJob(table, tenant, jobId));
+
+  for (let attempt = 1; attempt <= config.MEDIA_INGEST_CALLBACK_ATTEMPTS; attempt++) {
+    outcome.attempts = attempt;
+    try {
+      const { response } = await safeFetch(config, callbackUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'media-ingest',
+          [SIGNATURE_HEADER]: signCallback(secret, body, Math.floor(Date.now() / 1000)),
+        },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.body?.cancel();
+      outcome.status = response.status;
+      delete outcome.error;
+      if (response.ok) {
+        outcome.delivered = true;
+        break;
+      }
+    } catch (err) {
+      outcome.error = `${(err as Error).name}: ${(err as Error).message}`;
+      // A refused destination will not become safe by retrying.
+      if ((err as Error).name === 'UnsafeUrl') break;
+    }
+    if (attempt < config.MEDIA_INGEST_CALLBACK_ATTEMPTS) await sleep(500 * 2 ** (attempt - 1));
+  }
+  logger.info('callback', { jobId, ...outcome });
+  await recordCallback(table, tenant, jobId, outcome);
+  return outcome;
 }

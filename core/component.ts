@@ -1,6 +1,10 @@
 import { type Clients, createClients, credentialsOf, endpointsOf } from './aws.js';
+import { recordCalls } from './call-log.js';
 import { type Component, type Config, loadConfig } from './config.js';
 import { type JobsTable } from './records.js';
+
+/** Set only by the local runtime: a file every AWS call of the component is appended to (never on AWS). */
+export const CALL_LOG_VARIABLE = 'MEDIA_INGEST_CALL_LOG';
 
 /** What a component's logic gets: its own configuration and clients, built once at its entry. */
 export interface Deps {
@@ -11,7 +15,11 @@ export interface Deps {
 /** A component's configuration and clients from its environment (on AWS, process.env; locally, the template's). */
 export function setUp(component: Component, env: Record<string, string | undefined>): Deps {
   const config = loadConfig(component, env);
-  return { config, clients: createClients(config, endpointsOf(env), credentialsOf(env)) };
+  const clients = createClients(config, endpointsOf(env), credentialsOf(env));
+  // The local runtime asks for a log of every AWS call, which the test suite checks against the template's roles.
+  const log = env[CALL_LOG_VARIABLE];
+  if (log) for (const client of Object.values(clients)) recordCalls(client, component, log);
+  return { config, clients };
 }
 
 /** The jobs table as this component reaches it. */

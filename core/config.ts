@@ -11,6 +11,7 @@ export const COMPONENTS = [
   'publish',
   'notify',
   'cleanup',
+  'reconcile',
   'worker',
   // Not a process: its timeouts are written into the definition CDK deploys (and the local engine runs).
   'statemachine',
@@ -45,8 +46,8 @@ const bool = z
   .transform((v) => v === 'true' || v === '1');
 
 const API: Component[] = ['start-job', 'get-job', 'list-jobs', 'cancel-job', 'create-upload'];
-const FETCHERS: Component[] = ['classify', 'notify', 'worker'];
-const CALLBACKS: Component[] = ['start-job', 'notify'];
+const CALLBACKS: Component[] = ['start-job', 'notify', 'reconcile'];
+const FETCHERS: Component[] = ['classify', 'notify', 'reconcile', 'worker'];
 const ALL: Component[] = COMPONENTS.filter((c) => c !== 'statemachine');
 
 /** Camel-case of the name without its prefix: MEDIA_INGEST_MAX_BYTES → maxBytes. */
@@ -69,7 +70,7 @@ function setting<S extends z.ZodType, K extends Kind>(schema: S, kind: K, reader
  */
 const VARIABLES = {
   // Resources, filled in by the deployment.
-  JOBS_TABLE: { schema: z.string().min(1), kind: 'string', readers: [...API.filter((c) => c !== 'create-upload'), 'notify', 'cleanup', 'worker'], resource: true, required: true },
+  JOBS_TABLE: { schema: z.string().min(1), kind: 'string', readers: [...API.filter((c) => c !== 'create-upload'), 'notify', 'reconcile', 'cleanup', 'worker'], resource: true, required: true },
   STAGING_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['classify', 'publish', 'cancel-job', 'cleanup', 'create-upload', 'worker'], resource: true, required: true },
   ARTIFACTS_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['publish'], resource: true, required: true },
   STATE_MACHINE_ARN: { schema: z.string().min(1), kind: 'string', readers: ['start-job'], resource: true, required: true },
@@ -97,7 +98,7 @@ const VARIABLES = {
   MEDIA_INGEST_TOOL_TIMEOUT_MS: setting(int(3_600_000), 'int', ['worker']),
   MEDIA_INGEST_JOB_TTL_DAYS: setting(int(30), 'int', ['start-job', 'cleanup']),
   MEDIA_INGEST_STAGING_RETENTION_HOURS: setting(int(24), 'int', ['cleanup']),
-  MEDIA_INGEST_CALLBACK_ATTEMPTS: setting(int(3), 'int', ['notify']),
+  MEDIA_INGEST_CALLBACK_ATTEMPTS: setting(int(3), 'int', ['notify', 'reconcile']),
   MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: setting(list, 'list', CALLBACKS),
   MEDIA_INGEST_AUDIO_FORMAT: setting(z.enum(['wav', 'flac']).default('wav'), 'string', ['worker']),
   MEDIA_INGEST_TRANSCRIBE_ENGINE: setting(

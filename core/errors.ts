@@ -15,6 +15,10 @@ export const ERROR_CODES = [
   'PublishFailed',
   'JobNotFound',
   'Conflict',
+  // Recorded by reconcile when an execution ends outside the ASL's own failure path.
+  'ExecutionFailed',
+  'ExecutionTimedOut',
+  'ExecutionAborted',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

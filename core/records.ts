@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, InvalidRequestError, parseCause } from './errors.js';
+import { ConflictError, type ErrorCode, InvalidRequestError, parseCause } from './errors.js';
 import type { Artifact, Checkpoint, JobOptions, JobRecord, JobRequest, JobStatus, Step } from './job.js';
 
 /**
@@ -82,6 +82,35 @@ export async function recordFailureBeforeStart(jobs: JobsTable, tenant: string, 
       },
     }),
   );
+}
+
+/**
+ * QUEUED or RUNNING → FAILED with `code`, for an execution that ended without recording its job (reconcile).
+ * False when the job is already final (or has no record): a recorded end, a cancellation, is never overwritten.
+ */
+export async function recordExecutionEnded(jobs: JobsTable, tenant: string, jobId: string, code: ErrorCode, message: string): Promise<boolean> {
+  try {
+    await jobs.db.send(
+      new UpdateCommand({
+        TableName: jobs.name,
+        Key: { tenant, jobId },
+        UpdateExpression: 'SET #s = :failed, #e = :error, updatedAt = :now',
+        ConditionExpression: '#s IN (:queued, :running)',
+        ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+        ExpressionAttributeValues: {
+          ':failed': 'FAILED',
+          ':error': { code, cause: message },
+          ':queued': 'QUEUED',
+          ':running': 'RUNNING',
+          ':now': new Date().toISOString(),
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
 }
 
 /** The GSI that lists a tenant's jobs by creation time (cdk/constructs/jobs-table.ts creates it). */

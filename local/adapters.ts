@@ -40,6 +40,8 @@ export interface AdapterContext {
   lambdas: () => Record<string, (event: Json) => Promise<Json>>;
   /** Read at each run: the runtime may be reconfigured between jobs. */
   worker: () => WorkerTask;
+  /** The process groups of the tasks running now. */
+  running: Set<number>;
   logDir: string;
   /** The stand-in's client, owned (and destroyed) by the runtime. */
   dynamo: DynamoDBClient;
@@ -112,6 +114,8 @@ function ecsAdapter(state: TaskState, ctx: AdapterContext): Adapter {
     // Its own process group, as a task is apart from the caller: a terminal's Ctrl-C does not reach it, and a stop
     // reaches everything in it (bubblewrap and the worker inside).
     const child = spawn(file!, args, { env: { ...task.env, ...overrides }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    ctx.running.add(child.pid!);
+    child.once('exit', () => ctx.running.delete(child.pid!));
     const signal = (name: NodeJS.Signals) => {
       try {
         process.kill(-child.pid!, name);

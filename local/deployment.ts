@@ -100,12 +100,21 @@ function extract(outdir: string): Deployment {
 }
 
 /** Synthesises the stack in this process (no asset bundling for the Lambdas: the local runtime runs their sources). */
-async function synthesize(settings: Settings, outdir: string): Promise<void> {
+async function synthesize(settings: Settings, options: DeploymentOptions, outdir: string): Promise<void> {
   const [{ App }, { MediaIngestStack }] = await Promise.all([import('aws-cdk-lib'), import('../cdk/stack.js')]);
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  new MediaIngestStack(app, STACK, { settings });
+  const workers = options.sttApiKeySecret ? { sttApiKeySecretArn: LOCAL_STT_KEY_ARN } : {};
+  new MediaIngestStack(app, STACK, { settings, workers });
   app.synth();
 }
+
+/** Stack props that are not settings: whether the worker is given the STT key secret. */
+export interface DeploymentOptions {
+  sttApiKeySecret?: boolean;
+}
+
+/** The STT key secret's ARN here (ECS would inject its value; the runtime gives the host's). */
+const LOCAL_STT_KEY_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:media-ingest-stt-key-AbCdEf';
 
 const memory = new Map<string, Promise<Deployment>>();
 
@@ -113,8 +122,8 @@ const memory = new Map<string, Promise<Deployment>>();
  * The deployment CDK would make with these settings, synthesised once per settings and sources and kept on disk,
  * so a later run (or another test) with the same settings reads it instead of synthesising again.
  */
-export function deploymentFor(settings: Settings): Promise<Deployment> {
-  const key = createHash('sha256').update(JSON.stringify(settings)).update(sourceDigest()).digest('hex').slice(0, 24);
+export function deploymentFor(settings: Settings, options: DeploymentOptions = {}): Promise<Deployment> {
+  const key = createHash('sha256').update(JSON.stringify([settings, options])).update(sourceDigest()).digest('hex').slice(0, 24);
   let found = memory.get(key);
   if (!found) {
     found = (async () => {
@@ -122,7 +131,7 @@ export function deploymentFor(settings: Settings): Promise<Deployment> {
       if (!existsSync(join(dir, 'done'))) {
         mkdirSync(CACHE, { recursive: true });
         const building = `${dir}.${process.pid}.${Date.now()}`;
-        await synthesize(settings, building);
+        await synthesize(settings, options, building);
         writeFileSync(join(building, 'done'), '');
         // Another process may have finished the same synth meanwhile: either copy will do.
         try {

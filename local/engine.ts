@@ -3,8 +3,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { EXECUTION_STATUS_CHANGE, type ExecutionStatusChange, UNRECORDED_ENDS } from '../core/execution-events.js';
+import { logger } from '../core/logger.js';
 import { adapterFor, type Adapter, type AdapterContext } from './adapters.js';
-import { LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS, substitute } from './substitutions.js';
+import { LOCAL_REGION, LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS, substitute } from './substitutions.js';
 import { executionArn as arnOf } from '../core/job.js';
 
 export const ASL_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'statemachine', 'pipeline.asl.json');
@@ -14,7 +16,7 @@ export const STATE_PAYLOAD_LIMIT = 256 * 1024;
 /** Step Functions' limit on an execution's name. */
 export const EXECUTION_NAME_LIMIT = 80;
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 export interface Execution {
   executionArn: string;
@@ -28,7 +30,15 @@ export interface Execution {
   stopDate?: Date;
   events: unknown[];
   done: Promise<void>;
-  abort(): void;
+  /** StopExecution: its error and cause are the execution's, as on AWS. */
+  abort(error?: string, cause?: string): void;
+}
+
+export interface EngineOptions {
+  /** Replaces every Retry's backoff (tests of hostile sources); by default the ASL's own applies. */
+  retryIntervalMs?: number;
+  /** Called with the EventBridge event AWS would send when an execution ends FAILED, TIMED_OUT or ABORTED. */
+  onEnded?: (event: ExecutionStatusChange) => Promise<unknown>;
 }
 
 export class ExecutionAlreadyExists extends Error {
@@ -71,13 +81,13 @@ export class LocalEngine {
     private readonly handlers: Record<string, Adapter>,
     private readonly historyDir: string,
     private readonly retryIntervals: Record<string, number>,
+    private readonly ctx: AdapterContext,
+    private readonly timeoutSeconds: number | undefined,
+    private readonly onEnded: EngineOptions['onEnded'],
   ) {}
 
-  /**
-   * `definition` is the one the synthesised template deploys (placeholders in). `retryIntervalMs` replaces every
-   * Retry's backoff (tests of hostile sources); by default the ASL's own applies.
-   */
-  static async create(ctx: AdapterContext, definition: string, historyDir: string, retryIntervalMs?: number): Promise<LocalEngine> {
+  /** `definition` is the one the synthesised template deploys (placeholders in, its timeouts from the configuration). */
+  static async create(ctx: AdapterContext, definition: string, historyDir: string, options: EngineOptions = {}): Promise<LocalEngine> {
     const parsed = JSON.parse(substitute(definition, LOCAL_SUBSTITUTIONS)) as StateMachineDefinition;
     const machine = new StateMachine(parsed, { validationOptions: { checkArn: true, checkPaths: true } });
     const handlers: Record<string, Adapter> = {};
@@ -86,8 +96,8 @@ export class LocalEngine {
     }
     await mkdir(historyDir, { recursive: true });
     const retryIntervals: Record<string, number> = {};
-    if (retryIntervalMs !== undefined) for (const name of Object.keys(handlers)) retryIntervals[name] = retryIntervalMs;
-    return new LocalEngine(machine, handlers, historyDir, retryIntervals);
+    if (options.retryIntervalMs !== undefined) for (const name of Object.keys(handlers)) retryIntervals[name] = options.retryIntervalMs;
+    return new LocalEngine(machine, handlers, historyDir, retryIntervals, ctx, parsed.TimeoutSeconds, options.onEnded);
   }
 
   start(name: string, input: string): Execution {
@@ -114,6 +124,7 @@ export class LocalEngine {
         },
       },
     });
+    let stopped: { error?: string; cause?: string } = {};
     const execution: Execution = {
       executionArn,
       name,
@@ -121,7 +132,10 @@ export class LocalEngine {
       input,
       startDate: new Date(),
       events: [],
-      abort: run.abort,
+      abort: (error, cause) => {
+        stopped = { error, cause };
+        run.abort();
+      },
       done: Promise.resolve(),
     };
     // Every transition is held to AWS's payload limit; past it the execution fails, as AWS fails it (not catchable).
@@ -147,15 +161,35 @@ export class LocalEngine {
         },
         (err: Error) => {
           const cause = err.cause as Error | undefined;
-          execution.status = err.name === 'ExecutionAbortedError' && !overLimit ? 'ABORTED' : 'FAILED';
-          execution.error = overLimit ? 'States.DataLimitExceeded' : (cause?.name ?? err.name);
-          execution.cause = overLimit ?? cause?.message ?? err.message;
+          if (overLimit) {
+            execution.status = 'FAILED';
+            execution.error = 'States.DataLimitExceeded';
+            execution.cause = overLimit;
+          } else if (err.name === 'ExecutionAbortedError') {
+            execution.status = 'ABORTED';
+            Object.assign(execution, stopped);
+          } else if (err.name === 'ExecutionTimeoutError') {
+            // The library rejects with its own error when the top-level TimeoutSeconds passes; AWS says TIMED_OUT.
+            execution.status = 'TIMED_OUT';
+            execution.error = 'States.Timeout';
+            execution.cause = `the execution ran longer than its TimeoutSeconds (${this.timeoutSeconds} s)`;
+          } else {
+            execution.status = 'FAILED';
+            execution.error = cause?.name ?? err.name;
+            execution.cause = cause?.message ?? err.message;
+          }
         },
       )
       .then(async () => {
         execution.stopDate = new Date();
+        // Tasks still waiting (a worker mid-step) end with their execution, as on AWS.
+        this.ctx.tokens.abandon(name);
         await collect.catch(() => undefined);
         await this.saveHistory(execution);
+        if (this.onEnded && (UNRECORDED_ENDS as readonly string[]).includes(execution.status)) {
+          // A reconcile that throws is logged; on AWS EventBridge would retry it and then dead-letter it.
+          await this.onEnded(statusChangeEvent(execution)).catch((err: unknown) => logger.error('onEnded failed', { execution: name, error: err as Error }));
+        }
       });
     this.executions.set(executionArn, execution);
     return execution;
@@ -180,4 +214,33 @@ export class LocalEngine {
     const { done: _done, abort: _abort, ...record } = e;
     await writeFile(join(this.historyDir, `${e.name}.json`), JSON.stringify(record, null, 2));
   }
+}
+
+/** The "Step Functions Execution Status Change" event EventBridge receives for an execution, in AWS's shape. */
+export function statusChangeEvent(e: Execution): ExecutionStatusChange {
+  const time = (e.stopDate ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': EXECUTION_STATUS_CHANGE,
+    source: 'aws.states',
+    account: LOCAL_STATE_MACHINE_ARN.split(':')[4]!,
+    time,
+    region: LOCAL_REGION,
+    resources: [e.executionArn],
+    detail: {
+      executionArn: e.executionArn,
+      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate.getTime(),
+      stopDate: e.stopDate?.getTime() ?? null,
+      input: e.input,
+      inputDetails: { included: true },
+      output: e.output ?? null,
+      outputDetails: e.output === undefined ? null : { included: true },
+      error: e.error ?? null,
+      cause: e.cause ?? null,
+    },
+  };
 }

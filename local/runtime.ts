@@ -4,13 +4,14 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { destroyClients } from '../core/aws.js';
-import { type Deps, jobsTable, setUp } from '../core/component.js';
+import { parseCallLog, type RecordedCall } from '../core/call-log.js';
+import { CALL_LOG_VARIABLE, type Deps, jobsTable, setUp } from '../core/component.js';
 import { type Component, type Config, type Settings, settingsFromText } from '../core/config.js';
 import { executionArn, executionName, type JobRecord } from '../core/job.js';
 import { ConflictError } from '../core/errors.js';
@@ -20,6 +21,7 @@ import { cancelJob } from '../lambdas/cancel-job/cancel-job.js';
 import * as classify from '../lambdas/classify/handler.js';
 import * as notify from '../lambdas/notify/handler.js';
 import * as publish from '../lambdas/publish/handler.js';
+import * as reconcile from '../lambdas/reconcile/handler.js';
 import { startJob } from '../lambdas/start-job/start-job.js';
 import type { WorkerTask } from './adapters.js';
 import { type Deployment, deploymentFor } from './deployment.js';
@@ -63,8 +65,10 @@ function settingsOf(options: RuntimeOptions, env: Record<string, string | undefi
 }
 
 /** What the platform gives every component here: the stand-ins' endpoints and credentials, the region. */
-function platformEnv(standIns: StandIns, sfnEndpoint: string): Record<string, string> {
+function platformEnv(standIns: StandIns, sfnEndpoint: string, dataDir: string): Record<string, string> {
   return {
+    // Every AWS call each component makes, for the offline IAM check (in scratch: the sandboxed worker writes there).
+    [CALL_LOG_VARIABLE]: join(dataDir, 'work', 'aws-calls.jsonl'),
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
@@ -83,6 +87,8 @@ export class LocalRuntime {
   private components = new Map<Component, Deps>();
   private lambdas: Record<string, (event: unknown) => Promise<unknown>> = {};
   private task!: WorkerTask;
+  /** The reconcile function: what the EventBridge rule invokes on AWS. */
+  private reconcile!: (event: unknown) => Promise<unknown>;
 
   private constructor(
     readonly dataDir: string,
@@ -93,7 +99,9 @@ export class LocalRuntime {
     private readonly sfnServer: Server,
     private readonly dynamo: DynamoDBClient,
     private readonly sandbox: boolean,
-  ) {}
+  ) {
+    this.env = hostEnv;
+  }
 
   static async start(options: RuntimeOptions): Promise<LocalRuntime> {
     const dataDir = resolve(options.dataDir);
@@ -105,13 +113,14 @@ export class LocalRuntime {
     const api = await startSfnApi(operations);
     const hostEnv = { ...(options.env ?? process.env) };
     const dynamo = new DynamoDBClient({ endpoint: standIns.dynamoEndpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const runtime = new LocalRuntime(dataDir, options, hostEnv, platformEnv(standIns, api.endpoint), standIns, api.server, dynamo, options.sandbox ?? canSandbox());
+    const runtime = new LocalRuntime(dataDir, options, hostEnv, platformEnv(standIns, api.endpoint, dataDir), standIns, api.server, dynamo, options.sandbox ?? canSandbox());
     await runtime.configure(settingsOf(options, hostEnv));
     const engine = await LocalEngine.create(
-      { tokens, lambdas: () => runtime.lambdas, worker: () => runtime.task, logDir: join(dataDir, 'logs'), dynamo },
+      { tokens, lambdas: () => runtime.lambdas, worker: () => runtime.task, running: runtime.tasks, logDir: join(dataDir, 'logs'), dynamo },
       runtime.deployment.definition,
       join(dataDir, 'executions'),
-      options.retryIntervalMs,
+      // An execution that ends FAILED, TIMED_OUT or ABORTED goes to reconcile, as EventBridge sends it on AWS.
+      { retryIntervalMs: options.retryIntervalMs, onEnded: (event) => runtime.reconcile(event) },
     );
     Object.assign(operations, sfnOperations(engine, tokens));
     runtime.engine = engine;
@@ -125,7 +134,8 @@ export class LocalRuntime {
    * local values in place of ARNs, endpoints and the task's scratch, secrets from the host.
    */
   private async configure(settings: Settings): Promise<void> {
-    this.deployment = await deploymentFor(settings);
+    // The STT key is a secret ECS injects only when the stack is given one: so here, when the host has one.
+    this.deployment = await deploymentFor(settings, { sttApiKeySecret: !!this.env.MEDIA_INGEST_STT_API_KEY });
     for (const deps of this.components.values()) destroyClients(deps.clients);
     this.components.clear();
     const lambdaEnv = (component: Component) => this.environment(this.deployment.functions[component] ?? {}, component);
@@ -134,35 +144,48 @@ export class LocalRuntime {
       [LOCAL_SUBSTITUTIONS.PublishFunctionArn]: publish.forEnvironment(lambdaEnv('publish')),
       [LOCAL_SUBSTITUTIONS.NotifyFunctionArn]: notify.forEnvironment(lambdaEnv('notify')),
     };
+    this.reconcile = reconcile.forEnvironment(lambdaEnv('reconcile'));
     const work = join(this.dataDir, 'work');
     const worker = Object.fromEntries(
       Object.entries(this.deployment.worker).map(([k, v]) => [k, v === TASK_SCRATCH || v.startsWith(`${TASK_SCRATCH}/`) ? work + v.slice(TASK_SCRATCH.length) : v]),
     );
-    const injected = Object.fromEntries(this.deployment.workerSecrets.flatMap((name) => (this.hostEnv[name] ? [[name, this.hostEnv[name]!]] : [])));
+    const injected = Object.fromEntries(this.deployment.workerSecrets.flatMap((name) => (this.env[name] ? [[name, this.env[name]!]] : [])));
     this.task = {
       bundle: this.deployment.workerBundle,
       // The image's PATH finds its tools; here the host's does. Nothing else of the host reaches the task.
-      env: { ...worker, ...injected, ...this.platform, PATH: this.hostEnv.PATH ?? '/usr/bin:/bin', ...this.logLevel() },
+      env: { ...worker, ...injected, ...this.endpoints(), ...this.platform, PATH: this.env.PATH ?? '/usr/bin:/bin', ...this.logLevel() },
       scratch: work,
       sandbox: this.sandbox,
     };
   }
 
-  /** Runs later jobs with other settings (as a redeploy with other props would); running jobs keep theirs. */
-  async reconfigure(settings: Settings): Promise<void> {
-    await this.configure({ ...settingsOf(this.options, this.hostEnv), ...settings });
+  /**
+   * Runs later jobs as a redeploy would: with these settings, and variables (settings by name, secrets, endpoints)
+   * over those the runtime started with. Running jobs keep theirs. `reconfigure({})` goes back to the start.
+   */
+  async reconfigure(settings: Settings, env: Record<string, string> = {}): Promise<void> {
+    this.env = { ...this.hostEnv, ...env };
+    await this.configure({ ...settingsOf(this.options, this.env), ...settings });
   }
 
+  /** The host's variables now in force (the start's, or a reconfiguration's). */
+  private env: Record<string, string | undefined>;
+
   private logLevel(): Record<string, string> {
-    return this.hostEnv.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: this.hostEnv.POWERTOOLS_LOG_LEVEL } : {};
+    return this.env.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: this.env.POWERTOOLS_LOG_LEVEL } : {};
+  }
+
+  /** Endpoints the host names for services without a stand-in here (Amazon Transcribe, an STT API's proxy…). */
+  private endpoints(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.env).filter((e): e is [string, string] => e[0].startsWith('AWS_ENDPOINT_URL_') && !!e[1]));
   }
 
   /** A Lambda's environment here: the template's, with the callback key from the host instead of its secret's ARN. */
   private environment(template: Record<string, string>, component: Component): Record<string, string> {
-    const env: Record<string, string> = { ...template, ...this.platform };
+    const env: Record<string, string> = { ...template, ...this.endpoints(), ...this.platform };
     if (env.MEDIA_INGEST_CALLBACK_SECRET_ARN !== undefined) {
       delete env.MEDIA_INGEST_CALLBACK_SECRET_ARN;
-      const secret = this.hostEnv[SECRETS[0]];
+      const secret = this.env[SECRETS[0]];
       if (secret) env[SECRETS[0]] = secret;
     }
     if (!this.deployment.functions[component]) throw new Error(`the template has no function for ${component}`);
@@ -181,13 +204,33 @@ export class LocalRuntime {
 
   /** What the template gives the API functions, resource names included (the CLI and tests read them here). */
   get config(): Config {
-    return { ...this.deps('start-job').config, ...this.deps('cancel-job').config };
+    return { ...this.deps('start-job').config, ...this.deps('create-upload').config, ...this.deps('cancel-job').config };
   }
 
-  /** An S3 client on the stand-in, as the API functions have it. */
-  get s3() {
-    return this.deps('cancel-job').clients.s3;
+  /** Every AWS call the components made, as recorded (core/call-log.ts). */
+  async awsCalls(): Promise<RecordedCall[]> {
+    return parseCallLog(await readFile(this.platform[CALL_LOG_VARIABLE]!, 'utf8').catch(() => ''));
   }
+
+  /** The worker's scratch here (the task's /scratch). */
+  get workDir(): string {
+    return join(this.dataDir, 'work');
+  }
+
+  /** Process groups of the worker tasks running now (bubblewrap and the worker in each): what a test kills to lose a task. */
+  workerTasks(): number[] {
+    return [...this.tasks];
+  }
+
+  private readonly tasks = new Set<number>();
+
+  /** An S3 client on the stand-in for what callers do themselves (their PUT of an upload, reading artifacts): no component's call. */
+  get s3() {
+    this.caller ??= setUp('create-upload', { ...this.environment(this.deployment.functions['create-upload'] ?? {}, 'create-upload'), [CALL_LOG_VARIABLE]: '' });
+    return this.caller.clients.s3;
+  }
+
+  private caller: Deps | undefined;
 
   /** Starts a job exactly as `POST /jobs` does, for the local tenant. */
   async submit(body: unknown, connections?: number): Promise<string> {
@@ -261,7 +304,7 @@ export class LocalRuntime {
     await this.engine.drain();
     await new Promise<void>((res) => this.sfnServer.close(() => res()));
     this.sfnServer.closeAllConnections();
-    for (const deps of this.components.values()) destroyClients(deps.clients);
+    for (const deps of [...this.components.values(), ...(this.caller ? [this.caller] : [])]) destroyClients(deps.clients);
     this.dynamo.destroy();
     await this.standIns.stop();
   }

@@ -60,7 +60,8 @@ export function sfnOperations(engine: LocalEngine, tokens: TaskTokens): Record<s
     DescribeExecution: (body) => describe(execution(body.executionArn)),
     StopExecution(body) {
       const e = execution(body.executionArn);
-      e.abort();
+      const text = (v: unknown) => (v === undefined ? undefined : String(v));
+      e.abort(text(body.error), text(body.cause));
       tokens.abandon(e.name);
       return { stopDate: Date.now() / 1000 };
     },

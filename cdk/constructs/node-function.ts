@@ -30,6 +30,9 @@ export function functionDescription(component: Component): string {
  * role that may write only to its own log group; everything else is granted by its owner, statement by statement.
  */
 export class NodeFunction extends nodejs.NodejsFunction {
+  /** The folder under lambdas/ it runs: the component's name. */
+  readonly component: string;
+
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
     const role = new iam.Role(scope, `${id}Role`, {
@@ -59,6 +62,7 @@ export class NodeFunction extends nodejs.NodejsFunction {
         externalModules: ['@aws-sdk/*'],
       },
     });
+    this.component = props.name;
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', XRAY_REASON);
   }
 }

@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { acknowledge, PREFIX_REASON, UPLOADS_REASON, prefixFinding, XRAY_REASON } from '../nag.js';
+import { acknowledge, findingEnv, PREFIX_REASON, UPLOADS_REASON, prefixFinding, XRAY_REASON } from '../nag.js';
 import { ASL_FILE } from '../paths.js';
 import { type Config, loadConfig, type VariableName } from '../../core/config.js';
 import { readFileSync } from 'node:fs';
@@ -127,19 +127,33 @@ export class Workflow extends Construct {
     const taskRole = workers.taskDefinition.taskRole;
     taskRole.addToPrincipalPolicy(objectStatement(staging, 'staging/', ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']));
     taskRole.addToPrincipalPolicy(objectStatement(staging, 'uploads/', ['s3:GetObject']));
+    // Kept download parts (containers/media-worker/parts.ts) are listed on a retry and deleted once the file is whole.
+    taskRole.addToPrincipalPolicy(objectStatement(staging, 'staging/', ['s3:DeleteObject']));
+    taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [staging.bucketArn], conditions: { StringLike: { 's3:prefix': 'staging/*' } } }),
+    );
     // It reads the job (its message is only a reference) and writes progress.
     taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
     this.stateMachine.grantTaskResponse(taskRole);
     // The Amazon Transcribe engine (MEDIA_INGEST_TRANSCRIBE_ENGINE=aws) starts and polls jobs on staged audio.
     taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['transcribe:StartTranscriptionJob', 'transcribe:GetTranscriptionJob'],
+        actions: ['transcribe:GetTranscriptionJob'],
         resources: [Stack.of(this).formatArn({ service: 'transcribe', resource: 'transcription-job', resourceName: 'media-ingest-*' })],
       }),
     );
+    // StartTranscriptionJob has no resource-level permissions (IAM reference): "*", but only writing into staging.
+    taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['transcribe:StartTranscriptionJob'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'transcribe:OutputBucketName': staging.bucketName } },
+      }),
+    );
+    acknowledge(taskRole, 'AwsSolutions-IAM5[Resource::*]', 'transcribe:StartTranscriptionJob supports no resource-level permissions; the grant is limited to jobs whose output goes to the staging bucket');
     acknowledge(
       taskRole,
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/media-ingest-*]',
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:transcribe:${findingEnv(this)}:transcription-job/media-ingest-*]`,
       'transcription jobs are named per run (media-ingest-<uuid>); the grant covers only jobs with that prefix',
     );
     acknowledge(taskRole, prefixFinding(staging, 'staging/'), PREFIX_REASON);

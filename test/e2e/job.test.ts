@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -117,7 +116,7 @@ describe('a job on a direct MP4 served on loopback', () => {
   });
 
   it('removes the worker scratch directory when its steps end', () => {
-    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
   });
 });
 
@@ -142,7 +141,7 @@ describe('a job that fails', () => {
     expect(record.stage).toBe('extract');
     expect(record.error).toMatchObject({ code: 'NotMedia' });
     expect(record.artifacts).toEqual([]);
-    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
   });
 });
 
@@ -204,19 +203,14 @@ describe('a worker that dies', () => {
   it('counts as a task failure that the ASL retries, and the job still succeeds', async () => {
     const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/stall.mp4') } });
     // Wait for the stalled download, then kill the worker process outright.
-    let pids = '';
-    for (let i = 0; i < 100 && !pids; i++) {
+    let tasks: number[] = [];
+    for (let i = 0; i < 100 && !tasks.length; i++) {
       await sleep(100);
-      if (server.hits.has('/stall-started')) {
-        try {
-          pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'media-worker/main.ts']).toString().trim();
-        } catch {
-          // not started yet
-        }
-      }
+      if (server.hits.has('/stall-started')) tasks = runtime.workerTasks();
     }
-    expect(pids).not.toBe('');
-    for (const pid of pids.split('\n')) process.kill(Number(pid), 'SIGKILL');
+    expect(tasks).not.toEqual([]);
+    // The whole task at once (bubblewrap and the worker in it), as a lost Fargate task.
+    for (const group of tasks) process.kill(-group, 'SIGKILL');
     const record = await runtime.finish(jobId);
     expect(record.status).toBe('SUCCEEDED');
     const history = JSON.parse(await readFile(join(runtime.dataDir, 'executions', `local-${jobId}.json`), 'utf8'));

@@ -139,7 +139,8 @@ describe('sources of every shape', () => {
   });
 
   it('writes audio.flac instead when MEDIA_INGEST_AUDIO_FORMAT=flac', async () => {
-    const restore = setEnv({ MEDIA_INGEST_AUDIO_FORMAT: 'flac' });
+    await runtime.reconfigure({}, { MEDIA_INGEST_AUDIO_FORMAT: 'flac' });
+    const restore = () => runtime.reconfigure({});
     try {
       const { record, out } = await run('speech');
       expect(record.status).toBe('SUCCEEDED');
@@ -148,7 +149,7 @@ describe('sources of every shape', () => {
       expect(probeStreams(join(out, 'audio.flac'))[0]).toMatchObject({ codec_name: 'flac', channels: 1, sample_rate: '16000' });
       expect((await readFile(join(out, 'transcript.txt'), 'utf8')).length).toBeGreaterThan(20);
     } finally {
-      restore();
+      await restore();
     }
   });
 });
@@ -185,13 +186,14 @@ describe('the OpenAI-compatible engine', () => {
 
   it('uploads in chunks, retries a 429 after Retry-After, and stitches the segments back on one clock', async () => {
     const port = (api.address() as AddressInfo).port;
-    const restore = setEnv({
+    await runtime.reconfigure({}, {
       MEDIA_INGEST_TRANSCRIBE_ENGINE: 'openai',
       MEDIA_INGEST_STT_BASE_URL: `http://127.0.0.1:${port}/v1`,
       MEDIA_INGEST_STT_API_KEY: 'sk-test',
       MEDIA_INGEST_STT_MODEL: 'whisper-large-v3',
       MEDIA_INGEST_STT_MAX_UPLOAD_BYTES: String(128 * 1024),
     });
+    const restore = () => runtime.reconfigure({});
     try {
       const started = Date.now();
       const { record, out } = await run('speech');
@@ -215,7 +217,7 @@ describe('the OpenAI-compatible engine', () => {
       expect(requests).toBe(chunks + 1);
       expect(Date.now() - started).toBeGreaterThan(1000);
     } finally {
-      restore();
+      await restore();
     }
   });
 });
@@ -263,12 +265,13 @@ describe('the Amazon Transcribe engine', () => {
   afterAll(() => endpoint?.close());
 
   it('starts a job on the staged audio, polls it, and turns its result into segments with word times', async () => {
-    const restore = setEnv({
+    await runtime.reconfigure({}, {
       MEDIA_INGEST_TRANSCRIBE_ENGINE: 'aws',
       MEDIA_INGEST_TRANSCRIBE_LANGUAGE: 'en-US',
       MEDIA_INGEST_TRANSCRIBE_POLL_MS: '100',
       AWS_ENDPOINT_URL_TRANSCRIBE: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`,
     });
+    const restore = () => runtime.reconfigure({});
     try {
       const { record, out } = await run('speech');
       expect(record.status).toBe('SUCCEEDED');
@@ -284,7 +287,7 @@ describe('the Amazon Transcribe engine', () => {
       });
       expect(await readFile(join(out, 'transcript.srt'), 'utf8')).toContain('00:00:00,200 --> 00:00:01,100\nHello world.');
     } finally {
-      restore();
+      await restore();
     }
   });
 });

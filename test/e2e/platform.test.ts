@@ -120,8 +120,9 @@ describe('platform pages through yt-dlp', () => {
   it('takes the best format within MEDIA_INGEST_MAX_HEIGHT', async () => {
     const best = await run('/watch/ladder.html');
     expect(probeStreams(join(best.out, 'source.mp4')).find((s) => s.codec_type === 'video')).toMatchObject({ height: 240 });
-    // The worker reads its configuration when it starts: the cap applies to this job only.
-    const restore = setEnv({ MEDIA_INGEST_MAX_HEIGHT: '200' });
+    // A redeploy with the cap: later jobs take it.
+    await runtime.reconfigure({}, { MEDIA_INGEST_MAX_HEIGHT: '200' });
+    const restore = () => runtime.reconfigure({});
     const capped = await run('/watch/ladder.html').finally(restore);
     expect(capped.record.error).toBeNull();
     expect(probeStreams(join(capped.out, 'source.mp4')).find((s) => s.codec_type === 'video')).toMatchObject({ height: 120 });

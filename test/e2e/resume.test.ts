@@ -96,8 +96,7 @@ async function killWorkerAfterParts(jobId: string, count: number): Promise<{ kep
   }
   expect(kept.length).toBeGreaterThanOrEqual(count);
   const killedAt = Date.now();
-  const pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'media-worker/main.ts']).toString().trim().split('\n');
-  for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+  for (const group of runtime.workerTasks()) process.kill(-group, 'SIGKILL');
   return { kept, killedAt };
 }
 

@@ -216,16 +216,16 @@ describe('the workflow', () => {
     expect(on('StorageArtifacts')).toEqual([{ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], prefix: 'tenants/' }]);
   });
 
-  it('signs callbacks with a generated secret that only start-job and notify may read', () => {
+  it('signs callbacks with a generated secret that only start-job, notify and reconcile may read', () => {
     const [secretId, secret] = ofType('AWS::SecretsManager::Secret')[0]!;
     expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48, ExcludePunctuation: true });
     const functions = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.MEDIA_INGEST_CALLBACK_SECRET_ARN);
-    expect(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['ApiStartJob', 'WorkflowNotify']);
+    expect(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['ApiStartJob', 'ReconcileFunction', 'WorkflowNotify']);
     for (const [, f] of functions) expect(logicalId(f.Properties.Environment.Variables.MEDIA_INGEST_CALLBACK_SECRET_ARN)).toBe(secretId);
     const readers = ofType('AWS::IAM::Policy')
       .filter(([, p]) => (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>).some((st) => [st.Action].flat().includes('secretsmanager:GetSecretValue') && logicalId(st.Resource) === secretId))
       .flatMap(([, p]) => (p.Properties.Roles as unknown[]).map((r) => logicalId(r)!.replace(/[0-9A-F]{8}$/, '')));
-    expect(readers.sort()).toEqual(['ApiStartJobRole', 'WorkflowNotifyRole']);
+    expect(readers.sort()).toEqual(['ApiStartJobRole', 'ReconcileFunctionRole', 'WorkflowNotifyRole']);
   });
 
   it('injects the speech-to-text API key from Secrets Manager into the worker when one is given, never as plain text', () => {
@@ -251,14 +251,14 @@ describe('the workflow', () => {
 
   it('runs every Lambda on a current Node.js runtime with tracing, and its own role', () => {
     const functions = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Handler === 'index.handler');
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(10);
     const roles = new Set<string | undefined>();
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs24.x');
       expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       roles.add(logicalId(f.Properties.Role));
     }
-    expect(roles.size).toBe(9);
+    expect(roles.size).toBe(10);
   });
 });
 
@@ -297,7 +297,7 @@ describe('the API', () => {
 
 describe('cleanup and alarms', () => {
   it('runs the cleanup sweep on a schedule, with a dead-letter queue', () => {
-    const rule = ofType('AWS::Events::Rule')[0]![1];
+    const rule = ofType('AWS::Events::Rule').find(([id]) => id.startsWith('Cleanup'))![1];
     expect(rule.Properties.ScheduleExpression).toBe('rate(1 hour)');
     expect(rule.Properties.Targets[0]).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 2 }, DeadLetterConfig: { Arn: expect.anything() } });
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
@@ -308,12 +308,58 @@ describe('cleanup and alarms', () => {
     const metric = (name: string) => alarms.filter((a) => a.MetricName === name);
     expect(metric('ExecutionsFailed')).toHaveLength(1);
     expect(metric('ExecutionThrottled')).toHaveLength(1);
-    expect(metric('Errors')).toHaveLength(9);
-    expect(metric('Throttles')).toHaveLength(9);
+    expect(metric('Errors')).toHaveLength(10);
+    expect(metric('Throttles')).toHaveLength(10);
     expect(metric('5XXError')).toHaveLength(1);
-    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(2);
     const topic = ofType('AWS::SNS::Topic')[0]![0];
     for (const a of alarms) expect(a.AlarmActions.map(logicalId)).toEqual([topic]);
   });
 });
 
+
+describe('reconcile', () => {
+  const [ruleId, rule] = ofType('AWS::Events::Rule').find(([id]) => id.startsWith('Reconcile'))!;
+  const [fnId, fn] = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('ReconcileFunction'))!;
+  const [queueId] = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('ReconcileDeadLetters'))!;
+
+  it("sends this state machine's FAILED, TIMED_OUT and ABORTED executions to the reconcile function, with retries and a dead-letter queue", () => {
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: ofType('AWS::StepFunctions::StateMachine')[0]![0] }] },
+    });
+    expect(rule.Properties.Targets).toHaveLength(1);
+    expect(rule.Properties.Targets[0]).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } });
+    expect(logicalId(rule.Properties.Targets[0].Arn)).toBe(fnId);
+    expect(logicalId(rule.Properties.Targets[0].DeadLetterConfig.Arn)).toBe(queueId);
+    template.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] } });
+    // An invocation that keeps failing after Lambda's own retries lands in the same queue.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+  });
+
+  it('may read and conditionally update job records, read the callback secret and describe executions of this machine, and nothing else', () => {
+    const roleId = logicalId(fn.Properties.Role);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: unknown) => logicalId(r) === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+    const grants = statements
+      .filter((st) => st.Resource !== '*')
+      .map((st) => ({ actions: [st.Action].flat().sort(), on: JSON.stringify(st.Resource).match(/"(?:Ref|Fn::GetAtt)":\[?"([A-Za-z]+?)[0-9A-F]{8}"/)?.[1] }));
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], on: 'JobsTable' },
+        { actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], on: 'CallbackSecret' },
+        { actions: ['states:DescribeExecution'], on: 'WorkflowPipeline' },
+        { actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], on: 'ReconcileDeadLetters' },
+        { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], on: 'ReconcileFunctionLogs' },
+      ]),
+    );
+    expect(grants).toHaveLength(5);
+    for (const st of statements.filter((x) => x.Resource === '*')) for (const a of [st.Action].flat()) expect(a).toMatch(/^xray:/);
+    expect(fn.Properties.Environment.Variables).toMatchObject({ JOBS_TABLE: { Ref: expect.stringMatching(/^JobsTable/) }, MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: 'hooks.example.com' });
+  });
+});
