@@ -90,6 +90,7 @@ export class MediaIngestStack extends Stack {
     });
     const reconcile = new Reconcile(this, 'Reconcile', {
       table: jobs.table,
+      staging: storage.staging,
       stateMachine: this.workflow.stateMachine,
       callbackSecret,
       values,

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.js';
+import { normaliseHost } from './egress.js';
 import { InvalidRequestError } from './errors.js';
 import { safeFetch } from './http.js';
 import { logger } from './logger.js';
@@ -15,7 +16,8 @@ export function checkCallbackUrl(config: Config, raw: string): { url: URL; secre
     throw new InvalidRequestError('callback_url: callbacks are not configured here (MEDIA_INGEST_CALLBACK_SECRET is not set)');
   }
   const url = new URL(raw);
-  if (!config.MEDIA_INGEST_CALLBACK_ALLOW_HOSTS.includes(url.hostname.toLowerCase())) {
+  // Compared as the egress policy compares hosts: case and a trailing dot make no difference.
+  if (!config.MEDIA_INGEST_CALLBACK_ALLOW_HOSTS.map(normaliseHost).includes(normaliseHost(url.hostname))) {
     throw new InvalidRequestError(`callback_url: host ${url.hostname} is not on the callback allowlist (MEDIA_INGEST_CALLBACK_ALLOW_HOSTS)`);
   }
   return { url, secret };

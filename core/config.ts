@@ -71,7 +71,7 @@ function setting<S extends z.ZodType, K extends Kind>(schema: S, kind: K, reader
 const VARIABLES = {
   // Resources, filled in by the deployment.
   JOBS_TABLE: { schema: z.string().min(1), kind: 'string', readers: [...API.filter((c) => c !== 'create-upload'), 'notify', 'reconcile', 'cleanup', 'worker'], resource: true, required: true },
-  STAGING_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['classify', 'publish', 'cancel-job', 'cleanup', 'create-upload', 'worker'], resource: true, required: true },
+  STAGING_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['start-job', 'classify', 'publish', 'notify', 'reconcile', 'cancel-job', 'cleanup', 'create-upload', 'worker'], resource: true, required: true },
   ARTIFACTS_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['publish'], resource: true, required: true },
   STATE_MACHINE_ARN: { schema: z.string().min(1), kind: 'string', readers: ['start-job'], resource: true, required: true },
   MEDIA_INGEST_CALLBACK_SECRET_ARN: { schema: z.string().optional(), kind: 'string', readers: CALLBACKS, resource: true },

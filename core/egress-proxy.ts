@@ -3,6 +3,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { checkedLookup, checkUrl, type EgressPolicy } from './egress.js';
 import { logger } from './logger.js';
+import { redactText } from './redact.js';
 
 export interface EgressProxy {
   /** `http://127.0.0.1:PORT`, for http_proxy / https_proxy / --proxy. */
@@ -14,8 +15,9 @@ export interface EgressProxy {
 
 function refuse(proxy: { refusals: string[] }, target: string, err: unknown): string {
   const reason = err instanceof Error ? err.message : String(err);
-  proxy.refusals.push(`${target}: ${reason}`);
-  logger.warn('egress refused', { target, reason });
+  // A tool's request URL may be signed: what is kept and logged is redacted.
+  proxy.refusals.push(redactText(`${target}: ${reason}`));
+  logger.warn('egress refused', { target: redactText(target), reason });
   return reason;
 }
 

@@ -1,3 +1,5 @@
+import { redactDeep, redactText } from './redact.js';
+
 /** Stable error names: the ASL's Retry/Catch match on them and a job's `error.code` is one of them. */
 export const ERROR_CODES = [
   'InvalidRequest',
@@ -34,10 +36,11 @@ export class MediaIngestError extends Error {
   readonly details: ErrorDetails;
 
   constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: ErrorDetails } = {}) {
-    super(message, { cause: options.cause });
+    // Messages and stderr tails are stored and logged: a source URL quoted in them loses its secrets here.
+    super(redactText(message), { cause: options.cause });
     this.code = code;
     this.name = code;
-    this.details = options.details ?? {};
+    this.details = redactDeep(options.details ?? {});
   }
 }
 
@@ -93,12 +96,16 @@ export class ConflictError extends MediaIngestError {
 export function errorCause(err: unknown): string {
   const e = err instanceof Error ? err : new Error(String(err));
   const details = err instanceof MediaIngestError ? err.details : {};
-  return JSON.stringify({ errorType: e.name, errorMessage: e.message, ...details });
+  return JSON.stringify(redactDeep({ errorType: e.name, errorMessage: e.message, ...details }));
 }
 
 /** Reads a Step Functions `Cause` back into a message and stderr tail, whichever runtime produced it. */
 export function parseCause(cause: string | undefined): { message: string; stderrTail?: string[] } {
   if (!cause) return { message: '' };
+  return redactDeep(parseRawCause(cause));
+}
+
+function parseRawCause(cause: string): { message: string; stderrTail?: string[] } {
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown; stderrTail?: unknown };
     if (typeof parsed.errorMessage === 'string') {

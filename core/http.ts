@@ -65,12 +65,16 @@ function networkError(err: unknown, url: string): MediaIngestError {
 export async function safeFetch(config: Config, rawUrl: string, options: SafeFetchOptions = {}): Promise<SafeResponse> {
   const policy = policyOf(config);
   let url = checkUrl(policy, rawUrl).toString();
+  // fetch refuses userinfo in a URL: it goes as Basic credentials, and only to the origin it was given for.
+  const { origin, authorization } = credentialsOf(url);
+  url = withoutCredentials(url);
   for (let hop = 0; ; hop++) {
     let response: Response;
+    const auth = authorization && new URL(url).origin === origin ? { authorization } : {};
     try {
       response = await fetch(url, {
         method: options.method ?? 'GET',
-        headers: options.headers,
+        headers: { ...options.headers, ...auth },
         body: options.body,
         redirect: 'manual',
         signal: options.signal,
@@ -80,13 +84,37 @@ export async function safeFetch(config: Config, rawUrl: string, options: SafeFet
       throw networkError(err, url);
     }
     const location = response.headers.get('location');
-    if (response.status < 300 || response.status >= 400 || !location) return { response, url };
+    // The URL handed back keeps its credentials while on their origin: later range requests need them too.
+    if (response.status < 300 || response.status >= 400 || !location) return { response, url: auth.authorization ? withCredentialsOf(rawUrl, url) : url };
     await response.body?.cancel();
     if (hop >= config.MEDIA_INGEST_MAX_REDIRECTS) {
       throw new InvalidRequestError(`more than ${config.MEDIA_INGEST_MAX_REDIRECTS} redirects from ${rawUrl}`);
     }
-    url = checkUrl(policy, new URL(location, url).toString()).toString();
+    url = withoutCredentials(checkUrl(policy, new URL(location, url).toString()).toString());
   }
+}
+
+function credentialsOf(raw: string): { origin: string; authorization?: string } {
+  const url = new URL(raw);
+  if (!url.username && !url.password) return { origin: url.origin };
+  const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return { origin: url.origin, authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
+}
+
+function withCredentialsOf(from: string, raw: string): string {
+  const source = new URL(from);
+  const url = new URL(raw);
+  url.username = source.username;
+  url.password = source.password;
+  return url.toString();
+}
+
+function withoutCredentials(raw: string): string {
+  const url = new URL(raw);
+  if (!url.username && !url.password) return raw;
+  url.username = '';
+  url.password = '';
+  return url.toString();
 }
 
 /** The stable error for an HTTP status a source answered with. */

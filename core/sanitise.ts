@@ -1,12 +1,14 @@
+import { redactText, redactUrl } from './redact.js';
+
 /** Source metadata (titles, tags, a caller's `source.metadata`) made safe to store and show. */
 const MAX_TEXT = 512;
 const MAX_KEYS = 64;
 const MAX_ITEMS = 100;
 const MAX_DEPTH = 4;
 
-/** Control and invisible format characters out, path separators neutralised, whitespace folded, length capped. */
+/** Secrets in URLs redacted, control and invisible format characters out, path separators neutralised, whitespace folded, length capped. */
 export function sanitiseText(value: string, max = MAX_TEXT): string {
-  const clean = value
+  const clean = redactText(value)
     .replace(/[\p{Cc}\p{Cf}]/gu, ' ')
     .replace(/[/\\]/g, '_')
     .replace(/\s+/g, ' ')
@@ -15,11 +17,11 @@ export function sanitiseText(value: string, max = MAX_TEXT): string {
   return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : clean;
 }
 
-/** An http(s) URL kept as it is (text sanitising would mangle it); anything else is dropped. */
+/** An http(s) URL kept as it is (text sanitising would mangle it) but for its secrets; anything else is dropped. */
 export function sanitiseUrl(value: unknown): string | null {
   if (typeof value !== 'string' || value.length > 4096 || !URL.canParse(value)) return null;
   const url = new URL(value);
-  return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : null;
+  return url.protocol === 'http:' || url.protocol === 'https:' ? redactUrl(url.toString()) : null;
 }
 
 function sanitiseKey(key: string): string {

@@ -9,13 +9,17 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EXECUTION_STATUS_CHANGE, UNRECORDED_ENDS } from '../../core/execution-events.js';
-import { acknowledge, EXECUTIONS_REASON, executionsFinding } from '../nag.js';
+import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding } from '../nag.js';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { REQUEST_SECRETS_NAME } from '../../core/request-secrets.js';
 import { NodeFunction } from './node-function.js';
 import type { VariableName } from '../../core/config.js';
 
 export interface ReconcileProps {
   /** The jobs table: a record left QUEUED or RUNNING is conditionally marked FAILED. */
   readonly table: dynamodb.ITableV2;
+  /** The staging bucket: the real callback URL of a request with secrets waits there (core/request-secrets.ts). */
+  readonly staging: s3.IBucket;
   /** The state machine whose FAILED, TIMED_OUT and ABORTED executions are reconciled. */
   readonly stateMachine: sfn.StateMachine;
   /** The callback signing key, read at cold start (as Notify reads it). */
@@ -52,6 +56,8 @@ export class Reconcile extends Construct {
     // An event whose invocations keep failing (after Lambda's own retries) is kept for a redrive, not dropped.
     fn.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(this.deadLetters), retryAttempts: 2 });
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.staging.arnForObjects(`staging/*/${REQUEST_SECRETS_NAME}`)] }));
+    acknowledge(fn.role!, prefixFinding(props.staging, 'staging/').replace(/\*\]$/, `*/${REQUEST_SECRETS_NAME}]`), PREFIX_REASON);
     props.callbackSecret.grantRead(fn);
     // The job's input, when the event left it out for its size.
     stateMachine.grantExecution(fn, 'states:DescribeExecution');

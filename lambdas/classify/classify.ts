@@ -7,6 +7,8 @@ import { loadDash } from '../../core/dash.js';
 import { type ClassifyCheckpoint, describeZodError, ExecutionInputSchema } from '../../core/job.js';
 import { loadHls } from '../../core/playlist.js';
 import { claimsMedia, sniff } from '../../core/sniff.js';
+import { redactUrl } from '../../core/redact.js';
+import { realUrls } from '../../core/request-secrets.js';
 
 const PROBE_BYTES = 4096;
 
@@ -40,7 +42,10 @@ export async function classify(event: unknown, deps: Deps): Promise<ClassifyChec
     return { kind: 'platform', url: source.url, contentType: null, acceptRanges: false, bytes: 0, durationMs: Date.now() - started };
   }
 
-  const { response, url } = await safeFetch(config, source.url, { headers: { range: `bytes=0-${PROBE_BYTES - 1}` } });
+  const { sourceUrl } = await realUrls(deps.clients.s3, config.STAGING_BUCKET, parsed.data);
+  const { response, url: reached } = await safeFetch(config, sourceUrl, { headers: { range: `bytes=0-${PROBE_BYTES - 1}` } });
+  // The checkpoint is state and record: a signed URL there is redacted (the worker then starts again from the real one).
+  const url = redactUrl(reached);
   if (response.status !== 200 && response.status !== 206) {
     await response.body?.cancel();
     throw statusError(response.status, url);
@@ -63,10 +68,10 @@ export async function classify(event: unknown, deps: Deps): Promise<ClassifyChec
     case 'media':
       return done('direct');
     case 'hls':
-      await loadHls(config, url);
+      await loadHls(config, reached);
       return done('hls');
     case 'dash':
-      await loadDash(config, url);
+      await loadDash(config, reached);
       return done('dash');
     case 'unknown':
       // Binary without a known signature: only a source that claims to be media goes on to ffprobe.

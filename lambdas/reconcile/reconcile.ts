@@ -1,5 +1,6 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { deliverCallback } from '../../core/callbacks.js';
+import { realUrls } from '../../core/request-secrets.js';
 import { type Deps, jobsTable } from '../../core/component.js';
 import { type ErrorCode, InvalidRequestError } from '../../core/errors.js';
 import { ExecutionStatusChangeSchema, type UnrecordedEnd } from '../../core/execution-events.js';
@@ -47,5 +48,6 @@ export async function reconcile(event: unknown, deps: Deps): Promise<ReconcileRe
   const recorded = await recordExecutionEnded(jobsTable(deps), tenant, jobId, END_CODES[end], message);
   logger.info('reconcile', { jobId, tenant, executionArn, status, recorded });
   if (!recorded || !request.callback_url) return { executionArn, jobId, recorded };
-  return { executionArn, jobId, recorded, callback: await deliverCallback(config, jobsTable(deps), tenant, jobId, request.callback_url) };
+  const { callbackUrl = request.callback_url } = await realUrls(clients.s3, config.STAGING_BUCKET, input.data);
+  return { executionArn, jobId, recorded, callback: await deliverCallback(config, jobsTable(deps), tenant, jobId, callbackUrl) };
 }

@@ -7,6 +7,7 @@ import { createQueued, recordFailureBeforeStart, setExecution } from '../../core
 import { sanitiseMetadata } from '../../core/sanitise.js';
 import { artifactsPrefix } from '../../core/storage.js';
 import { checkCallbackUrl } from '../../core/callbacks.js';
+import { keepRealUrls, redactRequest } from '../../core/request-secrets.js';
 
 export interface StartJobInput {
   tenant: string;
@@ -30,10 +31,13 @@ export async function startJob(input: StartJobInput, deps: Deps): Promise<{ jobI
 
   const table = jobsTable(deps);
   const options = { connections: input.connections ?? config.MEDIA_INGEST_CONNECTIONS };
+  // The record and the execution input (its history, logs) hold redacted URLs; the real ones wait in staging.
+  const stored = redactRequest(request);
   // The record holds the whole job; workers read it from there, since a step's message carries only a reference.
-  await createQueued(table, { tenant: input.tenant, jobId, request, options, ttlDays: config.MEDIA_INGEST_JOB_TTL_DAYS });
-  const executionInput: ExecutionInput = { tenant: input.tenant, jobId, request, options, checkpoints: {} };
+  await createQueued(table, { tenant: input.tenant, jobId, request: stored, options, ttlDays: config.MEDIA_INGEST_JOB_TTL_DAYS });
+  const executionInput: ExecutionInput = { tenant: input.tenant, jobId, request: stored, options, checkpoints: {} };
   try {
+    await keepRealUrls(deps.clients.s3, config.STAGING_BUCKET, input.tenant, jobId, request);
     const { executionArn } = await deps.clients.sfn.send(
       new StartExecutionCommand({
         stateMachineArn: config.STATE_MACHINE_ARN,

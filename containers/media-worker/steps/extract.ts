@@ -17,6 +17,7 @@ import { ffprobeUrl } from '../tools/ffmpeg.js';
 import { ToolError } from '../tools/run.js';
 import { extractPlatform } from './platform.js';
 import { copyUpload } from './upload.js';
+import { fetchableSourceUrl } from '../../../core/request-secrets.js';
 
 const REMOTE_PROBE_TIMEOUT_MS = 60_000;
 
@@ -88,7 +89,7 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
 
   const classified = ClassifyCheckpointSchema.safeParse(ctx.input.checkpoints.classify);
   if (!classified.success) throw new ExtractionFailedError('the classify checkpoint is missing or invalid');
-  const { url } = classified.data;
+  const url = classified.data.kind === 'upload' ? classified.data.url : await fetchableSourceUrl(ctx.s3, ctx.stagingBucket, ctx.input, classified.data.url);
   const original = join(ctx.scratch, ORIGINAL_NAME);
   let downloaded: Downloaded = { source: original };
   switch (classified.data.kind) {

@@ -1,4 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
+import { redactText } from '../../../core/redact.js';
 
 const STDERR_TAIL_LINES = 10;
 
@@ -42,8 +43,9 @@ export function killAllTools(): void {
   for (const child of running) killTree(child);
 }
 
+/** The last lines of stderr, kept for the record: tools print the URLs they open, so they are redacted. */
 function tail(text: string): string[] {
-  return text.split(/\r?\n|\r/).map((l) => l.trimEnd()).filter(Boolean).slice(-STDERR_TAIL_LINES);
+  return text.split(/\r?\n|\r/).map((l) => redactText(l.trimEnd())).filter(Boolean).slice(-STDERR_TAIL_LINES);
 }
 
 /** Runs a media tool with a timeout and a kill of its whole tree; a failure keeps the last lines of stderr. */

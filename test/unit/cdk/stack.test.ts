@@ -197,7 +197,16 @@ describe('the workflow', () => {
         .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
         .filter((st) => JSON.stringify(st.Resource).includes('StorageStaging'))
         .map((st) => ({ actions: [st.Action].flat(), prefix: /"\/([a-z]+\/)\*"/.exec(JSON.stringify(st.Resource))?.[1] }));
-    expect(grants('WorkflowClassifyRole')).toEqual([{ actions: ['s3:GetObject'], prefix: 'uploads/' }]);
+    // …and the one object that keeps the real URLs of a request with secrets (core/request-secrets.ts).
+    expect(grants('WorkflowClassifyRole')).toEqual([
+      { actions: ['s3:GetObject'], prefix: 'uploads/' },
+      { actions: ['s3:GetObject'], prefix: undefined },
+    ]);
+    const secretsGrant = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: unknown) => logicalId(r)?.startsWith('WorkflowClassifyRole')))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Resource: unknown }>)
+      .filter((st) => JSON.stringify(st.Resource).includes('request-secrets.json'));
+    expect(JSON.stringify(secretsGrant[0]?.Resource)).toContain('/staging/*/request-secrets.json');
     // POST /uploads presigns with its own role: PUT under uploads/ and nothing else in staging.
     expect(grants('ApiCreateUploadRole')).toEqual([{ actions: ['s3:PutObject'], prefix: 'uploads/' }]);
     const taskRole = logicalId(ofType('AWS::ECS::TaskDefinition')[0]![1].Properties.TaskRoleArn)!;
@@ -341,7 +350,7 @@ describe('reconcile', () => {
     });
   });
 
-  it('may read and conditionally update job records, read the callback secret and describe executions of this machine, and nothing else', () => {
+  it('may read and conditionally update job records, read the callback secret and a request\'s real callback URL, and describe executions of this machine, and nothing else', () => {
     const roleId = logicalId(fn.Properties.Role);
     const statements = ofType('AWS::IAM::Policy')
       .filter(([, p]) => p.Properties.Roles.some((r: unknown) => logicalId(r) === roleId))
@@ -356,9 +365,10 @@ describe('reconcile', () => {
         { actions: ['states:DescribeExecution'], on: 'WorkflowPipeline' },
         { actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], on: 'ReconcileDeadLetters' },
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], on: 'ReconcileFunctionLogs' },
+        { actions: ['s3:GetObject'], on: 'StorageStaging' },
       ]),
     );
-    expect(grants).toHaveLength(5);
+    expect(grants).toHaveLength(6);
     for (const st of statements.filter((x) => x.Resource === '*')) for (const a of [st.Action].flat()) expect(a).toMatch(/^xray:/);
     expect(fn.Properties.Environment.Variables).toMatchObject({ JOBS_TABLE: { Ref: expect.stringMatching(/^JobsTable/) }, MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: 'hooks.example.com' });
   });

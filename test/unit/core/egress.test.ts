@@ -1,5 +1,10 @@
-import { checkedLookup, checkUrl, refusedRange } from '../../../core/egress.js';
+import type { LookupAddress } from 'node:dns';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, fetch } from 'undici';
+import { checkedLookup, checkUrl, normaliseHost, refusedRange } from '../../../core/egress.js';
 import { UnsafeUrlError } from '../../../core/errors.js';
+import { bodyError } from '../../../core/http.js';
 
 const strict = { allowHosts: [] };
 
@@ -63,5 +68,83 @@ describe('the egress policy', () => {
       lookup('localhost', {}, (e, a) => (e ? reject(e) : resolve(a as string))),
     );
     expect(['127.0.0.1', '::1']).toContain(address);
+  });
+
+  it.each(['LOCALHOST.', 'localhost.', 'LocalHost', 'localhost', 'LOCALHOST..', 'media.localhost', 'A.LocalHost.'])(
+    'refuses the localhost name %s like its literal address, before any lookup',
+    (host) => {
+      expect(() => checkUrl(strict, `http://${host}:8080/x.mp4`)).toThrow(UnsafeUrlError);
+      expect(() => checkUrl(strict, `http://${host}:8080/x.mp4`)).toThrow(/loopback/);
+    },
+  );
+
+  it.each(['LOCALHOST.', 'localhost.', 'LocalHost'])('answers %s with loopback at connect time without DNS, and refuses it', async (host) => {
+    const asked: string[] = [];
+    const lookup = checkedLookup(strict, (name) => void asked.push(name));
+    const err = await new Promise<Error | null>((done) => lookup(host, {}, (e) => done(e)));
+    expect(err).toBeInstanceOf(UnsafeUrlError);
+    expect(asked).toEqual([]);
+  });
+
+  it('compares allowlisted names without case or trailing dot: an allowlisted localhost allows LOCALHOST. and localhost.', () => {
+    expect(normaliseHost('LOCALHOST.')).toBe('localhost');
+    for (const host of ['LOCALHOST.', 'localhost.', 'LocalHost']) {
+      expect(checkUrl({ allowHosts: ['localhost'] }, `http://${host}:8080/a.mp4`).port).toBe('8080');
+      expect(checkUrl({ allowHosts: ['LocalHost.'] }, `http://${host}:8080/a.mp4`).port).toBe('8080');
+    }
+  });
+
+  type Answers = Record<string, string[]>;
+  const fakeDns = (answers: Answers) =>
+    (name: string, _options: unknown, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => {
+      const found = answers[name];
+      if (!found) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }), []);
+      callback(null, found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+    };
+
+  it.each([
+    ['internal.example', ['10.0.0.5']],
+    ['Internal.Example.', ['10.0.0.5']],
+    ['both.example', ['192.168.1.10', 'fd00::1']],
+    ['loop.example', ['127.0.0.1', '::1']],
+  ])('refuses %s, whose every answer is private or loopback, with UnsafeUrl', async (name, addresses) => {
+    const lookup = checkedLookup(strict, fakeDns({ [name]: addresses, [name.toLowerCase()]: addresses }));
+    const err = await new Promise<Error | null>((done) => lookup(name, {}, (e) => done(e)));
+    expect(err).toBeInstanceOf(UnsafeUrlError);
+  });
+
+  it('refuses a trailing-dot name the resolver does not know when its bare name resolves only to refused addresses', async () => {
+    const lookup = checkedLookup(strict, fakeDns({ intranet: ['10.1.1.1'] }));
+    const err = await new Promise<Error | null>((done) => lookup('intranet.', {}, (e) => done(e)));
+    expect(err).toBeInstanceOf(UnsafeUrlError);
+  });
+
+  it('keeps an unknown name a lookup failure (transient), not UnsafeUrl', async () => {
+    const lookup = checkedLookup(strict, fakeDns({ public: ['93.184.216.34'] }));
+    for (const name of ['nowhere.example', 'nowhere.example.', 'public.']) {
+      const err = await new Promise<NodeJS.ErrnoException | null>((done) => lookup(name, {}, (e) => done(e)));
+      expect(err).not.toBeInstanceOf(UnsafeUrlError);
+      expect(err!.code).toBe('ENOTFOUND');
+    }
+  });
+
+  it('surfaces a refused DNS answer through fetch as UnsafeUrl, with no request reaching the server', async () => {
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.end('x');
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const port = (server.address() as AddressInfo).port;
+    const agent = new Agent({ connect: { lookup: checkedLookup(strict, fakeDns({ 'private.example': ['127.0.0.1'] })) } });
+    try {
+      const url = `http://private.example:${port}/x.mp4`;
+      const err = await fetch(url, { dispatcher: agent }).then(() => null, (e: unknown) => e);
+      expect(bodyError(err, url)).toBeInstanceOf(UnsafeUrlError);
+      expect(hits).toBe(0);
+    } finally {
+      await agent.close();
+      server.close();
+    }
   });
 });
