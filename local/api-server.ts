@@ -1,22 +1,18 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { handler as cancelJob } from '../lambdas/cancel-job/handler.js';
-import { handler as createUpload } from '../lambdas/create-upload/handler.js';
-import { handler as getJob } from '../lambdas/get-job/handler.js';
-import { handler as listJobs } from '../lambdas/list-jobs/handler.js';
-import { handler as startJob } from '../lambdas/start-job/handler.js';
-import { LOCAL_TENANT } from './runtime.js';
+import { LOCAL_TENANT, type LocalRuntime } from './runtime.js';
 
 type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+type Api = ReturnType<LocalRuntime['api']>;
 
-/** The API Gateway routes, backed by the same Lambda handlers. */
-const ROUTES: Array<{ method: string; pattern: RegExp; resource: string; handler: Handler }> = [
-  { method: 'POST', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: startJob },
-  { method: 'GET', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: listJobs },
-  { method: 'GET', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: getJob },
-  { method: 'DELETE', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: cancelJob },
-  { method: 'POST', pattern: /^\/uploads\/?$/, resource: '/uploads', handler: createUpload },
+/** The API Gateway routes, backed by the same Lambda handlers (on the environments the template gives them). */
+const ROUTES: Array<{ method: string; pattern: RegExp; resource: string; handler: keyof Api }> = [
+  { method: 'POST', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: 'startJob' },
+  { method: 'GET', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: 'listJobs' },
+  { method: 'GET', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: 'getJob' },
+  { method: 'DELETE', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: 'cancelJob' },
+  { method: 'POST', pattern: /^\/uploads\/?$/, resource: '/uploads', handler: 'createUpload' },
 ];
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -45,7 +41,7 @@ function proxyEvent(req: IncomingMessage, resource: string, body: string, params
 }
 
 /** `media-ingest serve`: the HTTP API on loopback. */
-export async function startApiServer(port: number): Promise<{ server: Server; url: string }> {
+export async function startApiServer(port: number, runtime: LocalRuntime): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const route = ROUTES.find((r) => r.method === req.method && r.pattern.test(path));
@@ -55,7 +51,7 @@ export async function startApiServer(port: number): Promise<{ server: Server; ur
     }
     const params = (route.pattern.exec(path)?.groups ?? {}) as Record<string, string>;
     readBody(req)
-      .then((body) => route.handler(proxyEvent(req, route.resource, body, params)))
+      .then((body) => (runtime.api()[route.handler] as Handler)(proxyEvent(req, route.resource, body, params)))
       .then((result) => res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body))
       .catch((err: Error) => res.writeHead(500).end(JSON.stringify({ error: { code: 'InternalError', message: err.message } })));
   });

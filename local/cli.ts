@@ -158,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
     const port = integer(values.port, 'port', 0, 65535) ?? 8080;
     const print = routeLogs(dataDir);
     const runtime = await LocalRuntime.start({ dataDir, allowHosts });
-    const { server, url } = await startApiServer(port);
+    const { server, url } = await startApiServer(port, runtime);
     print(`media-ingest API on ${url} (POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /uploads); data in ${dataDir}; Ctrl-C stops (running jobs finish first)\n`);
     const signal = () =>
       new Promise<void>((done) => {

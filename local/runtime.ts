@@ -22,6 +22,11 @@ import * as classify from '../lambdas/classify/handler.js';
 import * as notify from '../lambdas/notify/handler.js';
 import * as publish from '../lambdas/publish/handler.js';
 import * as reconcile from '../lambdas/reconcile/handler.js';
+import * as cancelJobEntry from '../lambdas/cancel-job/handler.js';
+import * as createUpload from '../lambdas/create-upload/handler.js';
+import * as getJobEntry from '../lambdas/get-job/handler.js';
+import * as listJobs from '../lambdas/list-jobs/handler.js';
+import * as startJobEntry from '../lambdas/start-job/handler.js';
 import { startJob } from '../lambdas/start-job/start-job.js';
 import type { WorkerTask } from './adapters.js';
 import { type Deployment, deploymentFor } from './deployment.js';
@@ -87,6 +92,13 @@ export class LocalRuntime {
   private components = new Map<Component, Deps>();
   private lambdas: Record<string, (event: unknown) => Promise<unknown>> = {};
   private task!: WorkerTask;
+  private apiHandlers!: Record<'startJob' | 'listJobs' | 'getJob' | 'cancelJob' | 'createUpload', ReturnType<typeof startJobEntry.forEnvironment>>;
+
+  /** The API's functions, as API Gateway invokes them (local/api-server.ts routes to these). */
+  api() {
+    return this.apiHandlers;
+  }
+
   /** The reconcile function: what the EventBridge rule invokes on AWS. */
   private reconcile!: (event: unknown) => Promise<unknown>;
 
@@ -145,6 +157,13 @@ export class LocalRuntime {
       [LOCAL_SUBSTITUTIONS.NotifyFunctionArn]: notify.forEnvironment(lambdaEnv('notify')),
     };
     this.reconcile = reconcile.forEnvironment(lambdaEnv('reconcile'));
+    this.apiHandlers = {
+      startJob: startJobEntry.forEnvironment(lambdaEnv('start-job')),
+      listJobs: listJobs.forEnvironment(lambdaEnv('list-jobs')),
+      getJob: getJobEntry.forEnvironment(lambdaEnv('get-job')),
+      cancelJob: cancelJobEntry.forEnvironment(lambdaEnv('cancel-job')),
+      createUpload: createUpload.forEnvironment(lambdaEnv('create-upload')),
+    };
     const work = join(this.dataDir, 'work');
     const worker = Object.fromEntries(
       Object.entries(this.deployment.worker).map(([k, v]) => [k, v === TASK_SCRATCH || v.startsWith(`${TASK_SCRATCH}/`) ? work + v.slice(TASK_SCRATCH.length) : v]),

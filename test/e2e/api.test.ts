@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApiServer } from '../../local/api-server.js';
@@ -34,7 +33,7 @@ beforeAll(async () => {
     },
   });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
-  api = await startApiServer(0);
+  api = await startApiServer(0, runtime);
 });
 
 afterAll(async () => {
@@ -95,23 +94,26 @@ describe('the loopback HTTP API', () => {
   it('cancels a running job: execution stopped, worker gone, record CANCELLED, staging emptied', async () => {
     await post(JSON.stringify({ job_id: 'cancel-me', source: { type: 'http', url: media.url('/stall.mp4') } }));
     for (let i = 0; i < 100 && (await runtime.job('cancel-me'))?.stage !== 'extract'; i++) await sleep(100);
-    const workers = () => {
+    // A process group is alive while any process in it (bubblewrap, the worker, its tools) is.
+    const alive = (group: number) => {
       try {
-        return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'media-worker/main.ts']).toString().trim();
+        process.kill(-group, 0);
+        return true;
       } catch {
-        return '';
+        return false;
       }
     };
-    for (let i = 0; i < 50 && !workers(); i++) await sleep(100);
-    expect(workers()).not.toBe('');
+    for (let i = 0; i < 50 && !runtime.workerTasks().length; i++) await sleep(100);
+    const tasks = runtime.workerTasks();
+    expect(tasks).not.toEqual([]);
     const res = await fetch(`${api.url}/jobs/cancel-me`, { method: 'DELETE' });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ jobId: 'cancel-me', status: 'CANCELLED' });
     const record = await runtime.finish('cancel-me');
     expect(record).toMatchObject({ status: 'CANCELLED', error: { code: 'Cancelled' } });
-    for (let i = 0; i < 50 && workers(); i++) await sleep(100);
-    expect(workers()).toBe('');
-    expect(() => statSync(join(runtime.config.WORK_DIR, 'cancel-me'))).toThrow(/ENOENT/);
+    for (let i = 0; i < 50 && tasks.some(alive); i++) await sleep(100);
+    expect(tasks.filter(alive)).toEqual([]);
+    expect(() => statSync(join(runtime.workDir, 'cancel-me'))).toThrow(/ENOENT/);
     const staged = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET, Prefix: 'staging/local/cancel-me/' }));
     expect(staged.KeyCount ?? 0).toBe(0);
   });

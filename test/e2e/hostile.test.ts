@@ -205,7 +205,7 @@ describe('sources that misbehave', () => {
   it('fails a server that stalls mid-body with StepTimeout and leaves no scratch behind', async () => {
     const record = await run(origin.url('/stall.mp4'));
     expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'StepTimeout' } });
-    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
     expect(record.artifacts).toEqual([]);
   });
 
@@ -213,7 +213,7 @@ describe('sources that misbehave', () => {
     const record = await run(origin.url('/liar.mp4'));
     expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'SourceUnavailable' } });
     expect(record.error!.message).toMatch(/closed the connection after \d+ of \d+ bytes/);
-    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
   });
 
   it('stops an endless body at the byte limit with TooLarge', async () => {
@@ -247,7 +247,7 @@ describe('sources that misbehave', () => {
   it('ends a download that never finishes at the total timeout with StepTimeout', async () => {
     const record = await run(origin.url('/drip.mp4'));
     expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'StepTimeout' } });
-    expect(() => statSync(join(runtime.config.WORK_DIR, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
   });
 
   it('stops following redirects at the limit with InvalidRequest', async () => {
