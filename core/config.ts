@@ -154,6 +154,12 @@ export function requiredOf(component: Component): VariableName[] {
   return variablesOf(component).filter((name) => (VARIABLES[name] as Variable).required);
 }
 
+/** Who reads a variable, as the README's configuration table says it. */
+export function readersText(name: VariableName): string {
+  const readers = VARIABLES[name].readers as readonly Component[];
+  return readers.length === ALL.length ? 'all' : readers.map((r) => (r === 'statemachine' ? 'state machine' : r)).join(', ');
+}
+
 export function isSecret(name: VariableName): boolean {
   return (VARIABLES[name] as Variable).secret === true;
 }

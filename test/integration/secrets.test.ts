@@ -44,7 +44,7 @@ afterAll(() => {
 
 describe('secrets from Secrets Manager', () => {
   it('fills the callback signing secret from its ARN, reading it once per process', async () => {
-    const config = loadConfig('notify', {JOBS_TABLE: 'jobs',  MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:callback' });
+    const config = loadConfig('notify', { JOBS_TABLE: 'jobs', STAGING_BUCKET: 'staging',  MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:callback' });
     expect((await withSecrets(config)).MEDIA_INGEST_CALLBACK_SECRET).toBe('a-long-enough-signing-secret');
     expect((await withSecrets(config)).MEDIA_INGEST_CALLBACK_SECRET).toBe('a-long-enough-signing-secret');
     expect(asked.filter((a) => a.endsWith(':callback'))).toHaveLength(1);
@@ -52,18 +52,18 @@ describe('secrets from Secrets Manager', () => {
 
   it('keeps a value set directly and then asks nothing', async () => {
     const before = asked.length;
-    const config = loadConfig('notify', {JOBS_TABLE: 'jobs',  MEDIA_INGEST_CALLBACK_SECRET: 'set-directly-and-long-enough', MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:callback' });
+    const config = loadConfig('notify', { JOBS_TABLE: 'jobs', STAGING_BUCKET: 'staging',  MEDIA_INGEST_CALLBACK_SECRET: 'set-directly-and-long-enough', MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:callback' });
     expect((await withSecrets(config)).MEDIA_INGEST_CALLBACK_SECRET).toBe('set-directly-and-long-enough');
     expect(asked.length).toBe(before);
   });
 
   it('refuses a secret shorter than 16 characters, naming the variable', async () => {
-    const config = loadConfig('notify', {JOBS_TABLE: 'jobs',  MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:short' });
+    const config = loadConfig('notify', { JOBS_TABLE: 'jobs', STAGING_BUCKET: 'staging',  MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:short' });
     await expect(withSecrets(config)).rejects.toThrow(/MEDIA_INGEST_CALLBACK_SECRET_ARN/);
   });
 
   it('fails when the secret cannot be read, and tries again on the next call', async () => {
-    const config = loadConfig('notify', {JOBS_TABLE: 'jobs',  MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:missing' });
+    const config = loadConfig('notify', { JOBS_TABLE: 'jobs', STAGING_BUCKET: 'staging',  MEDIA_INGEST_CALLBACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:missing' });
     await expect(withSecrets(config)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(withSecrets(config)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     expect(asked.filter((a) => a.endsWith(':missing'))).toHaveLength(2);
