@@ -1,3 +1,4 @@
+import './polyfills.js';
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -185,6 +186,10 @@ export class LocalEngine {
         // Tasks still waiting (a worker mid-step) end with their execution, as on AWS.
         this.ctx.tokens.abandon(name);
         await collect.catch(() => undefined);
+        // The last states' data is checked once their events are read: an execution over the limit never succeeded.
+        if (overLimit && execution.status !== 'FAILED') {
+          Object.assign(execution, { status: 'FAILED', error: 'States.DataLimitExceeded', cause: overLimit, output: undefined });
+        }
         await this.saveHistory(execution);
         if (this.onEnded && (UNRECORDED_ENDS as readonly string[]).includes(execution.status)) {
           // A reconcile that throws is logged; on AWS EventBridge would retry it and then dead-letter it.

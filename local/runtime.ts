@@ -231,6 +231,11 @@ export class LocalRuntime {
     return parseCallLog(await readFile(this.platform[CALL_LOG_VARIABLE]!, 'utf8').catch(() => ''));
   }
 
+  /** Whether worker tasks run under bubblewrap (read-only root, only scratch writable, user 1000), as on Fargate. */
+  get sandboxed(): boolean {
+    return this.sandbox;
+  }
+
   /** The worker's scratch here (the task's /scratch). */
   get workDir(): string {
     return join(this.dataDir, 'work');

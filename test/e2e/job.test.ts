@@ -120,6 +120,17 @@ describe('a job on a direct MP4 served on loopback', () => {
   });
 });
 
+describe('a job as large as the request allows', () => {
+  it('SUCCEEDS with a 4096-character URL and 20 metadata fields of 400 characters: the steps get a reference, not the state', async () => {
+    const base = server.url('/clip.mp4?q=');
+    const url = base + 'a'.repeat(4096 - base.length);
+    const metadata = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`field${i}`, 'm'.repeat(400)]));
+    const record = await runtime.finish(await runtime.submit({ source: { type: 'http', url, metadata } }));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.request.source.url).toHaveLength(4096);
+  });
+});
+
 describe('a job that fails', () => {
   it('ends FAILED with SourceNotFound for a 404 URL', async () => {
     const record = await run(server.url('/missing.mp4'));

@@ -117,6 +117,10 @@ describe('platform pages through yt-dlp', () => {
     expect(metadata.processing).toMatchObject({ reencoded: false });
   });
 
+  it('runs every worker step under bubblewrap, as Fargate runs the task: read-only root, only scratch writable, user 1000', () => {
+    expect(runtime.sandboxed).toBe(true);
+  });
+
   it('takes the best format within MEDIA_INGEST_MAX_HEIGHT', async () => {
     const best = await run('/watch/ladder.html');
     expect(probeStreams(join(best.out, 'source.mp4')).find((s) => s.codec_type === 'video')).toMatchObject({ height: 240 });
