@@ -84,26 +84,17 @@ export async function recordFailureBeforeStart(jobs: JobsTable, tenant: string, 
   );
 }
 
-/**
- * QUEUED or RUNNING → FAILED with `code`, for an execution that ended without recording its job (reconcile).
- * False when the job is already final (or has no record): a recorded end, a cancellation, is never overwritten.
- */
-export async function recordExecutionEnded(jobs: JobsTable, tenant: string, jobId: string, code: ErrorCode, message: string): Promise<boolean> {
+/** QUEUED or RUNNING → an end state with its error; false when the job has already ended (or has no record). */
+async function endOpenJob(jobs: JobsTable, tenant: string, jobId: string, status: JobStatus, error: { code: string; cause: string }): Promise<boolean> {
   try {
     await jobs.db.send(
       new UpdateCommand({
         TableName: jobs.name,
         Key: { tenant, jobId },
-        UpdateExpression: 'SET #s = :failed, #e = :error, updatedAt = :now',
+        UpdateExpression: 'SET #s = :end, #e = :error, updatedAt = :now',
         ConditionExpression: '#s IN (:queued, :running)',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-        ExpressionAttributeValues: {
-          ':failed': 'FAILED',
-          ':error': { code, cause: message },
-          ':queued': 'QUEUED',
-          ':running': 'RUNNING',
-          ':now': new Date().toISOString(),
-        },
+        ExpressionAttributeValues: { ':end': status, ':error': error, ':queued': 'QUEUED', ':running': 'RUNNING', ':now': new Date().toISOString() },
       }),
     );
     return true;
@@ -111,6 +102,14 @@ export async function recordExecutionEnded(jobs: JobsTable, tenant: string, jobI
     if (err instanceof ConditionalCheckFailedException) return false;
     throw err;
   }
+}
+
+/**
+ * QUEUED or RUNNING → FAILED with `code`, for an execution that ended without recording its job (reconcile).
+ * False when the job is already final (or has no record): a recorded end, a cancellation, is never overwritten.
+ */
+export function recordExecutionEnded(jobs: JobsTable, tenant: string, jobId: string, code: ErrorCode, message: string): Promise<boolean> {
+  return endOpenJob(jobs, tenant, jobId, 'FAILED', { code, cause: message });
 }
 
 /** The GSI that lists a tenant's jobs by creation time (cdk/constructs/jobs-table.ts creates it). */
@@ -146,27 +145,8 @@ export async function listJobs(jobs: JobsTable, tenant: string, limit: number, n
 
 /** QUEUED or RUNNING → CANCELLED; anything else has already ended (Conflict). */
 export async function markCancelled(jobs: JobsTable, tenant: string, jobId: string): Promise<void> {
-  try {
-    await jobs.db.send(
-      new UpdateCommand({
-        TableName: jobs.name,
-        Key: { tenant, jobId },
-        UpdateExpression: 'SET #s = :cancelled, #e = :error, updatedAt = :now',
-        ConditionExpression: '#s IN (:queued, :running)',
-        ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-        ExpressionAttributeValues: {
-          ':cancelled': 'CANCELLED',
-          ':error': { code: 'Cancelled', cause: 'cancelled by the caller (DELETE /jobs/{id})' },
-          ':queued': 'QUEUED',
-          ':running': 'RUNNING',
-          ':now': new Date().toISOString(),
-        },
-      }),
-    );
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) throw new ConflictError(`job ${jobId} has already ended`, { cause: err });
-    throw err;
-  }
+  const cancelled = await endOpenJob(jobs, tenant, jobId, 'CANCELLED', { code: 'Cancelled', cause: 'cancelled by the caller (DELETE /jobs/{id})' });
+  if (!cancelled) throw new ConflictError(`job ${jobId} has already ended`);
 }
 
 export interface Progress {
