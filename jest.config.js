@@ -12,6 +12,8 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   modulePathIgnorePatterns: ['<rootDir>/cdk.out', '<rootDir>/.media-ingest'],
   setupFiles: ['<rootDir>/test/setup.ts'],
+  // Every local runtime's AWS calls are checked against the deployed roles when it stops (the offline IAM check).
+  setupFilesAfterEnv: ['<rootDir>/test/iam-check.ts'],
   testTimeout: 120_000,
   maxWorkers: 2,
 };

@@ -24,6 +24,8 @@ export interface Deployment {
   definition: string;
   /** The worker bundle the image runs (main.mjs in the image folder). */
   workerBundle: string;
+  /** The synthesised template itself (its roles are what the offline IAM check evaluates calls against). */
+  templateFile: string;
 }
 
 type Json = unknown;
@@ -96,6 +98,7 @@ function extract(outdir: string): Deployment {
     workerSecrets: (container.Secrets ?? []).map((s) => s.Name),
     definition: machine.Properties.DefinitionString as string,
     workerBundle: join(outdir, image.source.directory, 'main.mjs'),
+    templateFile: join(outdir, `${STACK}.template.json`),
   };
 }
 

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { destroyClients } from '../core/aws.js';
+import { type Clients, destroyClients } from '../core/aws.js';
 import { parseCallLog, type RecordedCall } from '../core/call-log.js';
 import { CALL_LOG_VARIABLE, type Deps, jobsTable, setUp } from '../core/component.js';
 import { type Component, type Config, type Settings, settingsFromText } from '../core/config.js';
@@ -231,6 +231,11 @@ export class LocalRuntime {
     return parseCallLog(await readFile(this.platform[CALL_LOG_VARIABLE]!, 'utf8').catch(() => ''));
   }
 
+  /** The synthesised template this runtime runs (the offline IAM check reads its roles). */
+  get templateFile(): string {
+    return this.deployment.templateFile;
+  }
+
   /** Whether worker tasks run under bubblewrap (read-only root, only scratch writable, user 1000), as on Fargate. */
   get sandboxed(): boolean {
     return this.sandbox;
@@ -248,10 +253,18 @@ export class LocalRuntime {
 
   private readonly tasks = new Set<number>();
 
-  /** An S3 client on the stand-in for what callers do themselves (their PUT of an upload, reading artifacts): no component's call. */
-  get s3() {
+  /**
+   * Clients on the stand-ins for what callers and operators do themselves (a caller's PUT of an upload, reading
+   * artifacts, an operator's StopExecution): no component's calls, so never held to a component's role.
+   */
+  get operator(): Clients {
     this.caller ??= setUp('create-upload', { ...this.environment(this.deployment.functions['create-upload'] ?? {}, 'create-upload'), [CALL_LOG_VARIABLE]: '' });
-    return this.caller.clients.s3;
+    return this.caller.clients;
+  }
+
+  /** The operator's S3 client. */
+  get s3() {
+    return this.operator.s3;
   }
 
   private caller: Deps | undefined;

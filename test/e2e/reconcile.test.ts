@@ -59,7 +59,7 @@ describe('an execution stopped outside the jobs API', () => {
   beforeAll(async () => {
     runtime = await LocalRuntime.start({ dataDir: join(dir, 'stop'), allowHosts: ['127.0.0.1'] });
     // Step Functions as any caller reaches it (the runtime's loopback API), not through the cancel API.
-    sfn = runtime.deps('cancel-job').clients.sfn;
+    sfn = runtime.operator.sfn;
   });
 
   afterAll(async () => {
@@ -116,7 +116,7 @@ describe('an execution past its TimeoutSeconds', () => {
     expect(record.error).toEqual({ code: 'ExecutionTimedOut', message: expect.stringContaining('the execution timed out (States.Timeout') });
     expect(record.callback).toEqual({ delivered: true, status: 204, attempts: 1 });
     expect(callbacksOf(jobId)).toEqual([expect.objectContaining({ status: 'FAILED', error: expect.objectContaining({ code: 'ExecutionTimedOut' }) })]);
-    const { sfn } = runtime.deps('cancel-job').clients;
+    const { sfn } = runtime.operator;
     expect(await sfn.send(new DescribeExecutionCommand({ executionArn: runtime.executionArnOf('local', jobId) }))).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
   });
 });

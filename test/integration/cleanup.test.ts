@@ -17,7 +17,7 @@ const HOUR = 3_600_000;
 const staged = async (prefix: string) =>
   (await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET, Prefix: prefix }))).KeyCount ?? 0;
 const setStatus = (jobId: string, status: string) =>
-  runtime.deps('cleanup').clients.db.send(
+  runtime.operator.db.send(
     new UpdateCommand({
       TableName: runtime.config.JOBS_TABLE,
       Key: { tenant: 'local', jobId },
@@ -38,7 +38,7 @@ beforeAll(async () => {
   // "lost": its execution ended but the record still says RUNNING (as if RecordSucceeded never landed).
   await setStatus('lost', 'RUNNING');
   // "busy": a job still running, with data in staging.
-  await createQueued({ db: runtime.deps('cleanup').clients.db, name: runtime.config.JOBS_TABLE }, { tenant: 'local', jobId: 'busy', request: { source: { type: 'http', url: 'http://x/a.mp4' }, actions: ['download'] }, options: { connections: 1 }, ttlDays: 1 });
+  await createQueued({ db: runtime.operator.db, name: runtime.config.JOBS_TABLE }, { tenant: 'local', jobId: 'busy', request: { source: { type: 'http', url: 'http://x/a.mp4' }, actions: ['download'] }, options: { connections: 1 }, ttlDays: 1 });
   await setStatus('busy', 'RUNNING');
   for (const key of ['staging/local/busy/original', 'staging/local/orphan/original']) {
     await runtime.s3.send(new PutObjectCommand({ Bucket: runtime.config.STAGING_BUCKET, Key: key, Body: 'x'.repeat(100) }));
@@ -78,7 +78,7 @@ describe('the cleanup sweep', () => {
     // s3rver cannot list multipart uploads; the sweep says so instead of failing.
     expect(report.uploadsSkipped).toContain('cannot list multipart uploads');
 
-    const audit = await runtime.deps('cleanup').clients.db.send(
+    const audit = await runtime.operator.db.send(
       new QueryCommand({ TableName: runtime.config.JOBS_TABLE, KeyConditionExpression: 'tenant = :a', ExpressionAttributeValues: { ':a': AUDIT_PARTITION } }),
     );
     const items = audit.Items ?? [];

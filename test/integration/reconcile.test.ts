@@ -17,11 +17,11 @@ let restoreEnv: () => void;
 /** A job record in `status`, as the state machine would have left it. */
 async function seed(jobId: string, status: string, error?: { code: string; cause: string }): Promise<void> {
   const request = { source: { type: 'http' as const, url: 'http://127.0.0.1/a.mp4' }, actions: ['download' as const], callback_url: hook.url };
-  const deps = runtime.deps('reconcile');
-  await createQueued({ db: deps.clients.db, name: deps.config.JOBS_TABLE }, { tenant: 'local', jobId, request, options: { connections: 1 }, ttlDays: 1 });
-  await deps.clients.db.send(
+  const table = { db: runtime.operator.db, name: runtime.config.JOBS_TABLE };
+  await createQueued(table, { tenant: 'local', jobId, request, options: { connections: 1 }, ttlDays: 1 });
+  await table.db.send(
     new UpdateCommand({
-      TableName: deps.config.JOBS_TABLE,
+      TableName: table.name,
       Key: { tenant: 'local', jobId },
       UpdateExpression: error ? 'SET #s = :s, #e = :e' : 'SET #s = :s',
       ExpressionAttributeNames: { '#s': 'status', ...(error ? { '#e': 'error' } : {}) },
