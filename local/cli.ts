@@ -77,6 +77,9 @@ function routeLogs(dataDir: string): (text: string) => void {
   return (text) => void stdout(text);
 }
 
+/** What the runtime says it is doing at start (a synth of the stack, the first time): on stderr, like the setup. */
+const say = (line: string) => void process.stderr.write(`media-ingest: ${line}\n`);
+
 /** Polls the job record and shows stage, percent and bytes on a terminal. */
 function showProgress(runtime: LocalRuntime, jobId: string): () => void {
   if (!process.stderr.isTTY) return () => undefined;
@@ -143,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
     if (rest.length !== 1) throw new UsageError('run takes exactly one URL or file');
     const opts = { actions: actions(values.actions), connections: integer(values.connections, 'connections', 1, 64), out: values.out };
     const print = routeLogs(dataDir);
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts });
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts, say });
     try {
       const { record, written, seconds } = await runJob(runtime, rest[0]!, opts);
       print(values.json ? JSON.stringify(record) + '\n' : summary(record, seconds, written));
@@ -157,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
     if (rest.length) throw new UsageError('serve takes no arguments');
     const port = integer(values.port, 'port', 0, 65535) ?? 8080;
     const print = routeLogs(dataDir);
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts });
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts, say });
     const { server, url } = await startApiServer(port, runtime);
     print(`media-ingest API on ${url} (POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /uploads); data in ${dataDir}; Ctrl-C stops (running jobs finish first)\n`);
     const signal = () =>
@@ -189,7 +192,7 @@ async function main(argv: string[]): Promise<number> {
     const clip = makeClip(join(dataDir, 'demo-source'), 'sample.mp4', { speech: 'Hello from media ingest. This clip was made on your machine and served on loopback.' });
     const { url, server } = await serveSample(clip, 'sample.mp4');
     print(`serving it at ${url}; running a job with download, transcode and transcribe…\n`);
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1', ...allowHosts] });
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1', ...allowHosts], say });
     try {
       const { record, written, seconds } = await runJob(runtime, url, { actions: ['download', 'transcode', 'transcribe'], out });
       print(summary(record, seconds, written));

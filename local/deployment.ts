@@ -116,6 +116,9 @@ export interface DeploymentOptions {
   sttApiKeySecret?: boolean;
 }
 
+/** Says what is happening when a synth is needed (it takes some seconds). */
+type Say = (line: string) => void;
+
 /** The STT key secret's ARN here (ECS would inject its value; the runtime gives the host's). */
 const LOCAL_STT_KEY_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:media-ingest-stt-key-AbCdEf';
 
@@ -125,7 +128,7 @@ const memory = new Map<string, Promise<Deployment>>();
  * The deployment CDK would make with these settings, synthesised once per settings and sources and kept on disk,
  * so a later run (or another test) with the same settings reads it instead of synthesising again.
  */
-export function deploymentFor(settings: Settings, options: DeploymentOptions = {}): Promise<Deployment> {
+export function deploymentFor(settings: Settings, options: DeploymentOptions = {}, say: Say = () => undefined): Promise<Deployment> {
   const key = createHash('sha256').update(JSON.stringify([settings, options])).update(sourceDigest()).digest('hex').slice(0, 24);
   let found = memory.get(key);
   if (!found) {
@@ -133,6 +136,7 @@ export function deploymentFor(settings: Settings, options: DeploymentOptions = {
       const dir = join(CACHE, key);
       if (!existsSync(join(dir, 'done'))) {
         mkdirSync(CACHE, { recursive: true });
+        say(`synthesising the CDK stack for these settings (once; kept in ${dir})…`);
         const building = `${dir}.${process.pid}.${Date.now()}`;
         await synthesize(settings, options, building);
         writeFileSync(join(building, 'done'), '');

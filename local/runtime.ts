@@ -57,6 +57,8 @@ export interface RuntimeOptions {
   env?: Record<string, string | undefined>;
   /** Run the worker under bubblewrap as Fargate runs it. Default: when bubblewrap works here. */
   sandbox?: boolean;
+  /** Where the runtime says what it is doing at start (the CLI: stderr). Default: nowhere. */
+  say?: (line: string) => void;
 }
 
 /** Secrets the deployment reads from Secrets Manager; here they come from the host's environment. */
@@ -147,7 +149,7 @@ export class LocalRuntime {
    */
   private async configure(settings: Settings): Promise<void> {
     // The STT key is a secret ECS injects only when the stack is given one: so here, when the host has one.
-    this.deployment = await deploymentFor(settings, { sttApiKeySecret: !!this.env.MEDIA_INGEST_STT_API_KEY });
+    this.deployment = await deploymentFor(settings, { sttApiKeySecret: !!this.env.MEDIA_INGEST_STT_API_KEY }, this.options.say);
     for (const deps of this.components.values()) destroyClients(deps.clients);
     this.components.clear();
     const lambdaEnv = (component: Component) => this.environment(this.deployment.functions[component] ?? {}, component);
