@@ -77,31 +77,41 @@ function taskStates(states: Record<string, AnyState>, out: Record<string, AnySta
 export class LocalEngine {
   private readonly executions = new Map<string, Execution>();
 
+  private machine!: StateMachine;
+  private handlers: Record<string, Adapter> = {};
+  private retryIntervals: Record<string, number> = {};
+  private timeoutSeconds: number | undefined;
+
   private constructor(
-    private readonly machine: StateMachine,
-    private readonly handlers: Record<string, Adapter>,
     private readonly historyDir: string,
-    private readonly retryIntervals: Record<string, number>,
     private readonly ctx: AdapterContext,
-    private readonly timeoutSeconds: number | undefined,
-    private readonly onEnded: EngineOptions['onEnded'],
+    private readonly options: EngineOptions,
   ) {}
 
   /** `definition` is the one the synthesised template deploys (placeholders in, its timeouts from the configuration). */
   static async create(ctx: AdapterContext, definition: string, historyDir: string, options: EngineOptions = {}): Promise<LocalEngine> {
-    const parsed = JSON.parse(substitute(definition, LOCAL_SUBSTITUTIONS)) as StateMachineDefinition;
-    const machine = new StateMachine(parsed, { validationOptions: { checkArn: true, checkPaths: true } });
-    const handlers: Record<string, Adapter> = {};
-    for (const [name, state] of Object.entries(taskStates(parsed.States as Record<string, AnyState>))) {
-      handlers[name] = adapterFor(state as Parameters<typeof adapterFor>[0], ctx);
-    }
     await mkdir(historyDir, { recursive: true });
-    const retryIntervals: Record<string, number> = {};
-    if (options.retryIntervalMs !== undefined) for (const name of Object.keys(handlers)) retryIntervals[name] = options.retryIntervalMs;
-    return new LocalEngine(machine, handlers, historyDir, retryIntervals, ctx, parsed.TimeoutSeconds, options.onEnded);
+    const engine = new LocalEngine(historyDir, ctx, options);
+    engine.redefine(definition);
+    return engine;
+  }
+
+  /** Runs later executions on another definition (an update of the state machine); running ones keep theirs. */
+  redefine(definition: string): void {
+    const parsed = JSON.parse(substitute(definition, LOCAL_SUBSTITUTIONS)) as StateMachineDefinition;
+    this.machine = new StateMachine(parsed, { validationOptions: { checkArn: true, checkPaths: true } });
+    this.handlers = {};
+    for (const [name, state] of Object.entries(taskStates(parsed.States as Record<string, AnyState>))) {
+      this.handlers[name] = adapterFor(state as Parameters<typeof adapterFor>[0], this.ctx);
+    }
+    this.retryIntervals = {};
+    const interval = this.options.retryIntervalMs;
+    if (interval !== undefined) for (const name of Object.keys(this.handlers)) this.retryIntervals[name] = interval;
+    this.timeoutSeconds = parsed.TimeoutSeconds;
   }
 
   start(name: string, input: string): Execution {
+    const timeoutSeconds = this.timeoutSeconds;
     const executionArn = arnOf(LOCAL_STATE_MACHINE_ARN, name);
     if (this.executions.has(executionArn)) throw new ExecutionAlreadyExists(`execution ${name} already exists`);
     if (name.length > EXECUTION_NAME_LIMIT || !/^[A-Za-z0-9_-]+$/.test(name)) {
@@ -173,7 +183,7 @@ export class LocalEngine {
             // The library rejects with its own error when the top-level TimeoutSeconds passes; AWS says TIMED_OUT.
             execution.status = 'TIMED_OUT';
             execution.error = 'States.Timeout';
-            execution.cause = `the execution ran longer than its TimeoutSeconds (${this.timeoutSeconds} s)`;
+            execution.cause = `the execution ran longer than its TimeoutSeconds (${timeoutSeconds} s)`;
           } else {
             execution.status = 'FAILED';
             execution.error = cause?.name ?? err.name;
@@ -191,9 +201,9 @@ export class LocalEngine {
           Object.assign(execution, { status: 'FAILED', error: 'States.DataLimitExceeded', cause: overLimit, output: undefined });
         }
         await this.saveHistory(execution);
-        if (this.onEnded && (UNRECORDED_ENDS as readonly string[]).includes(execution.status)) {
+        if (this.options.onEnded && (UNRECORDED_ENDS as readonly string[]).includes(execution.status)) {
           // A reconcile that throws is logged; on AWS EventBridge would retry it and then dead-letter it.
-          await this.onEnded(statusChangeEvent(execution)).catch((err: unknown) => logger.error('onEnded failed', { execution: name, error: err as Error }));
+          await this.options.onEnded(statusChangeEvent(execution)).catch((err: unknown) => logger.error('onEnded failed', { execution: name, error: err as Error }));
         }
       });
     this.executions.set(executionArn, execution);

@@ -187,6 +187,8 @@ export class LocalRuntime {
   async reconfigure(settings: Settings, env: Record<string, string> = {}): Promise<void> {
     this.env = { ...this.hostEnv, ...env };
     await this.configure({ ...settingsOf(this.options, this.env), ...settings });
+    // Timeouts live in the definition: a redeploy updates the state machine too.
+    this.engine.redefine(this.deployment.definition);
   }
 
   /** The host's variables now in force (the start's, or a reconfiguration's). */

@@ -32,6 +32,14 @@ beforeAll(async () => {
     '/clip.mp4': { file: clip },
     '/noise.mp4': { file: noise },
     '/page.mp4': { status: 200, contentType: 'video/mp4', body: `<!DOCTYPE html><html><body>${'<p>not a video</p>'.repeat(2000)}</body></html>` },
+    // Every full download stalls half-way (ranges, such as classify's probe, are served): past any step timeout.
+    '/hang.mp4': {
+      handler: (req, res) => {
+        if (req.headers.range) return serveFile(req, res, clip);
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': statSync(clip).size });
+        res.write(readFileSync(clip).subarray(0, statSync(clip).size / 2));
+      },
+    },
     // The first full download stalls half-way, so the test can kill the worker mid-download.
     '/stall.mp4': {
       handler: (req, res) => {
@@ -207,6 +215,20 @@ describe('the callback', () => {
     const record = await runtime.finish(jobId);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.callback).toEqual({ delivered: false, status: 404, attempts: 3 });
+  });
+});
+
+describe('a step past its configured timeout', () => {
+  it('ends FAILED with States.Timeout at extract when extractTimeoutSeconds is lowered (the definition deployed carries it)', async () => {
+    await runtime.reconfigure({ extractTimeoutSeconds: 2 });
+    try {
+      const started = Date.now();
+      const record = await runtime.finish(await runtime.submit({ source: { type: 'http', url: server.url('/hang.mp4') } }));
+      expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'States.Timeout' } });
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      await runtime.reconfigure({});
+    }
   });
 });
 
