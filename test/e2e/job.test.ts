@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { serveFile } from '../../local/sample-media.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip, probeDuration, probeStreams } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { type CallbackReceiver, startCallbackReceiver, startServer, type TestServer } from '../fixtures/server.js';
 
 let dir: string;
 let runtime: LocalRuntime;
@@ -176,42 +176,31 @@ describe('transcription when asked', () => {
 });
 
 describe('the callback', () => {
-  let hook: TestServer;
-  const received: Array<{ status: string; jobId: string; error: { code: string } | null }> = [];
+  let hook: CallbackReceiver;
+  const received = () => hook.received;
 
   beforeAll(async () => {
-    hook = await startServer({
-      '/hook': {
-        handler: (req, res) => {
-          const chunks: Buffer[] = [];
-          req.on('data', (c: Buffer) => chunks.push(c));
-          req.on('end', () => {
-            received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-            res.writeHead(204).end();
-          });
-        },
-      },
-    });
+    hook = await startCallbackReceiver();
   });
 
   afterAll(() => hook?.close());
 
   it('POSTs the final record to callback_url when the job succeeds, and records the delivery', async () => {
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: hook.url('/hook') });
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: hook.url });
     const record = await runtime.finish(jobId);
-    expect(received.find((r) => r.jobId === jobId)).toMatchObject({ status: 'SUCCEEDED', error: null });
+    expect(received().find((r) => r.jobId === jobId)).toMatchObject({ status: 'SUCCEEDED', error: null });
     expect(record.callback).toEqual({ delivered: true, status: 204, attempts: 1 });
   });
 
   it('POSTs the failure too, with its error code', async () => {
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/missing.mp4') }, callback_url: hook.url('/hook') });
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/missing.mp4') }, callback_url: hook.url });
     const record = await runtime.finish(jobId);
-    expect(received.find((r) => r.jobId === jobId)).toMatchObject({ status: 'FAILED', error: { code: 'SourceNotFound' } });
+    expect(received().find((r) => r.jobId === jobId)).toMatchObject({ status: 'FAILED', error: { code: 'SourceNotFound' } });
     expect(record.callback).toMatchObject({ delivered: true });
   });
 
   it('records a failed delivery without changing the job status', async () => {
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: hook.url('/gone') });
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: new URL('/gone', hook.url).href });
     const record = await runtime.finish(jobId);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.callback).toEqual({ delivered: false, status: 404, attempts: 3 });
