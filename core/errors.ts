@@ -21,6 +21,10 @@ export const ERROR_CODES = [
   'ExecutionFailed',
   'ExecutionTimedOut',
   'ExecutionAborted',
+  // Written on a record only: a cancel through the API, an execution that never started, one the sweep found ended.
+  'Cancelled',
+  'ExecutionNotStarted',
+  'ExecutionEnded',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

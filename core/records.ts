@@ -68,7 +68,7 @@ export async function setExecution(jobs: JobsTable, tenant: string, jobId: strin
   );
 }
 
-export async function recordFailureBeforeStart(jobs: JobsTable, tenant: string, jobId: string, code: string, message: string): Promise<void> {
+export async function recordFailureBeforeStart(jobs: JobsTable, tenant: string, jobId: string, code: ErrorCode, message: string): Promise<void> {
   await jobs.db.send(
     new UpdateCommand({
       TableName: jobs.name,
@@ -85,7 +85,7 @@ export async function recordFailureBeforeStart(jobs: JobsTable, tenant: string, 
 }
 
 /** QUEUED or RUNNING → an end state with its error; false when the job has already ended (or has no record). */
-async function endOpenJob(jobs: JobsTable, tenant: string, jobId: string, status: JobStatus, error: { code: string; cause: string }): Promise<boolean> {
+async function endOpenJob(jobs: JobsTable, tenant: string, jobId: string, status: JobStatus, error: { code: ErrorCode; cause: string }): Promise<boolean> {
   try {
     await jobs.db.send(
       new UpdateCommand({

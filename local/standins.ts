@@ -20,6 +20,10 @@ function listen(server: Server): Promise<number> {
   });
 }
 
+const KEYS = [
+  { AttributeName: 'tenant', KeyType: 'HASH' as const },
+  { AttributeName: 'jobId', KeyType: 'RANGE' as const },
+];
 const BY_TIME = {
   IndexName: JOBS_BY_TIME_INDEX,
   KeySchema: [
@@ -33,6 +37,9 @@ const ATTRIBUTES = [
   { AttributeName: 'jobId', AttributeType: 'S' as const },
   { AttributeName: 'createdAt', AttributeType: 'S' as const },
 ];
+
+/** The local jobs table's keys, attributes and index (a test holds them equal to the CDK table's). */
+export const JOBS_TABLE_SHAPE = { KeySchema: KEYS, AttributeDefinitions: ATTRIBUTES, GlobalSecondaryIndexes: [BY_TIME] };
 
 /** The jobs table as cdk/ defines it (tenant + jobId, and the by-time index); older data dirs get the index added. */
 async function ensureTable(endpoint: string, table: string): Promise<void> {
@@ -51,10 +58,7 @@ async function ensureTable(endpoint: string, table: string): Promise<void> {
         TableName: table,
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: ATTRIBUTES,
-        KeySchema: [
-          { AttributeName: 'tenant', KeyType: 'HASH' },
-          { AttributeName: 'jobId', KeyType: 'RANGE' },
-        ],
+        KeySchema: KEYS,
         GlobalSecondaryIndexes: [BY_TIME],
       }),
     );

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { MediaIngestStack } from '../../cdk/stack.js';
+import { ERROR_CODES } from '../../core/errors.js';
+import { ClassifyCheckpointSchema } from '../../core/job.js';
+import { ASL_PATH } from '../../local/engine.js';
+import { JOBS_TABLE_SHAPE } from '../../local/standins.js';
+
+interface State {
+  Type: string;
+  Choices?: Array<{ Or?: Array<{ Variable: string; StringEquals: string }>; Next: string }>;
+  Retry?: Array<{ ErrorEquals: string[] }>;
+  Catch?: Array<{ ErrorEquals: string[] }>;
+}
+const definition = JSON.parse(readFileSync(ASL_PATH, 'utf8')) as { States: Record<string, State> };
+const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+
+describe('contracts between the parts', () => {
+  it("routes exactly the schema's source kinds to an extraction", () => {
+    const routed = definition.States.Route!.Choices!.flatMap((c) => c.Or ?? []).map((c) => c.StringEquals);
+    expect(routed.sort()).toEqual([...ClassifyCheckpointSchema.shape.kind.options].sort());
+  });
+
+  it('matches in Retry and Catch only known codes, States.* or the integrated services\' own errors', () => {
+    const names = Object.values(definition.States).flatMap((s) => [...(s.Retry ?? []), ...(s.Catch ?? [])].flatMap((r) => r.ErrorEquals));
+    const unknown = names.filter((n) => !(ERROR_CODES as readonly string[]).includes(n) && !/^(States|Lambda|DynamoDB|ECS)\.[A-Za-z]+$/.test(n));
+    expect(unknown).toEqual([]);
+  });
+
+  it('lists every error code a record can carry in the README', () => {
+    expect(ERROR_CODES.filter((code) => !readme.includes(`\`${code}\``))).toEqual([]);
+  });
+
+  it('keys and indexes the local jobs table as the CDK table', () => {
+    const template = Template.fromStack(new MediaIngestStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Contracts'));
+    const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'));
+    const props = table!.Properties as Record<string, Array<Record<string, unknown>>>;
+    const sortBy = <T extends Record<string, unknown>>(xs: T[], key: string) => [...xs].sort((a, b) => String(a[key]).localeCompare(String(b[key])));
+    expect(props.KeySchema).toEqual(JOBS_TABLE_SHAPE.KeySchema);
+    expect(sortBy(props.AttributeDefinitions!, 'AttributeName')).toEqual(sortBy(JOBS_TABLE_SHAPE.AttributeDefinitions, 'AttributeName'));
+    expect(props.GlobalSecondaryIndexes!.map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema, Projection: i.Projection }))).toEqual(JOBS_TABLE_SHAPE.GlobalSecondaryIndexes);
+  });
+});
