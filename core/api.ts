@@ -1,4 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { type Deps, entry } from './component.js';
+import type { Component } from './config.js';
 import { logger } from './logger.js';
 import { InvalidRequestError, MediaIngestError, type ErrorCode } from './errors.js';
 
@@ -40,4 +42,35 @@ export function parseBody(event: APIGatewayProxyEvent, emptyIs?: unknown): unkno
   } catch {
     throw new InvalidRequestError('(body): must be a JSON object');
   }
+}
+
+/** What an API function's logic gets from its request: the caller's tenant, and the parts it names. */
+export interface ApiRequest {
+  tenant: string;
+  /** The body as JSON (`emptyBody` when there is none and the route allows it). */
+  body: () => unknown;
+  jobId: string | undefined;
+  query: Record<string, string | undefined>;
+}
+
+/**
+ * An API Gateway entry: the tenant from the caller's identity, the body parsed on demand, the answer as JSON with
+ * `status`, errors as their stable codes, and the request id and job id on every log line while it runs.
+ */
+export function apiEntry(component: Component, status: number, make: (deps: Deps) => (req: ApiRequest) => Promise<unknown>, emptyBody?: unknown) {
+  return entry(component, (deps) => {
+    const run = make(deps);
+    return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+      const jobId = event.pathParameters?.id;
+      logger.appendKeys({ requestId: event.requestContext?.requestId, ...(jobId ? { jobId } : {}) });
+      try {
+        const result = await run({ tenant: tenantOf(event), body: () => parseBody(event, emptyBody), jobId, query: event.queryStringParameters ?? {} });
+        return json(status, result);
+      } catch (err) {
+        return errorResponse(err);
+      } finally {
+        logger.resetKeys();
+      }
+    };
+  });
 }
