@@ -18,7 +18,7 @@ fi
 # Debian packages, by the command (or file) that shows each is present.
 declare -A NEED=(
   [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [yt-dlp]=yt-dlp [aria2c]=aria2
-  [pocketsphinx_continuous]=pocketsphinx [flite]=flite [espeak-ng]=espeak-ng [bwrap]=bubblewrap
+  [pocketsphinx_continuous]=pocketsphinx [flite]=flite [bwrap]=bubblewrap
 )
 missing=()
 for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done
