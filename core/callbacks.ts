@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.js';
 import { normaliseHost } from './egress.js';
 import { InvalidRequestError } from './errors.js';
 import { safeFetch } from './http.js';
 import { logger } from './logger.js';
+import { backoffMs, retry } from './retry.js';
 import { type CallbackOutcome, getJob, type JobsTable, recordCallback } from './records.js';
 
 export const SIGNATURE_HEADER = 'x-media-ingest-signature';
@@ -49,33 +49,39 @@ export async function deliverCallback(config: Config, table: JobsTable, tenant: 
   }
   const body = JSON.stringify(await getJob(table, tenant, jobId));
 
-  for (let attempt = 1; attempt <= config.MEDIA_INGEST_CALLBACK_ATTEMPTS; attempt++) {
-    outcome.attempts = attempt;
-    try {
-      const { response } = await safeFetch(config, callbackUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'media-ingest',
-          [SIGNATURE_HEADER]: signCallback(secret, body, Math.floor(Date.now() / 1000)),
-        },
-        body,
-        signal: AbortSignal.timeout(10_000),
-      });
-      await response.body?.cancel();
-      outcome.status = response.status;
-      delete outcome.error;
-      if (response.ok) {
-        outcome.delivered = true;
-        break;
+  await retry(
+    async (attempt) => {
+      outcome.attempts = attempt;
+      let ok = false;
+      try {
+        const { response } = await safeFetch(config, callbackUrl, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'media-ingest',
+            [SIGNATURE_HEADER]: signCallback(secret, body, Math.floor(Date.now() / 1000)),
+          },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        await response.body?.cancel();
+        outcome.status = response.status;
+        ok = response.ok;
+        delete outcome.error;
+      } catch (err) {
+        outcome.error = `${(err as Error).name}: ${(err as Error).message}`;
+        throw err;
       }
-    } catch (err) {
-      outcome.error = `${(err as Error).name}: ${(err as Error).message}`;
+      if (!ok) throw new Error(`the callback receiver answered HTTP ${outcome.status}`);
+      outcome.delivered = true;
+    },
+    {
+      attempts: config.MEDIA_INGEST_CALLBACK_ATTEMPTS,
       // A refused destination will not become safe by retrying.
-      if ((err as Error).name === 'UnsafeUrl') break;
-    }
-    if (attempt < config.MEDIA_INGEST_CALLBACK_ATTEMPTS) await sleep(500 * 2 ** (attempt - 1));
-  }
+      retryable: (err) => (err as Error).name !== 'UnsafeUrl',
+      delayMs: (attempt) => backoffMs(attempt, 500),
+    },
+  ).catch(() => undefined);
   logger.info('callback', { jobId, ...outcome });
   await recordCallback(table, tenant, jobId, outcome);
   return outcome;

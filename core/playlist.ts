@@ -2,6 +2,7 @@ import { Parser, type Manifest } from 'm3u8-parser';
 import type { Config } from './config.js';
 import { TooLargeError, UnsupportedSourceError } from './errors.js';
 import { safeFetch, statusError } from './http.js';
+import { checkDuration, checkSegments, readBody } from './limits.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
@@ -12,24 +13,15 @@ export async function fetchManifest(config: Config, url: string): Promise<{ text
     await response.body?.cancel();
     throw statusError(response.status, finalUrl);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body ?? []) {
-    size += chunk.length;
-    if (size > MAX_MANIFEST_BYTES) throw new TooLargeError(`the manifest ${finalUrl} is larger than ${MAX_MANIFEST_BYTES} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), url: finalUrl };
+  const refuse = () => new TooLargeError(`the manifest ${finalUrl} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  const body = await readBody(response.body, MAX_MANIFEST_BYTES, { refuse });
+  return { text: body.toString('utf8'), url: finalUrl };
 }
 
 /** The segment and duration limits, applied before anything is downloaded. */
 export function checkLimits(config: Config, segments: number, durationSeconds: number): void {
-  if (segments > config.MEDIA_INGEST_MAX_SEGMENTS) {
-    throw new TooLargeError(`the playlist has ${segments} segments; the limit is ${config.MEDIA_INGEST_MAX_SEGMENTS}`);
-  }
-  if (durationSeconds > config.MEDIA_INGEST_MAX_DURATION_SECONDS) {
-    throw new TooLargeError(`the playlist lasts ${Math.round(durationSeconds)} s; the limit is ${config.MEDIA_INGEST_MAX_DURATION_SECONDS} s`);
-  }
+  checkSegments(config, segments);
+  checkDuration(config.MEDIA_INGEST_MAX_DURATION_SECONDS, durationSeconds, 'the playlist');
 }
 
 export interface ByteRange {

@@ -1,7 +1,8 @@
 import type { Deps } from '../../core/component.js';
 import { resolveUpload, uploadHead } from '../../core/uploads.js';
 import { checkUrl } from '../../core/egress.js';
-import { InvalidRequestError, NotMediaError, TooLargeError, UnsupportedSourceError } from '../../core/errors.js';
+import { InvalidRequestError, NotMediaError, UnsupportedSourceError } from '../../core/errors.js';
+import { checkBytes, readBody } from '../../core/limits.js';
 import { policyOf, safeFetch, statusError, totalSize } from '../../core/http.js';
 import { loadDash } from '../../core/dash.js';
 import { type ClassifyCheckpoint, describeZodError, ExecutionInputSchema } from '../../core/job.js';
@@ -11,22 +12,6 @@ import { redactUrl } from '../../core/redact.js';
 import { realUrls } from '../../core/request-secrets.js';
 
 const PROBE_BYTES = 4096;
-
-/** Reads at most `limit` bytes of a body, then lets the connection go. */
-async function readHead(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
-  if (!body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  while (size < limit) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-  }
-  await reader.cancel().catch(() => undefined);
-  return Buffer.concat(chunks).subarray(0, limit);
-}
 
 /** Decides the kind of a source by probing it: status, headers and the first bytes, not the extension alone. */
 export async function classify(event: unknown, deps: Deps): Promise<ClassifyCheckpoint> {
@@ -52,10 +37,8 @@ export async function classify(event: unknown, deps: Deps): Promise<ClassifyChec
   }
   const contentType = response.headers.get('content-type');
   const bytes = totalSize(response.headers, response.status);
-  const head = await readHead(response.body, PROBE_BYTES);
-  if (bytes !== undefined && bytes > config.MEDIA_INGEST_MAX_BYTES) {
-    throw new TooLargeError(`source is ${bytes} bytes; the limit is ${config.MEDIA_INGEST_MAX_BYTES}`);
-  }
+  const head = await readBody(response.body, PROBE_BYTES);
+  if (bytes !== undefined) checkBytes(config, bytes, 'source is');
   const checkpoint = {
     url,
     contentType,
@@ -91,7 +74,7 @@ export async function classify(event: unknown, deps: Deps): Promise<ClassifyChec
 async function classifyUpload(tenant: string, url: string, { config, clients }: Deps, started: number): Promise<ClassifyCheckpoint> {
   const { bucket, key } = resolveUpload(url, config.STAGING_BUCKET, config.MEDIA_INGEST_UPLOAD_PREFIX, tenant);
   const { head, size, contentType } = await uploadHead(clients.s3, bucket, key, PROBE_BYTES);
-  if (size > config.MEDIA_INGEST_MAX_BYTES) throw new TooLargeError(`the upload is ${size} bytes; the limit is ${config.MEDIA_INGEST_MAX_BYTES}`);
+  checkBytes(config, size, 'the upload is');
   const kind = sniff(head);
   if (kind === 'markup' || kind === 'text') throw new NotMediaError(`the uploaded object is ${kind === 'markup' ? 'an HTML/XML page' : 'text'}, not media`);
   if (kind !== 'media' && !claimsMedia(contentType, key)) {

@@ -3,6 +3,9 @@ import type { StepContext } from '../context.js';
 import { bodyError, safeFetch, statusError } from '../../../core/http.js';
 import { SourceUnavailableError, TooLargeError } from '../../../core/errors.js';
 import type { ClassifyCheckpoint } from '../../../core/job.js';
+import { checkBytes, downloadBudget } from '../../../core/limits.js';
+import { inLanes } from '../../../core/lanes.js';
+import { retry } from '../../../core/retry.js';
 import type { PartStore } from '../parts.js';
 
 /** Largest part: the unit of resume, so a killed worker loses at most this much per lane. */
@@ -34,15 +37,6 @@ function splitParts(size: number, part: number): Range[] {
   return ranges;
 }
 
-/** Runs `work` for each item, `lanes` at a time. */
-export async function inLanes<T>(items: T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
-}
-
 /**
  * Streams a direct file to `dest`: fixed-size parts fetched by parallel range requests when the server supports
  * them, else one stream. Memory stays flat: each chunk is written at its offset before the next is read. With a
@@ -55,15 +49,13 @@ export async function downloadDirect(
   dest: string,
   store?: PartStore,
 ): Promise<number> {
-  const max = ctx.config.MEDIA_INGEST_MAX_BYTES;
   const file = await open(dest, 'w');
-  // One deadline for the whole download, on top of the per-read idle timeout.
-  const signal = AbortSignal.timeout(ctx.config.MEDIA_INGEST_TOTAL_TIMEOUT_MS);
-  let received = 0;
+  // One byte budget and one deadline for the whole download, on top of the per-read idle timeout.
+  const budget = downloadBudget(ctx.config);
+  const { signal } = budget;
   const count = (n: number, total: number | undefined) => {
-    received += n;
-    if (received > max) throw new TooLargeError(`source exceeded the limit of ${max} bytes while downloading`);
-    ctx.progress(received, total);
+    budget.count(n);
+    ctx.progress(budget.received(), total);
   };
   try {
     const lanes = ctx.input.options.connections;
@@ -90,7 +82,7 @@ export async function downloadDirect(
   } finally {
     await file.close();
   }
-  return received;
+  return budget.received();
 }
 
 async function writeBody(
@@ -127,9 +119,11 @@ async function fetchWhole(
     throw statusError(response.status, url);
   }
   const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > ctx.config.MEDIA_INGEST_MAX_BYTES) {
+  try {
+    checkBytes(ctx.config, declared, 'source declares');
+  } catch (err) {
     await response.body.cancel();
-    throw new TooLargeError(`source declares ${declared} bytes; the limit is ${ctx.config.MEDIA_INGEST_MAX_BYTES}`);
+    throw err;
   }
   const total = Number.isFinite(declared) ? declared : undefined;
   let written = 0;
@@ -157,9 +151,10 @@ async function fetchPart(
   onBytes: (n: number) => void,
 ): Promise<void> {
   let at = part.start;
-  for (let fruitless = 1; ; fruitless++) {
-    const before = at;
-    try {
+  let before = at;
+  await retry(
+    async () => {
+      before = at;
       const { response, url } = await safeFetch(ctx.config, rawUrl, { headers: { range: `bytes=${at}-${part.end}` }, signal });
       if (response.status !== 206 || !response.body) {
         await response.body?.cancel();
@@ -172,9 +167,7 @@ async function fetchPart(
       });
       if (at > part.end) return;
       throw new SourceUnavailableError(`range ${part.start}-${part.end} ended at byte ${at}`);
-    } catch (err) {
-      if (at > before) fruitless = 0;
-      if (!(err instanceof SourceUnavailableError) || fruitless >= PART_ATTEMPTS) throw err;
-    }
-  }
+    },
+    { attempts: PART_ATTEMPTS, retryable: (err) => err instanceof SourceUnavailableError, progressed: () => at > before },
+  );
 }

@@ -8,12 +8,13 @@ import {
   SourceNotFoundError,
   SourceUnavailableError,
   StepTimeoutError,
-  TooLargeError,
   UnsafeUrlError,
   UnsupportedSourceError,
 } from '../../../core/errors.js';
 import { policyOf } from '../../../core/http.js';
+import { checkBytes, checkDuration, downloadBudget } from '../../../core/limits.js';
 import { logger } from '../../../core/logger.js';
+import { retry } from '../../../core/retry.js';
 import { sanitiseText, sanitiseUrl } from '../../../core/sanitise.js';
 import type { StepContext } from '../context.js';
 import { ToolError } from '../tools/run.js';
@@ -43,11 +44,10 @@ function ytdlpError(err: ToolError, url: string): MediaIngestError {
 /** Duration and size limits, from what the extractor says, before anything is downloaded. */
 function checkLimits(ctx: StepContext, info: YtdlpInfo): void {
   if (info._type === 'playlist') throw new UnsupportedSourceError('the URL is a playlist, not one video');
-  const max = ctx.config.MEDIA_INGEST_MAX_DURATION_SECONDS;
-  if (info.duration && info.duration > max) throw new TooLargeError(`the source lasts ${Math.round(info.duration)} s; the limit is ${max} s`);
+  if (info.duration) checkDuration(ctx.config.MEDIA_INGEST_MAX_DURATION_SECONDS, info.duration);
   const formats = info.requested_formats?.length ? info.requested_formats : [info];
   const bytes = formats.reduce((n, f) => n + (f.filesize ?? f.filesize_approx ?? 0), 0);
-  if (bytes > ctx.config.MEDIA_INGEST_MAX_BYTES) throw new TooLargeError(`the source is about ${bytes} bytes; the limit is ${ctx.config.MEDIA_INGEST_MAX_BYTES}`);
+  checkBytes(ctx.config, bytes, 'the source is about');
 }
 
 /** The source metadata kept from yt-dlp's info: a few normalised fields, never its signed format URLs. */
@@ -74,6 +74,7 @@ async function attempt(ctx: StepContext, url: string, options: YtdlpOptions): Pr
   const received = formats.map(() => 0);
   const totals = formats.map((): number | undefined => undefined);
   // Over the byte limit, every download is stopped (the tools killed) and the step fails with TooLarge.
+  const budget = downloadBudget(ctx.config);
   const limit = new AbortController();
   await Promise.all(
     formats.map((format, i) =>
@@ -82,11 +83,16 @@ async function attempt(ctx: StepContext, url: string, options: YtdlpOptions): Pr
         fragments: ctx.input.options.connections,
         signal: limit.signal,
         onProgress: (bytes, total) => {
+          // yt-dlp reports each format's bytes so far: the budget counts what is new.
+          const more = bytes - received[i]!;
           received[i] = bytes;
           totals[i] = total;
-          const sum = received.reduce((a, b) => a + b, 0);
-          if (sum > ctx.config.MEDIA_INGEST_MAX_BYTES) limit.abort(new TooLargeError(`source exceeded the limit of ${ctx.config.MEDIA_INGEST_MAX_BYTES} bytes while downloading`));
-          ctx.progress(sum, totals.every((t) => t !== undefined) ? totals.reduce((a, b) => a! + b!, 0) : undefined);
+          try {
+            budget.count(more);
+          } catch (err) {
+            limit.abort(err);
+          }
+          ctx.progress(budget.received(), totals.every((t) => t !== undefined) ? totals.reduce((a, b) => a! + b!, 0) : undefined);
         },
       }),
     ),
@@ -121,18 +127,27 @@ export async function extractPlatform(ctx: StepContext, url: string): Promise<Do
       await copyFile(ctx.config.MEDIA_INGEST_COOKIES_FILE, cookiesFile);
     }
     const options: YtdlpOptions = { proxy: proxy.url, cookiesFile, timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS, cwd: ctx.scratch };
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt(ctx, url, options);
-      } catch (err) {
-        if (proxy.refusals.length) throw new UnsafeUrlError(`the egress policy refused ${proxy.refusals[0]}`);
-        if (!(err instanceof ToolError)) throw err;
-        const mapped = ytdlpError(err, url);
-        // A refusal (an expired signed URL, most often) may be cured by a fresh extraction; nothing else is.
-        if (!(mapped instanceof SourceForbiddenError) || n >= ctx.config.MEDIA_INGEST_PLATFORM_ATTEMPTS) throw mapped;
-        logger.warn('source refused a download; extracting again for fresh URLs', { attempt: n, reason: err.stderrTail.at(-1) });
-      }
-    }
+    // A refusal (an expired signed URL, most often) may be cured by a fresh extraction; nothing else is.
+    let refused: ToolError | undefined;
+    return await retry(
+      async () => {
+        refused = undefined;
+        try {
+          return await attempt(ctx, url, options);
+        } catch (err) {
+          if (proxy.refusals.length) throw new UnsafeUrlError(`the egress policy refused ${proxy.refusals[0]}`);
+          if (!(err instanceof ToolError)) throw err;
+          const mapped = ytdlpError(err, url);
+          if (mapped instanceof SourceForbiddenError) refused = err;
+          throw mapped;
+        }
+      },
+      {
+        attempts: ctx.config.MEDIA_INGEST_PLATFORM_ATTEMPTS,
+        retryable: () => refused !== undefined,
+        onRetry: (_, n) => logger.warn('source refused a download; extracting again for fresh URLs', { attempt: n, reason: refused?.stderrTail.at(-1) }),
+      },
+    );
   } finally {
     await proxy.close();
   }

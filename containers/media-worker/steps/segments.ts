@@ -3,64 +3,42 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceUnavailableError, TooLargeError, UnsupportedSourceError } from '../../../core/errors.js';
 import { bodyError, safeFetch, statusError } from '../../../core/http.js';
+import { inLanes } from '../../../core/lanes.js';
+import { type Budget, downloadBudget, readBody } from '../../../core/limits.js';
+import { retry } from '../../../core/retry.js';
 import type { ByteRange, SegmentedTrack } from '../../../core/playlist.js';
 import type { StepContext } from '../context.js';
 import type { PartStore } from '../parts.js';
 import { ffmpeg } from '../tools/ffmpeg.js';
-import { inLanes } from './download.js';
 
 const SEGMENT_ATTEMPTS = 3;
 
 /** A byte budget and deadline shared by every track of one download. */
-export interface Budget {
-  readonly signal: AbortSignal;
-  count(n: number): void;
-  received(): number;
-}
-
 export function budget(ctx: StepContext): Budget {
-  const max = ctx.config.MEDIA_INGEST_MAX_BYTES;
-  let received = 0;
-  return {
-    // The same whole-download deadline as a direct file, on top of the per-read idle timeout.
-    signal: AbortSignal.timeout(ctx.config.MEDIA_INGEST_TOTAL_TIMEOUT_MS),
-    count(n) {
-      received += n;
-      if (received > max) throw new TooLargeError(`source exceeded the limit of ${max} bytes while downloading`);
-    },
-    received: () => received,
-  };
+  return downloadBudget(ctx.config);
 }
 
 /** One resource (segment, key, init section) through the egress policy, whole, retried when the connection fails. */
 async function fetchBytes(ctx: StepContext, url: string, range: ByteRange | undefined, budget: Budget): Promise<Buffer> {
   const headers: Record<string, string> = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {};
-  for (let attempt = 1; ; attempt++) {
-    try {
+  return retry(
+    async () => {
       const { response, url: at } = await safeFetch(ctx.config, url, { headers, signal: budget.signal });
       if (response.status !== 200 && response.status !== 206) {
         await response.body?.cancel();
         throw statusError(response.status, at);
       }
-      const chunks: Buffer[] = [];
       try {
-        for await (const chunk of response.body ?? []) {
-          chunks.push(Buffer.from(chunk));
-          budget.count(chunk.length);
-        }
+        return await readBody(response.body, Infinity, { onBytes: budget.count });
       } catch (err) {
         if (err instanceof TooLargeError) throw err;
         throw bodyError(err, at);
       }
-      return Buffer.concat(chunks);
-    } catch (err) {
-      if (!(err instanceof SourceUnavailableError) || attempt >= SEGMENT_ATTEMPTS) throw err;
-      await sleep(200 * attempt);
-    }
-  }
+    },
+    { attempts: SEGMENT_ATTEMPTS, retryable: (err) => err instanceof SourceUnavailableError, delayMs: (attempt) => 200 * attempt },
+  );
 }
 
 /** A track to fetch: where it goes and where its finished segments are kept. */

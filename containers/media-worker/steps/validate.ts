@@ -1,6 +1,7 @@
 import { open, rm, stat } from 'node:fs/promises';
 import { sniff } from '../../../core/sniff.js';
-import { NotMediaError, TooLargeError } from '../../../core/errors.js';
+import { NotMediaError } from '../../../core/errors.js';
+import { checkDuration as checkSeconds } from '../../../core/limits.js';
 import { durationOf, ffprobe, hasStream, type Probe } from '../tools/ffmpeg.js';
 import { ToolError } from '../tools/run.js';
 
@@ -17,10 +18,7 @@ async function head(path: string, bytes: number): Promise<Uint8Array> {
 
 /** TooLarge when the media lasts longer than allowed. */
 export function checkDuration(probe: Probe, maxDurationSeconds: number): void {
-  const seconds = durationOf(probe);
-  if (seconds > maxDurationSeconds) {
-    throw new TooLargeError(`the source lasts ${Math.round(seconds)} s; the limit is ${maxDurationSeconds} s`);
-  }
+  checkSeconds(maxDurationSeconds, durationOf(probe));
 }
 
 /**

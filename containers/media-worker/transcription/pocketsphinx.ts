@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { inLanes } from '../../../core/lanes.js';
 import { splitAudio, type Chunk } from './chunks.js';
 import { runTool } from '../tools/run.js';
 import type { Segment, TranscriptionEngine, Word } from './transcript.js';
@@ -36,20 +37,6 @@ export function parsePocketsphinx(output: string, offset = 0): Segment[] {
   return segments;
 }
 
-/** Runs `work` over the items, at most `limit` at a time, keeping their order in the result. */
-async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
-
 /** Offline English recognition with Debian's pocketsphinx and its en-us model, chunk by chunk on every core. */
 export function pocketsphinxEngine(modelDir: string, scratch: string): TranscriptionEngine {
   const recognise = async (chunk: Chunk, timeoutMs: number) => {
@@ -67,7 +54,7 @@ export function pocketsphinxEngine(modelDir: string, scratch: string): Transcrip
       const dir = join(scratch, 'pocketsphinx');
       await mkdir(dir, { recursive: true });
       const chunks = await splitAudio(audioPath, dir, CHUNK_BYTES, timeoutMs);
-      const parts = await inParallel(chunks, availableParallelism(), (chunk) => recognise(chunk, timeoutMs));
+      const parts = await inLanes(chunks, availableParallelism(), (chunk) => recognise(chunk, timeoutMs));
       return { engine: 'pocketsphinx', language: 'en', segments: parts.flat() };
     },
   };
