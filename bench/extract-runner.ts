@@ -11,8 +11,8 @@ import type { ExecutionInput } from '../core/job.js';
 import { probeRanges } from '../core/http.js';
 import { loadHls } from '../core/playlist.js';
 import type { StepContext } from '../containers/media-worker/context.js';
-import { downloadDirect } from '../containers/media-worker/steps/download.js';
-import { budget, downloadTracks } from '../containers/media-worker/steps/segments.js';
+import { downloadDirect } from '../containers/media-worker/sources/direct.js';
+import { budget, downloadTracks } from '../containers/media-worker/sources/segments.js';
 
 const [kind, url, destDir, connections] = process.argv.slice(2) as [string, string, string, string];
 const { config, clients } = setUp('worker', { ...process.env, JOBS_TABLE: 'unused', STAGING_BUCKET: 'unused', MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: connections });

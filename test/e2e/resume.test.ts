@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { partSize } from '../../containers/media-worker/steps/download.js';
+import { partSize } from '../../containers/media-worker/sources/direct.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip } from '../fixtures/media.js';
 import { type Route, startServer, type TestServer } from '../fixtures/server.js';

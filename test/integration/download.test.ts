@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import type { ClassifyCheckpoint } from '../../core/job.js';
 import type { StepContext } from '../../containers/media-worker/context.js';
-import { downloadDirect } from '../../containers/media-worker/steps/download.js';
+import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
 
 const SIZE = 256 * 1024 * 1024;
 const BLOCK = Buffer.alloc(1024 * 1024);

@@ -7,27 +7,20 @@ import { loadHls } from '../../../core/playlist.js';
 import { ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, SOURCE_INFO_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { stagedMatches, uploadFile } from '../staging.js';
-import { downloadDirect } from './download.js';
-import { budget, downloadTracks, type TrackJob } from './segments.js';
+import { downloadDirect } from '../sources/direct.js';
+import { budget, downloadTracks, type TrackJob } from '../sources/segments.js';
+import type { Downloaded } from '../sources/downloaded.js';
 import { type PartStore, stagingParts } from '../parts.js';
 import { checkDuration, validateMedia } from './validate.js';
 import { proxyEnv, startEgressProxy } from '../../../core/egress-proxy.js';
 import { policyOf, probeRanges } from '../../../core/http.js';
 import { ffprobeUrl } from '../tools/ffmpeg.js';
 import { ToolError } from '../tools/run.js';
-import { extractPlatform } from './platform.js';
-import { copyUpload } from './upload.js';
+import { extractPlatform } from '../sources/platform.js';
+import { copyUpload } from '../sources/upload.js';
 import { fetchableSourceUrl } from '../../../core/request-secrets.js';
 
 const REMOTE_PROBE_TIMEOUT_MS = 60_000;
-
-/** Where the download landed: the media (or its video stream) and, when served apart, its audio stream. */
-export interface Downloaded {
-  source: string;
-  audio?: string;
-  /** The source's own metadata (platform pages: yt-dlp's info, trimmed). */
-  info?: string;
-}
 
 /**
  * Refuses media longer than allowed before downloading it, when ffprobe can tell from the first bytes.

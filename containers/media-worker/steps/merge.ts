@@ -6,19 +6,12 @@ import { ARTIFACT_NAMES, ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, SOURCE_INFO_NAME, s
 import type { StepContext } from '../context.js';
 import { downloadFile, stagedMatches, uploadFile } from '../staging.js';
 import { durationOf, ffmpeg, ffprobe, hasStream } from '../tools/ffmpeg.js';
-import { ToolError } from '../tools/run.js';
+import { asStepError, ToolError } from '../tools/run.js';
 import { buildMetadata } from './metadata.js';
 
 /** ffmpeg failures become MergeFailed with the tool's stderr tail on the job record. */
-async function media<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof ToolError) {
-      throw new MergeFailedError(`${what}: ${err.message}`, { details: { stderrTail: err.stderrTail } });
-    }
-    throw err;
-  }
+function media<T>(what: string, run: () => Promise<T>): Promise<T> {
+  return asStepError(MergeFailedError, (err) => `${what}: ${err.message}`, run);
 }
 
 /**

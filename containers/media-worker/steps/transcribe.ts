@@ -5,7 +5,7 @@ import { type FileRef, MergeCheckpointSchema, type TranscribeCheckpoint } from '
 import { ARTIFACT_NAMES, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { downloadFile, uploadFile } from '../staging.js';
-import { ToolError } from '../tools/run.js';
+import { ToolError, toolFailure } from '../tools/run.js';
 import { logger } from '../../../core/logger.js';
 import { pocketsphinxEngine } from '../transcription/pocketsphinx.js';
 import { splitLongSegments, toSrt, toText, toVtt, type Transcript, type TranscriptionEngine } from '../transcription/transcript.js';
@@ -46,7 +46,7 @@ async function firstThatWorks(ctx: StepContext, audioKey: string, path: string) 
         logger.warn('transcription engine failed; trying the next', { engine: name, error: message });
         continue;
       }
-      if (err instanceof ToolError) throw new TranscriptionFailedError(failures.join('; '), { details: { stderrTail: err.stderrTail } });
+      if (err instanceof ToolError) throw toolFailure(TranscriptionFailedError, failures.join('; '), err);
       // One engine keeps its own error (and code); after a fallback, the record says what each engine hit.
       if (names.length === 1) throw err;
       throw new TranscriptionFailedError(failures.join('; '), { cause: err });

@@ -3,7 +3,7 @@ import { sniff } from '../../../core/sniff.js';
 import { NotMediaError } from '../../../core/errors.js';
 import { checkDuration as checkSeconds } from '../../../core/limits.js';
 import { durationOf, ffprobe, hasStream, type Probe } from '../tools/ffmpeg.js';
-import { ToolError } from '../tools/run.js';
+import { asStepError } from '../tools/run.js';
 
 async function head(path: string, bytes: number): Promise<Uint8Array> {
   const file = await open(path, 'r');
@@ -34,12 +34,7 @@ export async function validateMedia(path: string, limits: { minBytes: number; ma
     if (kind === 'markup' || kind === 'text') {
       throw new NotMediaError(`the download is ${kind === 'markup' ? 'an HTML/XML page' : 'text'}, not media`);
     }
-    const probe = await ffprobe(path, timeoutMs).catch((err: unknown) => {
-      if (err instanceof ToolError) {
-        throw new NotMediaError('ffprobe cannot read the download as media', { details: { stderrTail: err.stderrTail } });
-      }
-      throw err;
-    });
+    const probe = await asStepError(NotMediaError, () => 'ffprobe cannot read the download as media', () => ffprobe(path, timeoutMs));
     if (!hasStream(probe, 'video') && !hasStream(probe, 'audio')) {
       throw new NotMediaError('the download has no audio or video stream');
     }

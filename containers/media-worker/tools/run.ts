@@ -1,4 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
+import type { ErrorDetails, MediaIngestError } from '../../../core/errors.js';
 import { redactText } from '../../../core/redact.js';
 
 const STDERR_TAIL_LINES = 10;
@@ -11,6 +12,24 @@ export class ToolError extends Error {
     readonly timedOut: boolean,
   ) {
     super(message);
+  }
+}
+
+/** A stable step error (ExtractionFailed, MergeFailed, TranscriptionFailed, …) built from a tool's failure. */
+type StepErrorClass<E extends MediaIngestError> = new (message: string, options?: { cause?: unknown; details?: ErrorDetails }) => E;
+
+/** A tool's failure as a step's stable error, the tool's stderr tail kept for the job record. */
+export function toolFailure<E extends MediaIngestError>(Kind: StepErrorClass<E>, message: string, err: ToolError): E {
+  return new Kind(message, { details: { stderrTail: err.stderrTail } });
+}
+
+/** Runs `run`; a tool's failure there becomes `Kind` (see toolFailure), any other error passes through. */
+export async function asStepError<T, E extends MediaIngestError>(Kind: StepErrorClass<E>, message: (err: ToolError) => string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ToolError) throw toolFailure(Kind, message(err), err);
+    throw err;
   }
 }
 

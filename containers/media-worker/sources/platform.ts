@@ -17,28 +17,28 @@ import { logger } from '../../../core/logger.js';
 import { retry } from '../../../core/retry.js';
 import { sanitiseText, sanitiseUrl } from '../../../core/sanitise.js';
 import type { StepContext } from '../context.js';
-import { ToolError } from '../tools/run.js';
+import { ToolError, toolFailure } from '../tools/run.js';
 import { type YtdlpInfo, type YtdlpOptions, ytdlpDownload, ytdlpExtract } from '../tools/ytdlp.js';
-import type { Downloaded } from './extract.js';
+import type { Downloaded } from './downloaded.js';
 
 /** What yt-dlp's last words mean, as a stable error. */
 function ytdlpError(err: ToolError, url: string): MediaIngestError {
   const text = err.stderrTail.join('\n');
-  const details = { details: { stderrTail: err.stderrTail } };
-  if (err.timedOut) return new StepTimeoutError(`yt-dlp did not finish in time for ${url}`, details);
+  const last = err.stderrTail.at(-1);
+  if (err.timedOut) return toolFailure(StepTimeoutError, `yt-dlp did not finish in time for ${url}`, err);
   if (/Unsupported URL/i.test(text)) {
-    return new UnsupportedSourceError(`no media found at ${url}: no yt-dlp extractor (the generic one included) claims it`, details);
+    return toolFailure(UnsupportedSourceError, `no media found at ${url}: no yt-dlp extractor (the generic one included) claims it`, err);
   }
   if (/HTTP Error 40[13]|HTTP Error 410|Sign in|login|private video|members-only/i.test(text)) {
-    return new SourceForbiddenError(`the source refused access: ${err.stderrTail.at(-1) ?? ''}`, details);
+    return toolFailure(SourceForbiddenError, `the source refused access: ${last ?? ''}`, err);
   }
   if (/HTTP Error 404|Video unavailable|not available|has been removed/i.test(text)) {
-    return new SourceNotFoundError(`the source is gone: ${err.stderrTail.at(-1) ?? ''}`, details);
+    return toolFailure(SourceNotFoundError, `the source is gone: ${last ?? ''}`, err);
   }
   if (/HTTP Error (429|5\d\d)|timed out|Connection (refused|reset)|Temporary failure|Unable to connect/i.test(text)) {
-    return new SourceUnavailableError(`the source is unavailable: ${err.stderrTail.at(-1) ?? ''}`, details);
+    return toolFailure(SourceUnavailableError, `the source is unavailable: ${last ?? ''}`, err);
   }
-  return new ExtractionFailedError(`yt-dlp could not fetch ${url}: ${err.stderrTail.at(-1) ?? err.message}`, details);
+  return toolFailure(ExtractionFailedError, `yt-dlp could not fetch ${url}: ${last ?? err.message}`, err);
 }
 
 /** Duration and size limits, from what the extractor says, before anything is downloaded. */
