@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Clients, destroyClients } from '../core/aws.js';
 import { parseCallLog, type RecordedCall } from '../core/call-log.js';
 import { CALL_LOG_VARIABLE, type Deps, jobsTable, setUp } from '../core/component.js';
-import { type Component, type Config, type Settings, settingsFromText } from '../core/config.js';
+import { type Component, type Config, type Settings } from '../core/config.js';
 import { executionArn, executionName, type JobRecord } from '../core/job.js';
 import { ConflictError } from '../core/errors.js';
 import { getJob } from '../core/records.js';
@@ -30,6 +30,7 @@ import * as startJobEntry from '../lambdas/start-job/handler.js';
 import { startJob } from '../lambdas/start-job/start-job.js';
 import type { WorkerTask } from './adapters.js';
 import { type Deployment, deploymentFor } from './deployment.js';
+import { lambdaEnvironment, platformEnv, settingsOf, workerTask } from './environments.js';
 import { LocalEngine } from './engine.js';
 import { canSandbox } from './sandbox.js';
 import { sfnOperations, startSfnApi } from './sfn-api.js';
@@ -38,8 +39,6 @@ import { LOCAL_OUTPUTS, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIO
 import { TaskTokens } from './task-tokens.js';
 
 export const LOCAL_TENANT = 'local';
-/** The worker task's scratch mount in the template (cdk/constructs/workers.ts); here, the data directory's work/. */
-const TASK_SCRATCH = '/scratch';
 
 export interface RuntimeOptions {
   /** Where all local state lives: S3 objects, DynamoDB tables, execution histories, logs, scratch. */
@@ -59,33 +58,6 @@ export interface RuntimeOptions {
   sandbox?: boolean;
   /** Where the runtime says what it is doing at start (the CLI: stderr). Default: nowhere. */
   say?: (line: string) => void;
-}
-
-/** Secrets the deployment reads from Secrets Manager; here they come from the host's environment. */
-const SECRETS = ['MEDIA_INGEST_CALLBACK_SECRET', 'MEDIA_INGEST_STT_API_KEY'] as const;
-
-/** The settings a platform team would give the stack, from the environment's variables (and the CLI's hosts). */
-function settingsOf(options: RuntimeOptions, env: Record<string, string | undefined>): Settings {
-  const fromEnv = settingsFromText((_, variable) => env[variable]);
-  const allowHosts = [...(fromEnv.allowHosts ?? []), ...(options.settings?.allowHosts ?? []), ...(options.allowHosts ?? [])];
-  return { ...fromEnv, ...options.settings, ...(allowHosts.length ? { allowHosts } : {}) };
-}
-
-/** What the platform gives every component here: the stand-ins' endpoints and credentials, the region. */
-function platformEnv(standIns: StandIns, sfnEndpoint: string, dataDir: string): Record<string, string> {
-  return {
-    // Every AWS call each component makes, for the offline IAM check (in scratch: the sandboxed worker writes there).
-    [CALL_LOG_VARIABLE]: join(dataDir, 'work', 'aws-calls.jsonl'),
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_ENDPOINT_URL_S3: standIns.s3Endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
-    AWS_ENDPOINT_URL_SFN: sfnEndpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-  };
 }
 
 /** The whole product on one machine: the same ASL, handlers and worker, on embedded stand-ins, configured as the template is. */
@@ -128,7 +100,7 @@ export class LocalRuntime {
     const hostEnv = { ...(options.env ?? process.env) };
     const dynamo = new DynamoDBClient({ endpoint: standIns.dynamoEndpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const runtime = new LocalRuntime(dataDir, options, hostEnv, platformEnv(standIns, api.endpoint, dataDir), standIns, api.server, dynamo, options.sandbox ?? canSandbox());
-    await runtime.configure(settingsOf(options, hostEnv));
+    await runtime.configure(settingsOf(hostEnv, options.settings, options.allowHosts));
     const engine = await LocalEngine.create(
       { tokens, lambdas: () => runtime.lambdas, worker: () => runtime.task, running: runtime.tasks, logDir: join(dataDir, 'logs'), dynamo },
       runtime.deployment.definition,
@@ -152,7 +124,7 @@ export class LocalRuntime {
     this.deployment = await deploymentFor(settings, { sttApiKeySecret: !!this.env.MEDIA_INGEST_STT_API_KEY }, this.options.say);
     for (const deps of this.components.values()) destroyClients(deps.clients);
     this.components.clear();
-    const lambdaEnv = (component: Component) => this.environment(this.deployment.functions[component] ?? {}, component);
+    const lambdaEnv = (component: Component) => lambdaEnvironment(this.deployment, component, this.platform, this.env);
     this.lambdas = {
       [LOCAL_SUBSTITUTIONS.ClassifyFunctionArn]: classify.forEnvironment(lambdaEnv('classify')),
       [LOCAL_SUBSTITUTIONS.PublishFunctionArn]: publish.forEnvironment(lambdaEnv('publish')),
@@ -166,18 +138,7 @@ export class LocalRuntime {
       cancelJob: cancelJobEntry.forEnvironment(lambdaEnv('cancel-job')),
       createUpload: createUpload.forEnvironment(lambdaEnv('create-upload')),
     };
-    const work = join(this.dataDir, 'work');
-    const worker = Object.fromEntries(
-      Object.entries(this.deployment.worker).map(([k, v]) => [k, v === TASK_SCRATCH || v.startsWith(`${TASK_SCRATCH}/`) ? work + v.slice(TASK_SCRATCH.length) : v]),
-    );
-    const injected = Object.fromEntries(this.deployment.workerSecrets.flatMap((name) => (this.env[name] ? [[name, this.env[name]!]] : [])));
-    this.task = {
-      bundle: this.deployment.workerBundle,
-      // The image's PATH finds its tools; here the host's does. Nothing else of the host reaches the task.
-      env: { ...worker, ...injected, ...this.endpoints(), ...this.platform, PATH: this.env.PATH ?? '/usr/bin:/bin', ...this.logLevel() },
-      scratch: work,
-      sandbox: this.sandbox,
-    };
+    this.task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandbox);
   }
 
   /**
@@ -186,7 +147,7 @@ export class LocalRuntime {
    */
   async reconfigure(settings: Settings, env: Record<string, string> = {}): Promise<void> {
     this.env = { ...this.hostEnv, ...env };
-    await this.configure({ ...settingsOf(this.options, this.env), ...settings });
+    await this.configure({ ...settingsOf(this.env, this.options.settings, this.options.allowHosts), ...settings });
     // Timeouts live in the definition: a redeploy updates the state machine too.
     this.engine.redefine(this.deployment.definition);
   }
@@ -194,32 +155,11 @@ export class LocalRuntime {
   /** The host's variables now in force (the start's, or a reconfiguration's). */
   private env: Record<string, string | undefined>;
 
-  private logLevel(): Record<string, string> {
-    return this.env.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: this.env.POWERTOOLS_LOG_LEVEL } : {};
-  }
-
-  /** Endpoints the host names for services without a stand-in here (Amazon Transcribe, an STT API's proxy…). */
-  private endpoints(): Record<string, string> {
-    return Object.fromEntries(Object.entries(this.env).filter((e): e is [string, string] => e[0].startsWith('AWS_ENDPOINT_URL_') && !!e[1]));
-  }
-
-  /** A Lambda's environment here: the template's, with the callback key from the host instead of its secret's ARN. */
-  private environment(template: Record<string, string>, component: Component): Record<string, string> {
-    const env: Record<string, string> = { ...template, ...this.endpoints(), ...this.platform };
-    if (env.MEDIA_INGEST_CALLBACK_SECRET_ARN !== undefined) {
-      delete env.MEDIA_INGEST_CALLBACK_SECRET_ARN;
-      const secret = this.env[SECRETS[0]];
-      if (secret) env[SECRETS[0]] = secret;
-    }
-    if (!this.deployment.functions[component]) throw new Error(`the template has no function for ${component}`);
-    return env;
-  }
-
   /** A component's configuration and clients as the template sets it up here (the runtime's own calls, tests). */
   deps(component: Exclude<Component, 'worker' | 'statemachine'>): Deps {
     let deps = this.components.get(component);
     if (!deps) {
-      deps = setUp(component, this.environment(this.deployment.functions[component] ?? {}, component));
+      deps = setUp(component, lambdaEnvironment(this.deployment, component, this.platform, this.env));
       this.components.set(component, deps);
     }
     return deps;
@@ -262,7 +202,7 @@ export class LocalRuntime {
    * artifacts, an operator's StopExecution): no component's calls, so never held to a component's role.
    */
   get operator(): Clients {
-    this.caller ??= setUp('create-upload', { ...this.environment(this.deployment.functions['create-upload'] ?? {}, 'create-upload'), [CALL_LOG_VARIABLE]: '' });
+    this.caller ??= setUp('create-upload', { ...lambdaEnvironment(this.deployment, 'create-upload', this.platform, this.env), [CALL_LOG_VARIABLE]: '' });
     return this.caller.clients;
   }
 
