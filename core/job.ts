@@ -7,6 +7,8 @@ export const DEFAULT_ACTIONS: Action[] = ['download', 'transcode'];
 
 export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+/** The statuses a job never leaves. */
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 export const STEPS = ['classify', 'extract', 'merge', 'transcribe', 'publish'] as const;
 export type Step = (typeof STEPS)[number];

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, type ErrorCode, InvalidRequestError, parseCause } from './errors.js';
 import type { Artifact, Checkpoint, JobOptions, JobRecord, JobRequest, JobStatus, Step } from './job.js';
@@ -37,7 +37,7 @@ export async function createQueued(jobs: JobsTable, job: NewJob): Promise<JobRec
     attempts: 0,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
-    expiresAt: Math.floor(now.getTime() / 1000) + job.ttlDays * 86_400,
+    expiresAt: expiresAt(now, job.ttlDays),
   };
   try {
     await jobs.db.send(
@@ -110,6 +110,48 @@ async function endOpenJob(jobs: JobsTable, tenant: string, jobId: string, status
  */
 export function recordExecutionEnded(jobs: JobsTable, tenant: string, jobId: string, code: ErrorCode, message: string): Promise<boolean> {
   return endOpenJob(jobs, tenant, jobId, 'FAILED', { code, cause: message });
+}
+
+/** When an item written now expires (the table's TTL attribute), in epoch seconds. */
+export function expiresAt(now: Date, ttlDays: number): number {
+  return Math.floor(now.getTime() / 1000) + ttlDays * 86_400;
+}
+
+/** Audit items live in the jobs table under a partition no tenant can have ('#' is not allowed in tenants). */
+export const AUDIT_PARTITION = '#audit';
+
+/** One audit item: what the cleanup sweep did and why, kept as long as job records are. */
+export async function recordAudit(jobs: JobsTable, now: Date, entry: Record<string, unknown>, ttlDays: number): Promise<void> {
+  await jobs.db.send(
+    new PutCommand({
+      TableName: jobs.name,
+      Item: {
+        tenant: AUDIT_PARTITION,
+        jobId: `${now.toISOString()}#${String(entry.prefix ?? entry.jobId)}`,
+        ...entry,
+        at: now.toISOString(),
+        expiresAt: expiresAt(now, ttlDays),
+      },
+    }),
+  );
+}
+
+/** Every job whose record says RUNNING, with its execution (the sweep checks each against Step Functions). */
+export async function* runningJobs(jobs: JobsTable): AsyncGenerator<{ tenant: string; jobId: string; executionArn?: string }> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await jobs.db.send(
+      new ScanCommand({
+        TableName: jobs.name,
+        FilterExpression: '#s = :running',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':running': 'RUNNING' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) yield { tenant: item.tenant as string, jobId: item.jobId as string, executionArn: item.executionArn as string | undefined };
+    start = page.LastEvaluatedKey;
+  } while (start);
 }
 
 /** The GSI that lists a tenant's jobs by creation time (cdk/constructs/jobs-table.ts creates it). */

@@ -1,16 +1,11 @@
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type Deps, jobsTable } from '../../core/component.js';
-import type { JobsTable } from '../../core/records.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { logger } from '../../core/logger.js';
-import { getJob } from '../../core/records.js';
+import { FINAL_STATUSES } from '../../core/job.js';
+import { getJob, recordAudit, recordExecutionEnded, runningJobs } from '../../core/records.js';
 import { deletePrefix } from '../../core/staging.js';
-
-/** Audit items live in the jobs table under a partition no tenant can have ('#' is not allowed in tenants). */
-export const AUDIT_PARTITION = '#audit';
 
 export interface CleanupReport {
   deletedPrefixes: Array<{ prefix: string; reason: string; objects: number; bytes: number }>;
@@ -19,8 +14,6 @@ export interface CleanupReport {
   uploadsSkipped?: string;
   markedFailed: string[];
 }
-
-const ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** Every `staging/<tenant>/<job>/` prefix, with the newest object time under it. */
 async function stagedJobs(s3: S3Client, bucket: string): Promise<Array<{ tenant: string; jobId: string; prefix: string; newest: Date }>> {
@@ -41,21 +34,6 @@ async function stagedJobs(s3: S3Client, bucket: string): Promise<Array<{ tenant:
   return [...found.values()];
 }
 
-async function audit(table: JobsTable, now: Date, entry: Record<string, unknown>, ttlDays: number): Promise<void> {
-  await table.db.send(
-    new PutCommand({
-      TableName: table.name,
-      Item: {
-        tenant: AUDIT_PARTITION,
-        jobId: `${now.toISOString()}#${String(entry.prefix ?? entry.jobId)}`,
-        ...entry,
-        at: now.toISOString(),
-        expiresAt: Math.floor(now.getTime() / 1000) + ttlDays * 86_400,
-      },
-    }),
-  );
-}
-
 /**
  * The periodic sweep: staging of ended (or unknown) jobs older than the retention is deleted and audited,
  * stale multipart uploads are aborted, and jobs left RUNNING by an execution that has ended are marked FAILED.
@@ -70,11 +48,11 @@ export async function cleanup(deps: Deps, now = new Date()): Promise<CleanupRepo
   for (const staged of await stagedJobs(clients.s3, bucket)) {
     if (staged.newest > cutoff) continue;
     const job = await getJob(table, staged.tenant, staged.jobId);
-    if (job && !ENDED.has(job.status)) continue;
+    if (job && !FINAL_STATUSES.has(job.status)) continue;
     const reason = job ? `job ${job.status}` : 'no job record';
     const removed = await deletePrefix(clients.s3, bucket, staged.prefix);
     report.deletedPrefixes.push({ prefix: staged.prefix, reason, ...removed });
-    await audit(table, now, { action: 'delete-staging', prefix: staged.prefix, reason, ...removed }, config.MEDIA_INGEST_JOB_TTL_DAYS);
+    await recordAudit(table, now, { action: 'delete-staging', prefix: staged.prefix, reason, ...removed }, config.MEDIA_INGEST_JOB_TTL_DAYS);
   }
 
   try {
@@ -83,52 +61,22 @@ export async function cleanup(deps: Deps, now = new Date()): Promise<CleanupRepo
       if ((upload.Initiated ?? now) > cutoff) continue;
       await clients.s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId! }));
       report.abortedUploads++;
-      await audit(table, now, { action: 'abort-upload', prefix: upload.Key, uploadId: upload.UploadId }, config.MEDIA_INGEST_JOB_TTL_DAYS);
+      await recordAudit(table, now, { action: 'abort-upload', prefix: upload.Key, uploadId: upload.UploadId }, config.MEDIA_INGEST_JOB_TTL_DAYS);
     }
   } catch (err) {
     if ((err as Error).name !== 'NotImplemented') throw err;
     report.uploadsSkipped = 'the S3 endpoint cannot list multipart uploads';
   }
 
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.db.send(
-      new ScanCommand({
-        TableName: table.name,
-        FilterExpression: '#s = :running',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':running': 'RUNNING' },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      if (!item.executionArn) continue;
-      const execution = await clients.sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn as string }));
-      if (execution.status === 'RUNNING' || execution.status === 'PENDING_REDRIVE') continue;
-      try {
-        await clients.db.send(
-          new UpdateCommand({
-            TableName: table.name,
-            Key: { tenant: item.tenant, jobId: item.jobId },
-            UpdateExpression: 'SET #s = :failed, #e = :error, updatedAt = :now',
-            ConditionExpression: '#s = :running',
-            ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-            ExpressionAttributeValues: {
-              ':failed': 'FAILED',
-              ':running': 'RUNNING',
-              ':error': { code: 'ExecutionEnded', cause: `the execution ended ${execution.status} without recording the job (${execution.error ?? 'no error'})` },
-              ':now': now.toISOString(),
-            },
-          }),
-        );
-        report.markedFailed.push(item.jobId as string);
-        await audit(table, now, { action: 'mark-failed', jobId: item.jobId, jobTenant: item.tenant, execution: execution.status }, config.MEDIA_INGEST_JOB_TTL_DAYS);
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const job of runningJobs(table)) {
+    if (!job.executionArn) continue;
+    const execution = await clients.sfn.send(new DescribeExecutionCommand({ executionArn: job.executionArn }));
+    if (execution.status === 'RUNNING' || execution.status === 'PENDING_REDRIVE') continue;
+    const message = `the execution ended ${execution.status} without recording the job (${execution.error ?? 'no error'})`;
+    if (!(await recordExecutionEnded(table, job.tenant, job.jobId, 'ExecutionEnded', message))) continue;
+    report.markedFailed.push(job.jobId);
+    await recordAudit(table, now, { action: 'mark-failed', jobId: job.jobId, jobTenant: job.tenant, execution: execution.status }, config.MEDIA_INGEST_JOB_TTL_DAYS);
+  }
 
   logger.info('cleanup', { deleted: report.deletedPrefixes.length, aborted: report.abortedUploads, markedFailed: report.markedFailed.length });
   return report;
