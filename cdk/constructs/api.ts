@@ -15,7 +15,7 @@ import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefi
 import { JOBS_BY_TIME_INDEX } from '../../core/records.js';
 import { UploadRequestSchema } from '../../core/uploads.js';
 import { NodeFunction } from './node-function.js';
-import { REQUEST_SECRETS_NAME } from '../../core/request-secrets.js';
+import { grantRequestSecrets } from './grants.js';
 
 export interface ApiProps {
   readonly table: dynamodb.ITableV2;
@@ -64,8 +64,7 @@ export class Api extends Construct {
     const item = (actions: string[]) => new iam.PolicyStatement({ actions, resources: [table.tableArn] });
     startJob.addToRolePolicy(item(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
     // The real URLs of a request with secrets wait in staging (core/request-secrets.ts), never in the record.
-    startJob.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [staging.arnForObjects(`staging/*/${REQUEST_SECRETS_NAME}`)] }));
-    acknowledge(startJob.role!, prefixFinding(staging, 'staging/').replace(/\*\]$/, `*/${REQUEST_SECRETS_NAME}]`), PREFIX_REASON);
+    grantRequestSecrets(startJob, staging, ['s3:PutObject']);
     stateMachine.grantStartExecution(startJob);
     getJob.addToRolePolicy(item(['dynamodb:GetItem']));
     listJobs.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${JOBS_BY_TIME_INDEX}`] }));

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -8,6 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding } from '../nag.js';
+import { deadLetterQueue } from './grants.js';
 import { NodeFunction } from './node-function.js';
 import type { VariableName } from '../../core/config.js';
 
@@ -44,13 +45,7 @@ export class Cleanup extends Construct {
     acknowledge(fn.role!, executionsFinding(stateMachine), EXECUTIONS_REASON);
     acknowledge(fn.role!, prefixFinding(staging, 'staging/'), PREFIX_REASON);
 
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    acknowledge(this.deadLetters, 'AwsSolutions-SQS3', 'this queue is itself the dead-letter queue of the cleanup schedule');
+    this.deadLetters = deadLetterQueue(this, 'the cleanup schedule');
     new events.Rule(this, 'Schedule', {
       description: 'media-ingest cleanup sweep',
       schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),

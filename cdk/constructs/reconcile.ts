@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -9,9 +9,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EXECUTION_STATUS_CHANGE, UNRECORDED_ENDS } from '../../core/execution-events.js';
-import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding } from '../nag.js';
+import { acknowledge, EXECUTIONS_REASON, executionsFinding } from '../nag.js';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { REQUEST_SECRETS_NAME } from '../../core/request-secrets.js';
+import { deadLetterQueue, grantRequestSecrets } from './grants.js';
 import { NodeFunction } from './node-function.js';
 import type { VariableName } from '../../core/config.js';
 
@@ -40,13 +40,7 @@ export class Reconcile extends Construct {
   constructor(scope: Construct, id: string, props: ReconcileProps) {
     super(scope, id);
     const { table, stateMachine } = props;
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    acknowledge(this.deadLetters, 'AwsSolutions-SQS3', 'this queue is itself the dead-letter queue of the reconcile rule and function');
+    this.deadLetters = deadLetterQueue(this, 'the reconcile rule and function');
     this.function = new NodeFunction(this, 'Function', {
       name: 'reconcile',
       timeout: Duration.minutes(2),
@@ -56,8 +50,7 @@ export class Reconcile extends Construct {
     // An event whose invocations keep failing (after Lambda's own retries) is kept for a redrive, not dropped.
     fn.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(this.deadLetters), retryAttempts: 2 });
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.staging.arnForObjects(`staging/*/${REQUEST_SECRETS_NAME}`)] }));
-    acknowledge(fn.role!, prefixFinding(props.staging, 'staging/').replace(/\*\]$/, `*/${REQUEST_SECRETS_NAME}]`), PREFIX_REASON);
+    grantRequestSecrets(fn, props.staging, ['s3:GetObject']);
     props.callbackSecret.grantRead(fn);
     // The job's input, when the event left it out for its size.
     stateMachine.grantExecution(fn, 'states:DescribeExecution');

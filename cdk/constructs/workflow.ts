@@ -12,7 +12,7 @@ import { type Config, loadConfig, type VariableName } from '../../core/config.js
 import { readFileSync } from 'node:fs';
 import { NodeFunction } from './node-function.js';
 import { WORKER_CONTAINER_NAME, type Workers } from './workers.js';
-import { REQUEST_SECRETS_NAME } from '../../core/request-secrets.js';
+import { grantRequestSecrets } from './grants.js';
 
 export interface WorkflowProps {
   readonly table: dynamodb.ITableV2;
@@ -67,12 +67,8 @@ export class Workflow extends Construct {
     classify.addToRolePolicy(objectStatement(staging, 'uploads/', ['s3:GetObject']));
     acknowledge(classify.role!, prefixFinding(staging, 'uploads/'), UPLOADS_REASON);
     // Classify and Notify read the real URLs of a request with secrets (core/request-secrets.ts); Notify forgets them.
-    const secrets = staging.arnForObjects(`staging/*/${REQUEST_SECRETS_NAME}`);
-    const secretsFinding = prefixFinding(staging, 'staging/').replace(/\*\]$/, `*/${REQUEST_SECRETS_NAME}]`);
-    classify.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [secrets] }));
-    notify.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:DeleteObject'], resources: [secrets] }));
-    acknowledge(classify.role!, secretsFinding, PREFIX_REASON);
-    acknowledge(notify.role!, secretsFinding, PREFIX_REASON);
+    grantRequestSecrets(classify, staging, ['s3:GetObject']);
+    grantRequestSecrets(notify, staging, ['s3:GetObject', 's3:DeleteObject']);
     // Publish reads staging and writes artifacts; Notify reads the record and writes the callback outcome.
     publish.addToRolePolicy(objectStatement(staging, 'staging/', ['s3:GetObject']));
     // PutObject covers CreateMultipartUpload, UploadPartCopy and Complete; a failed multipart copy aborts its upload.
