@@ -27,8 +27,6 @@ interface Variable<S extends z.ZodType = z.ZodType> {
   readers: readonly Component[];
   /** A platform team may change it: a stack prop and a context key named `setting`. */
   setting?: string;
-  /** A resource name or path the deployment fills in (CDK from its resources; locally the stand-ins'). */
-  resource?: true;
   /** Must be set for its readers (a resource without a default). */
   required?: true;
   /** A secret: never in a task definition's environment (ECS injects it) or a Lambda's (it reads the ARN). */
@@ -70,16 +68,16 @@ function setting<S extends z.ZodType, K extends Kind>(schema: S, kind: K, reader
  */
 const VARIABLES = {
   // Resources, filled in by the deployment.
-  JOBS_TABLE: { schema: z.string().min(1), kind: 'string', readers: [...API.filter((c) => c !== 'create-upload'), 'notify', 'reconcile', 'cleanup', 'worker'], resource: true, required: true },
-  STAGING_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['start-job', 'classify', 'publish', 'notify', 'reconcile', 'cancel-job', 'cleanup', 'create-upload', 'worker'], resource: true, required: true },
-  ARTIFACTS_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['publish'], resource: true, required: true },
-  STATE_MACHINE_ARN: { schema: z.string().min(1), kind: 'string', readers: ['start-job'], resource: true, required: true },
-  MEDIA_INGEST_CALLBACK_SECRET_ARN: { schema: z.string().optional(), kind: 'string', readers: CALLBACKS, resource: true },
-  WORK_DIR: { schema: z.string().default('/tmp/video-jobs'), kind: 'string', readers: ['worker'], resource: true },
+  JOBS_TABLE: { schema: z.string().min(1), kind: 'string', readers: [...API.filter((c) => c !== 'create-upload'), 'notify', 'reconcile', 'cleanup', 'worker'], required: true },
+  STAGING_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['start-job', 'classify', 'publish', 'notify', 'reconcile', 'cancel-job', 'cleanup', 'create-upload', 'worker'], required: true },
+  ARTIFACTS_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['publish'], required: true },
+  STATE_MACHINE_ARN: { schema: z.string().min(1), kind: 'string', readers: ['start-job'], required: true },
+  MEDIA_INGEST_CALLBACK_SECRET_ARN: { schema: z.string().optional(), kind: 'string', readers: CALLBACKS },
+  WORK_DIR: { schema: z.string().default('/tmp/video-jobs'), kind: 'string', readers: ['worker'] },
   // The worker's root filesystem is read-only: tools keep their home, temporary files and caches in scratch.
-  HOME: { schema: z.string().optional(), kind: 'string', readers: ['worker'], resource: true },
-  TMPDIR: { schema: z.string().optional(), kind: 'string', readers: ['worker'], resource: true },
-  XDG_CACHE_HOME: { schema: z.string().optional(), kind: 'string', readers: ['worker'], resource: true },
+  HOME: { schema: z.string().optional(), kind: 'string', readers: ['worker'] },
+  TMPDIR: { schema: z.string().optional(), kind: 'string', readers: ['worker'] },
+  XDG_CACHE_HOME: { schema: z.string().optional(), kind: 'string', readers: ['worker'] },
   // Settings a platform team may change (stack props and context keys).
   MEDIA_INGEST_ALLOW_HOSTS: setting(list, 'list', FETCHERS),
   MEDIA_INGEST_CONNECTIONS: setting(int(16), 'int', ['start-job']),

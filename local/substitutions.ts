@@ -25,7 +25,6 @@ export const LOCAL_OUTPUTS = {
   ArtifactsBucketName: 'media-ingest-artifacts',
   StateMachineArn: LOCAL_STATE_MACHINE_ARN,
   CallbackSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:media-ingest-callback`,
-  ApiUrl: 'http://127.0.0.1/',
 } as const;
 
 /** Fills `${Key}` placeholders; an unknown key is an error, never left in place. */
