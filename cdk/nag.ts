@@ -17,7 +17,7 @@ export function prefixFinding(bucket: import('aws-cdk-lib/aws-s3').IBucket, pref
 
 export const PREFIX_REASON = 'objects are named per tenant and job under this prefix: the prefix is the narrowest static scope';
 export const UPLOADS_REASON =
-  'uploads are named per tenant under this prefix (read-only here); the code refuses a key outside the job tenant\'s own prefix';
+  'uploads are named per tenant under this prefix; the code refuses a key outside the job tenant\'s own prefix';
 
 /** `<region>:<account>` as cdk-nag prints them in a finding ID: literal in a stack with an explicit env. */
 export function findingEnv(scope: IConstruct): string {

@@ -87,7 +87,6 @@ const VARIABLES = {
   MEDIA_INGEST_MAX_SEGMENTS: setting(int(20_000), 'int', ['classify', 'worker']),
   MEDIA_INGEST_MAX_HEIGHT: setting(int(1080), 'int', ['classify', 'worker']),
   MEDIA_INGEST_PLATFORM_ATTEMPTS: setting(int(3), 'int', ['worker']),
-  MEDIA_INGEST_UPLOAD_PREFIX: setting(z.string().default('uploads/'), 'string', ['classify', 'create-upload', 'worker']),
   MEDIA_INGEST_MAX_REDIRECTS: setting(z.coerce.number().int().min(0).default(5), 'int', FETCHERS),
   MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: setting(int(16), 'int', FETCHERS),
   MEDIA_INGEST_CONNECT_TIMEOUT_MS: setting(int(10_000), 'int', FETCHERS),

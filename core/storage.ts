@@ -21,8 +21,20 @@ export const ORIGINAL_AUDIO_NAME = 'original-audio';
 /** The source's own metadata as the extractor gave it (id, title, uploader, …), trimmed and sanitised. */
 export const SOURCE_INFO_NAME = 'source-info.json';
 
+/**
+ * The top-level prefixes, the one truth for them: step data in the staging bucket (expires), tenants' uploads in the
+ * staging bucket (expire), published artifacts in the artifacts bucket. CDK grants and lifecycle rules use these.
+ */
+export const PREFIXES = { staging: 'staging/', uploads: 'uploads/', artifacts: 'tenants/' } as const;
+export type StoragePrefix = (typeof PREFIXES)[keyof typeof PREFIXES];
+
 export function stagingPrefix(tenant: string, jobId: string): string {
-  return `staging/${tenant}/${jobId}/`;
+  return `${PREFIXES.staging}${tenant}/${jobId}/`;
+}
+
+/** Where a tenant's uploads live in the staging bucket. */
+export function uploadPrefix(tenant: string): string {
+  return `${PREFIXES.uploads}${tenant}/`;
 }
 
 export function stagingKey(tenant: string, jobId: string, name: string): string {
@@ -31,7 +43,7 @@ export function stagingKey(tenant: string, jobId: string, name: string): string 
 
 /** The artifacts prefix; `storage_path` is normalised and can never leave the tenant's prefix. */
 export function artifactsPrefix(tenant: string, jobId: string, storagePath?: string): string {
-  const base = `tenants/${tenant}/`;
+  const base = `${PREFIXES.artifacts}${tenant}/`;
   if (storagePath === undefined) return `${base}jobs/${jobId}/`;
   const segments = storagePath.split('/').filter(Boolean);
   const bad = segments.find((s) => s === '.' || s === '..' || /[\p{Cc}\\]/u.test(s));

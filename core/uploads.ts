@@ -1,6 +1,7 @@
 import { GetObjectCommand, NoSuchKey, NotFound, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { InvalidRequestError, SourceNotFoundError } from './errors.js';
+import { uploadPrefix } from './storage.js';
 
 /** `POST /uploads`: what the caller may say of the file it is about to upload (the key is never the caller's). */
 export const UploadRequestSchema = z.strictObject({
@@ -8,23 +9,18 @@ export const UploadRequestSchema = z.strictObject({
   content_type: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as video/mp4').optional(),
 });
 
-/** Where a tenant's uploads live in the staging bucket. */
-export function uploadPrefix(prefix: string, tenant: string): string {
-  return `${prefix.replace(/\/*$/, '/')}${tenant}/`;
-}
-
 /**
  * The object an upload source names: `s3://<staging bucket>/<key>` or the key itself, which must lie under the
  * tenant's upload prefix — a tenant can never ingest another's object.
  */
-export function resolveUpload(url: string, bucket: string, prefix: string, tenant: string): { bucket: string; key: string } {
+export function resolveUpload(url: string, bucket: string, tenant: string): { bucket: string; key: string } {
   let key = url;
   if (url.startsWith('s3://')) {
     const [named, ...rest] = url.slice('s3://'.length).split('/');
     if (named !== bucket) throw new InvalidRequestError(`source.url: uploads are read from the staging bucket, not ${named}`);
     key = rest.join('/');
   }
-  const own = uploadPrefix(prefix, tenant);
+  const own = uploadPrefix(tenant);
   const segments = key.split('/');
   if (!key.startsWith(own) || key.length === own.length || segments.some((s) => s === '.' || s === '..' || s === '')) {
     throw new InvalidRequestError(`source.url: an upload must be an object under ${own}`);

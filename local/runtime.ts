@@ -16,7 +16,7 @@ import { type Component, type Config, type Settings } from '../core/config.js';
 import { executionArn, executionName, type JobRecord } from '../core/job.js';
 import { ConflictError } from '../core/errors.js';
 import { getJob } from '../core/records.js';
-import { uploadPrefix } from '../core/uploads.js';
+import { uploadPrefix } from '../core/storage.js';
 import { cancelJob } from '../lambdas/cancel-job/cancel-job.js';
 import * as classify from '../lambdas/classify/handler.js';
 import * as notify from '../lambdas/notify/handler.js';
@@ -222,7 +222,7 @@ export class LocalRuntime {
   /** Puts a local file under the local tenant's upload prefix, as a caller's upload would be; returns its key. */
   async upload(path: string): Promise<string> {
     const name = basename(path).replace(/[^A-Za-z0-9._-]/g, '_').slice(-100) || 'upload';
-    const key = `${uploadPrefix(this.config.MEDIA_INGEST_UPLOAD_PREFIX, LOCAL_TENANT)}${randomUUID()}/${name}`;
+    const key = `${uploadPrefix(LOCAL_TENANT)}${randomUUID()}/${name}`;
     await new Upload({ client: this.s3, params: { Bucket: this.config.STAGING_BUCKET, Key: key, Body: createReadStream(path) } }).done();
     return key;
   }

@@ -11,11 +11,12 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import { JobRequestSchema } from '../../core/job.js';
 import type { VariableName } from '../../core/config.js';
-import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding, UPLOADS_REASON } from '../nag.js';
+import { PREFIXES } from '../../core/storage.js';
+import { acknowledge, EXECUTIONS_REASON, executionsFinding } from '../nag.js';
 import { JOBS_BY_TIME_INDEX } from '../../core/records.js';
 import { UploadRequestSchema } from '../../core/uploads.js';
 import { NodeFunction } from './node-function.js';
-import { grantRequestSecrets } from './grants.js';
+import { grantList, grantObjects, grantRequestSecrets } from './grants.js';
 
 export interface ApiProps {
   readonly table: dynamodb.ITableV2;
@@ -71,14 +72,10 @@ export class Api extends Construct {
     cancelJob.addToRolePolicy(item(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
     stateMachine.grantExecution(cancelJob, 'states:StopExecution');
     acknowledge(cancelJob.role!, executionsFinding(stateMachine), EXECUTIONS_REASON);
-    cancelJob.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [staging.bucketArn], conditions: { StringLike: { 's3:prefix': 'staging/*' } } }),
-    );
-    cancelJob.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [staging.arnForObjects('staging/*')] }));
-    acknowledge(cancelJob.role!, prefixFinding(staging, 'staging/'), PREFIX_REASON);
-    // The presigned URL carries this role's permission: a PUT under uploads/ and nothing else.
-    createUpload.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [staging.arnForObjects('uploads/*')] }));
-    acknowledge(createUpload.role!, prefixFinding(staging, 'uploads/'), UPLOADS_REASON);
+    grantList(cancelJob.role!, staging, PREFIXES.staging);
+    grantObjects(cancelJob.role!, staging, PREFIXES.staging, ['s3:DeleteObject']);
+    // The presigned URL carries this role's permission: a PUT under the uploads prefix and nothing else.
+    grantObjects(createUpload.role!, staging, PREFIXES.uploads, ['s3:PutObject']);
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     this.restApi = new apigateway.RestApi(this, 'RestApi', {

@@ -7,8 +7,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { acknowledge, EXECUTIONS_REASON, executionsFinding, PREFIX_REASON, prefixFinding } from '../nag.js';
-import { deadLetterQueue } from './grants.js';
+import { PREFIXES } from '../../core/storage.js';
+import { acknowledge, EXECUTIONS_REASON, executionsFinding } from '../nag.js';
+import { deadLetterQueue, grantObjects } from './grants.js';
 import { NodeFunction } from './node-function.js';
 import type { VariableName } from '../../core/config.js';
 
@@ -37,13 +38,12 @@ export class Cleanup extends Construct {
     });
     const fn = this.function;
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], resources: [staging.bucketArn] }));
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject', 's3:AbortMultipartUpload'], resources: [staging.arnForObjects('staging/*')] }));
+    grantObjects(fn.role!, staging, PREFIXES.staging, ['s3:DeleteObject', 's3:AbortMultipartUpload']);
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], resources: [table.tableArn] }),
     );
     stateMachine.grantExecution(fn, 'states:DescribeExecution');
     acknowledge(fn.role!, executionsFinding(stateMachine), EXECUTIONS_REASON);
-    acknowledge(fn.role!, prefixFinding(staging, 'staging/'), PREFIX_REASON);
 
     this.deadLetters = deadLetterQueue(this, 'the cleanup schedule');
     new events.Rule(this, 'Schedule', {

@@ -2,12 +2,13 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { PREFIXES } from '../../core/storage.js';
 import { acknowledge } from '../nag.js';
 
 export interface StorageProps {
-  /** Days after which objects under `staging/` expire. Default: 7. */
+  /** Days after which step data (under `PREFIXES.staging`) expires. Default: 7. */
   readonly stagingExpirationDays?: number;
-  /** Days after which uploads (`uploads/<tenant>/…`, the sources of upload jobs) expire. Default: 7. */
+  /** Days after which uploads (under `PREFIXES.uploads`, the sources of upload jobs) expire. Default: 7. */
   readonly uploadExpirationDays?: number;
   /** Days after which an incomplete multipart upload is aborted. Default: 1. */
   readonly abortIncompleteUploadDays?: number;
@@ -52,10 +53,10 @@ export class Storage extends Construct {
       ...secure,
       ...encryption,
       serverAccessLogsBucket: this.accessLogs,
-      serverAccessLogsPrefix: 'staging/',
+      serverAccessLogsPrefix: 'staging-bucket/',
       lifecycleRules: [
-        { id: 'expire-staging', prefix: 'staging/', expiration: Duration.days(props.stagingExpirationDays ?? 7) },
-        { id: 'expire-uploads', prefix: 'uploads/', expiration: Duration.days(props.uploadExpirationDays ?? 7) },
+        { id: 'expire-staging', prefix: PREFIXES.staging, expiration: Duration.days(props.stagingExpirationDays ?? 7) },
+        { id: 'expire-uploads', prefix: PREFIXES.uploads, expiration: Duration.days(props.uploadExpirationDays ?? 7) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadDays ?? 1) },
       ],
     });
@@ -64,7 +65,7 @@ export class Storage extends Construct {
       ...encryption,
       versioned: true,
       serverAccessLogsBucket: this.accessLogs,
-      serverAccessLogsPrefix: 'artifacts/',
+      serverAccessLogsPrefix: 'artifacts-bucket/',
       lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadDays ?? 1) }],
     });
   }

@@ -6,13 +6,14 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { acknowledge, findingEnv, PREFIX_REASON, UPLOADS_REASON, prefixFinding, XRAY_REASON } from '../nag.js';
+import { PREFIXES } from '../../core/storage.js';
+import { acknowledge, findingEnv, XRAY_REASON } from '../nag.js';
 import { ASL_FILE } from '../paths.js';
 import { type Config, loadConfig, type VariableName } from '../../core/config.js';
 import { readFileSync } from 'node:fs';
 import { NodeFunction } from './node-function.js';
 import { WORKER_CONTAINER_NAME, type Workers } from './workers.js';
-import { grantRequestSecrets } from './grants.js';
+import { grantList, grantObjects, grantRequestSecrets } from './grants.js';
 
 export interface WorkflowProps {
   readonly table: dynamodb.ITableV2;
@@ -25,11 +26,6 @@ export interface WorkflowProps {
   readonly logRetention?: logs.RetentionDays;
   /** The callback signing key, read by Notify at cold start. */
   readonly callbackSecret: secretsmanager.ISecret;
-}
-
-/** Object-level S3 access under one prefix: the narrowest static scope for per-job keys. */
-export function objectStatement(bucket: s3.IBucket, prefix: string, actions: string[]): iam.PolicyStatement {
-  return new iam.PolicyStatement({ actions, resources: [bucket.arnForObjects(`${prefix}*`)] });
 }
 
 interface Definition {
@@ -64,18 +60,15 @@ export class Workflow extends Construct {
     props.callbackSecret.grantRead(notify);
     this.functions = { classify, publish, notify };
     // Classify reads the head of an uploaded source.
-    classify.addToRolePolicy(objectStatement(staging, 'uploads/', ['s3:GetObject']));
-    acknowledge(classify.role!, prefixFinding(staging, 'uploads/'), UPLOADS_REASON);
+    grantObjects(classify.role!, staging, PREFIXES.uploads, ['s3:GetObject']);
     // Classify and Notify read the real URLs of a request with secrets (core/request-secrets.ts); Notify forgets them.
     grantRequestSecrets(classify, staging, ['s3:GetObject']);
     grantRequestSecrets(notify, staging, ['s3:GetObject', 's3:DeleteObject']);
     // Publish reads staging and writes artifacts; Notify reads the record and writes the callback outcome.
-    publish.addToRolePolicy(objectStatement(staging, 'staging/', ['s3:GetObject']));
+    grantObjects(publish.role!, staging, PREFIXES.staging, ['s3:GetObject']);
     // PutObject covers CreateMultipartUpload, UploadPartCopy and Complete; a failed multipart copy aborts its upload.
-    publish.addToRolePolicy(objectStatement(artifacts, 'tenants/', ['s3:PutObject', 's3:AbortMultipartUpload']));
+    grantObjects(publish.role!, artifacts, PREFIXES.artifacts, ['s3:PutObject', 's3:AbortMultipartUpload']);
     notify.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
-    acknowledge(publish.role!, prefixFinding(staging, 'staging/'), PREFIX_REASON);
-    acknowledge(publish.role!, prefixFinding(artifacts, 'tenants/'), PREFIX_REASON);
 
     const [subnetA, subnetB] = workers.vpc.privateSubnets;
     this.substitutions = {
@@ -129,13 +122,11 @@ export class Workflow extends Construct {
 
     // The worker reads and writes staging, reports progress on the job, and answers its own task token.
     const taskRole = workers.taskDefinition.taskRole;
-    taskRole.addToPrincipalPolicy(objectStatement(staging, 'staging/', ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']));
-    taskRole.addToPrincipalPolicy(objectStatement(staging, 'uploads/', ['s3:GetObject']));
+    grantObjects(taskRole, staging, PREFIXES.staging, ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']);
+    grantObjects(taskRole, staging, PREFIXES.uploads, ['s3:GetObject']);
     // Kept download parts (containers/media-worker/parts.ts) are listed on a retry and deleted once the file is whole.
-    taskRole.addToPrincipalPolicy(objectStatement(staging, 'staging/', ['s3:DeleteObject']));
-    taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [staging.bucketArn], conditions: { StringLike: { 's3:prefix': 'staging/*' } } }),
-    );
+    grantObjects(taskRole, staging, PREFIXES.staging, ['s3:DeleteObject']);
+    grantList(taskRole, staging, PREFIXES.staging);
     // It reads the job (its message is only a reference) and writes progress.
     taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
     this.stateMachine.grantTaskResponse(taskRole);
@@ -160,7 +151,5 @@ export class Workflow extends Construct {
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:transcribe:${findingEnv(this)}:transcription-job/media-ingest-*]`,
       'transcription jobs are named per run (media-ingest-<uuid>); the grant covers only jobs with that prefix',
     );
-    acknowledge(taskRole, prefixFinding(staging, 'staging/'), PREFIX_REASON);
-    acknowledge(taskRole, prefixFinding(staging, 'uploads/'), UPLOADS_REASON);
   }
 }

@@ -72,7 +72,7 @@ export async function classify(event: unknown, deps: Deps): Promise<ClassifyChec
 
 /** An object under the tenant's upload prefix: it must exist and look like media. */
 async function classifyUpload(tenant: string, url: string, { config, clients }: Deps, started: number): Promise<ClassifyCheckpoint> {
-  const { bucket, key } = resolveUpload(url, config.STAGING_BUCKET, config.MEDIA_INGEST_UPLOAD_PREFIX, tenant);
+  const { bucket, key } = resolveUpload(url, config.STAGING_BUCKET, tenant);
   const { head, size, contentType } = await uploadHead(clients.s3, bucket, key, PROBE_BYTES);
   checkBytes(config, size, 'the upload is');
   const kind = sniff(head);

@@ -6,6 +6,7 @@ import { logger } from '../../core/logger.js';
 import { FINAL_STATUSES } from '../../core/job.js';
 import { getJob, recordAudit, recordExecutionEnded, runningJobs } from '../../core/records.js';
 import { deletePrefix } from '../../core/staging.js';
+import { PREFIXES, stagingPrefix } from '../../core/storage.js';
 
 export interface CleanupReport {
   deletedPrefixes: Array<{ prefix: string; reason: string; objects: number; bytes: number }>;
@@ -15,16 +16,16 @@ export interface CleanupReport {
   markedFailed: string[];
 }
 
-/** Every `staging/<tenant>/<job>/` prefix, with the newest object time under it. */
+/** Every job's staging prefix, with the newest object time under it. */
 async function stagedJobs(s3: S3Client, bucket: string): Promise<Array<{ tenant: string; jobId: string; prefix: string; newest: Date }>> {
   const found = new Map<string, { tenant: string; jobId: string; prefix: string; newest: Date }>();
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'staging/', ContinuationToken: token }));
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: PREFIXES.staging, ContinuationToken: token }));
     for (const object of page.Contents ?? []) {
       const [, tenant, jobId] = object.Key!.split('/');
       if (!tenant || !jobId) continue;
-      const prefix = `staging/${tenant}/${jobId}/`;
+      const prefix = stagingPrefix(tenant, jobId);
       const at = object.LastModified ?? new Date(0);
       const seen = found.get(prefix);
       if (!seen || seen.newest < at) found.set(prefix, { tenant, jobId, prefix, newest: at });
@@ -56,7 +57,7 @@ export async function cleanup(deps: Deps, now = new Date()): Promise<CleanupRepo
   }
 
   try {
-    const uploads = await clients.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'staging/' }));
+    const uploads = await clients.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: PREFIXES.staging }));
     for (const upload of uploads.Uploads ?? []) {
       if ((upload.Initiated ?? now) > cutoff) continue;
       await clients.s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId! }));

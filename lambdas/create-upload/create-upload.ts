@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { Deps } from '../../core/component.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import { describeZodError } from '../../core/job.js';
-import { UploadRequestSchema, uploadPrefix } from '../../core/uploads.js';
+import { uploadPrefix } from '../../core/storage.js';
+import { UploadRequestSchema } from '../../core/uploads.js';
 
 /** How long the upload URL is valid. */
 export const UPLOAD_URL_SECONDS = 15 * 60;
@@ -25,7 +26,7 @@ export async function createUpload(tenant: string, body: unknown, { config, clie
   if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
   // The caller's file name is kept only as a sanitised last segment, for people reading the bucket.
   const name = (parsed.data.filename ?? 'upload').split(/[/\\]/).pop()!.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(-100) || 'upload';
-  const key = `${uploadPrefix(config.MEDIA_INGEST_UPLOAD_PREFIX, tenant)}${randomUUID()}/${name}`;
+  const key = `${uploadPrefix(tenant)}${randomUUID()}/${name}`;
   const contentType = parsed.data.content_type ?? 'application/octet-stream';
   const command = new PutObjectCommand({ Bucket: config.STAGING_BUCKET, Key: key, ContentType: contentType });
   const url = await getSignedUrl(clients.s3, command, { expiresIn: UPLOAD_URL_SECONDS });

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -6,6 +7,7 @@ import { MediaIngestStack } from '../../cdk/stack.js';
 import { ERROR_CODES } from '../../core/errors.js';
 import { ClassifyCheckpointSchema } from '../../core/job.js';
 import { ASL_PATH } from '../../local/engine.js';
+import { PREFIXES } from '../../core/storage.js';
 import { JOBS_TABLE_SHAPE } from '../../local/standins.js';
 
 interface State {
@@ -15,7 +17,11 @@ interface State {
   Catch?: Array<{ ErrorEquals: string[] }>;
 }
 const definition = JSON.parse(readFileSync(ASL_PATH, 'utf8')) as { States: Record<string, State> };
-const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const sources = ['cdk', 'core', 'lambdas', 'local', 'containers'].flatMap((dir) =>
+  readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)),
+);
 
 describe('contracts between the parts', () => {
   it("routes exactly the schema's source kinds to an extraction", () => {
@@ -31,6 +37,12 @@ describe('contracts between the parts', () => {
 
   it('lists every error code a record can carry in the README', () => {
     expect(ERROR_CODES.filter((code) => !readme.includes(`\`${code}\``))).toEqual([]);
+  });
+
+  it('names the storage prefixes only in core/storage.ts', () => {
+    const literal = new RegExp(`['"\`/](${Object.values(PREFIXES).join('|')})`);
+    const naming = sources.filter((f) => f !== join('core', 'storage.ts') && literal.test(readFileSync(join(root, f), 'utf8')));
+    expect(naming).toEqual([]);
   });
 
   it('keys and indexes the local jobs table as the CDK table', () => {
