@@ -74,7 +74,8 @@ export type MergeCheckpoint = z.infer<typeof MergeCheckpointSchema>;
 export const TranscribeCheckpointSchema = CheckpointSchema.extend({
   files: z.record(z.string(), FileRefSchema),
   skipped: z.string().optional(),
-  engine: z.string(),
+  /** The engine of the fallback list that produced the transcript; absent when skipped. */
+  engine: z.string().optional(),
   characters: z.number().nonnegative(),
   realTimeFactor: z.number().nonnegative().optional(),
 });

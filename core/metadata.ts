@@ -35,7 +35,7 @@ export const MetadataSchema = z.object({
   bitRate: z.number().nullable(),
   streams: z.array(StreamSchema),
   source: SourceMetadataSchema,
-  processing: z.object({ remuxed: z.boolean(), reencoded: z.boolean(), reason: z.string().nullable() }),
+  processing: z.object({ reencoded: z.boolean(), reason: z.string().nullable() }),
 });
 export type Metadata = z.infer<typeof MetadataSchema>;
 

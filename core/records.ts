@@ -2,11 +2,11 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, type ErrorCode, InvalidRequestError, parseCause } from './errors.js';
-import type { Artifact, Checkpoint, JobOptions, JobRecord, JobRequest, JobStatus, Step } from './job.js';
+import type { Checkpoint, JobOptions, JobRecord, JobRequest, JobStatus, PublishCheckpoint, Step } from './job.js';
 
 /**
- * Job records. The state machine writes `checkpoints.<step>` and `artifacts` as JSON strings (ASL cannot build
- * DynamoDB maps from arbitrary JSON), and `error` as {code, cause}; `fromItem` reads them back.
+ * Job records. The state machine writes `checkpoints.<step>` as JSON strings (ASL cannot build DynamoDB maps from
+ * arbitrary JSON), and `error` as {code, cause}; `fromItem` reads them back and derives what is not stored.
  */
 /** The jobs table of a component: its name and the component's client. */
 export interface JobsTable {
@@ -195,7 +195,6 @@ export interface Progress {
   step: Step;
   bytes: number;
   totalBytes?: number;
-  percent?: number;
   /** Average bytes per second since the step's first byte. */
   bytesPerSecond?: number;
 }
@@ -246,6 +245,12 @@ function parseJson<T>(value: unknown, fallback: T): T {
   }
 }
 
+/** The percent done, computed from what is stored: bytes of the total, to one decimal, never over 100. */
+function withPercent(progress: Partial<Progress>): JobRecord['progress'] {
+  const { bytes, totalBytes } = progress;
+  return bytes !== undefined && totalBytes ? { ...progress, percent: Math.min(100, Math.round((bytes / totalBytes) * 1000) / 10) } : progress;
+}
+
 /** A stored item as callers see it. */
 export function fromItem(item: Record<string, unknown>): JobRecord {
   const checkpoints: Partial<Record<Step, Checkpoint>> = {};
@@ -260,9 +265,10 @@ export function fromItem(item: Record<string, unknown>): JobRecord {
     stage: item.stage as string,
     request: item.request as JobRequest,
     options: item.options as JobOptions,
-    progress: (item.progress as JobRecord['progress']) ?? {},
+    progress: withPercent((item.progress as Progress | undefined) ?? {}),
     checkpoints,
-    artifacts: parseJson<Artifact[]>(item.artifacts, []),
+    // The published list lives once, in the publish checkpoint.
+    artifacts: (checkpoints.publish as PublishCheckpoint | undefined)?.artifacts ?? [],
     error: storedError?.code ? { code: storedError.code, ...parseCause(storedError.cause) } : null,
     attempts: Number(item.attempts ?? 0),
     createdAt: item.createdAt as string,

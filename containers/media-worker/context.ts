@@ -28,10 +28,9 @@ export function progressReporter(table: JobsTable, input: ExecutionInput, step: 
     const finished = totalBytes !== undefined && bytes >= totalBytes;
     if (now - last < PROGRESS_INTERVAL_MS && !finished) return;
     last = now;
-    const percent = totalBytes ? Math.min(100, Math.round((bytes / totalBytes) * 1000) / 10) : undefined;
     const seconds = (now - started) / 1000;
     const bytesPerSecond = seconds > 0 ? Math.round(bytes / seconds) : undefined;
-    updateProgress(table, input.tenant, input.jobId, { step, bytes, totalBytes, percent, bytesPerSecond }).catch((err: Error) =>
+    updateProgress(table, input.tenant, input.jobId, { step, bytes, totalBytes, bytesPerSecond }).catch((err: Error) =>
       logger.warn('progress update failed', { error: err.message }),
     );
   };

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { serveFile } from '../../local/sample-media.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip, probeDuration, probeStreams } from '../fixtures/media.js';
@@ -97,6 +98,15 @@ describe('a job on a direct MP4 served on loopback', () => {
     }
   });
 
+  it('stores nothing derived: the artifact list only in the publish checkpoint, progress without its percent', async () => {
+    const { Item } = await runtime.operator.db.send(new GetCommand({ TableName: runtime.config.JOBS_TABLE, Key: { tenant: record.tenant, jobId: record.jobId } }));
+    expect(Object.keys(Item!)).not.toContain('artifacts');
+    expect(JSON.parse(Item!.checkpoints.publish as string).artifacts).toEqual(record.artifacts);
+    expect(Item!.progress).toEqual(expect.objectContaining({ bytes: expect.any(Number) }));
+    expect(Object.keys(Item!.progress as object)).not.toContain('percent');
+    expect(record.progress.percent).toBe(Math.min(100, Math.round((record.progress.bytes! / record.progress.totalBytes!) * 1000) / 10));
+  });
+
   it('writes audio.wav as mono 16 kHz PCM lasting as long as the source (±0.1 s)', () => {
     const [audio] = probeStreams(join(out, 'audio.wav'));
     expect(audio).toMatchObject({ codec_name: 'pcm_s16le', channels: 1, sample_rate: '16000' });
@@ -120,7 +130,7 @@ describe('a job on a direct MP4 served on loopback', () => {
         expect.objectContaining({ kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 1 }),
       ]),
     );
-    expect(metadata.processing).toEqual({ remuxed: true, reencoded: false, reason: null });
+    expect(metadata.processing).toEqual({ reencoded: false, reason: null });
   });
 
   it('removes the worker scratch directory when its steps end', () => {

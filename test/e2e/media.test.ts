@@ -133,7 +133,7 @@ describe('sources of every shape', () => {
       sizeBytes: statSync(join(out, 'source.mp4')).size,
       bitRate: expect.any(Number),
       source: { title: 'A talk', uploader: 'Someone', uploadDate: '2024-01-31', id: 'abc123', originalUrl: media.url('/speech') },
-      processing: { remuxed: true, reencoded: false, reason: null },
+      processing: { reencoded: false, reason: null },
     });
     expect(metadata.durationSeconds).toBeCloseTo(probeDuration(files.speech!), 1);
   });

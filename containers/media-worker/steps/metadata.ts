@@ -67,6 +67,6 @@ export function buildMetadata(
       extra: given,
       tags,
     },
-    processing: { remuxed: !processing.reencoded, ...processing },
+    processing,
   });
 }

@@ -62,8 +62,7 @@ export async function transcribe(ctx: StepContext): Promise<TranscribeCheckpoint
   if (!merged.success) throw new TranscriptionFailedError('the merge checkpoint is missing or invalid');
   const audioName = [ARTIFACT_NAMES.audio, ARTIFACT_NAMES.audioFlac].find((n) => merged.data.files[n]);
   if (!audioName) {
-    const engine = ctx.config.MEDIA_INGEST_TRANSCRIBE_ENGINE.join(',');
-    return { files: {}, skipped: 'no audio track', engine, characters: 0, bytes: 0, durationMs: Date.now() - started };
+    return { files: {}, skipped: 'no audio track', characters: 0, bytes: 0, durationMs: Date.now() - started };
   }
   const audio = merged.data.files[audioName]!;
   const local = (name: string) => join(ctx.scratch, name);
