@@ -14,6 +14,10 @@ export const STEPS = ['classify', 'extract', 'merge', 'transcribe', 'publish'] a
 export type Step = (typeof STEPS)[number];
 
 /** The job request: the API body and what the CLI builds. The tenant never comes from here. */
+/** How the job runs, decided at submission (stored on the record). */
+export const JobOptionsSchema = z.object({ connections: z.number().int().min(1).max(64) });
+export type JobOptions = z.infer<typeof JobOptionsSchema>;
+
 export const JobRequestSchema = z.strictObject({
   job_id: z
     .string()
@@ -27,8 +31,11 @@ export const JobRequestSchema = z.strictObject({
   actions: z.array(z.enum(ACTIONS)).min(1).default(DEFAULT_ACTIONS),
   callback_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
   storage_path: z.string().max(512).optional(),
+  /** Parallel connections for this job's downloads; MEDIA_INGEST_CONNECTIONS when absent. */
+  connections: JobOptionsSchema.shape.connections.optional(),
 });
-export type JobRequest = z.infer<typeof JobRequestSchema>;
+/** A request as stored: `connections` goes to the job's options. */
+export type JobRequest = Omit<z.infer<typeof JobRequestSchema>, 'connections'>;
 
 /** Step outputs: small JSON placed at `$.checkpoints.<step>`; data itself stays in S3 staging. */
 export const CheckpointSchema = z.looseObject({
@@ -91,9 +98,6 @@ export const PublishCheckpointSchema = CheckpointSchema.extend({
 });
 export type PublishCheckpoint = z.infer<typeof PublishCheckpointSchema>;
 
-/** How the job runs, decided at submission (stored on the record). */
-export const JobOptionsSchema = z.object({ connections: z.number().int().min(1).max(64) });
-export type JobOptions = z.infer<typeof JobOptionsSchema>;
 
 /** The execution input start-job gives the state machine; every step reads this shape. */
 export const ExecutionInputSchema = z.looseObject({
@@ -147,11 +151,4 @@ export interface JobRecord {
   createdAt: string;
   updatedAt: string;
   expiresAt: number;
-}
-
-/** Turns a zod failure into one sentence that names the field. */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(body)'}: ${issue.message}`)
-    .join('; ');
 }

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { proxyEvent } from './api-events.js';
 import { LOCAL_TENANT, type LocalRuntime } from './runtime.js';
 
 type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -21,23 +22,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The proxy event API Gateway would build; the caller is the local tenant (IAM identity on AWS). */
-function proxyEvent(req: IncomingMessage, resource: string, body: string, params: Record<string, string>): APIGatewayProxyEvent {
+/** The event for a request to `resource`; the caller is the local tenant (IAM identity on AWS). */
+function eventOf(req: IncomingMessage, resource: string, body: string, params: Record<string, string>): APIGatewayProxyEvent {
   const url = new URL(req.url ?? '/', 'http://local');
-  return {
-    resource,
-    path: url.pathname,
-    httpMethod: req.method ?? 'GET',
-    headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
-    multiValueHeaders: {},
-    queryStringParameters: Object.fromEntries(url.searchParams),
-    multiValueQueryStringParameters: null,
-    pathParameters: params,
-    stageVariables: null,
-    body: body || null,
-    isBase64Encoded: false,
-    requestContext: { identity: { accountId: LOCAL_TENANT } } as APIGatewayProxyEvent['requestContext'],
-  };
+  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+  const query = Object.fromEntries(url.searchParams);
+  return proxyEvent({ tenant: LOCAL_TENANT, method: req.method ?? 'GET', resource, path: url.pathname, body, params, query, headers });
 }
 
 /** `media-ingest serve`: the HTTP API on loopback. */
@@ -51,7 +41,7 @@ export async function startApiServer(port: number, runtime: LocalRuntime): Promi
     }
     const params = (route.pattern.exec(path)?.groups ?? {}) as Record<string, string>;
     readBody(req)
-      .then((body) => (runtime.api()[route.handler] as Handler)(proxyEvent(req, route.resource, body, params)))
+      .then((body) => (runtime.api()[route.handler] as Handler)(eventOf(req, route.resource, body, params)))
       .then((result) => res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body))
       .catch((err: Error) => res.writeHead(500).end(JSON.stringify({ error: { code: 'InternalError', message: err.message } })));
   });

@@ -11,13 +11,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Clients, destroyClients } from '../core/aws.js';
 import { parseCallLog, type RecordedCall } from '../core/call-log.js';
-import { CALL_LOG_VARIABLE, type Deps, jobsTable, setUp } from '../core/component.js';
+import { CALL_LOG_VARIABLE, type Deps, setUp } from '../core/component.js';
 import { type Component, type Config, type Settings } from '../core/config.js';
 import { executionArn, executionName, type JobRecord } from '../core/job.js';
-import { ConflictError } from '../core/errors.js';
-import { getJob } from '../core/records.js';
 import { uploadPrefix } from '../core/storage.js';
-import { cancelJob } from '../lambdas/cancel-job/cancel-job.js';
 import * as classify from '../lambdas/classify/handler.js';
 import * as notify from '../lambdas/notify/handler.js';
 import * as publish from '../lambdas/publish/handler.js';
@@ -27,8 +24,8 @@ import * as createUpload from '../lambdas/create-upload/handler.js';
 import * as getJobEntry from '../lambdas/get-job/handler.js';
 import * as listJobs from '../lambdas/list-jobs/handler.js';
 import * as startJobEntry from '../lambdas/start-job/handler.js';
-import { startJob } from '../lambdas/start-job/start-job.js';
 import type { WorkerTask } from './adapters.js';
+import { answerOf, type ApiCall, proxyEvent } from './api-events.js';
 import { type Deployment, deploymentFor } from './deployment.js';
 import { lambdaEnvironment, platformEnv, settingsOf, workerTask } from './environments.js';
 import { LocalEngine } from './engine.js';
@@ -213,10 +210,16 @@ export class LocalRuntime {
 
   private caller: Deps | undefined;
 
-  /** Starts a job exactly as `POST /jobs` does, for the local tenant. */
+  /** One API request as API Gateway makes it, through the route's entry point; an error answer is thrown with its code. */
+  private async call(handler: keyof LocalRuntime['apiHandlers'], call: Omit<ApiCall, 'tenant'>, tenant = LOCAL_TENANT): Promise<unknown> {
+    return answerOf(await this.apiHandlers[handler](proxyEvent({ ...call, tenant })));
+  }
+
+  /** Starts a job with `POST /jobs`, for the local tenant; `connections` is the request's own field. */
   async submit(body: unknown, connections?: number): Promise<string> {
-    const { jobId } = await startJob({ tenant: LOCAL_TENANT, body, connections }, this.deps('start-job'));
-    return jobId;
+    const request = connections === undefined ? body : { ...(body as object), connections };
+    const answer = await this.call('startJob', { method: 'POST', resource: '/jobs', path: '/jobs', body: JSON.stringify(request) });
+    return (answer as { jobId: string }).jobId;
   }
 
   /** Puts a local file under the local tenant's upload prefix, as a caller's upload would be; returns its key. */
@@ -240,20 +243,26 @@ export class LocalRuntime {
     });
   }
 
-  /** Cancels every running job as `DELETE /jobs/{id}` would: recorded CANCELLED, execution and worker stopped. */
+  /** Cancels every running job with `DELETE /jobs/{id}`, as its tenant: recorded CANCELLED, execution and worker stopped. */
   async cancelRunning(): Promise<string[]> {
     const jobs = this.runningJobs();
     for (const { tenant, jobId } of jobs) {
+      const route = { method: 'DELETE', resource: '/jobs/{id}', path: `/jobs/${jobId}`, params: { id: jobId } };
       // A job that ended meanwhile (Conflict) needs no cancelling.
-      await cancelJob(tenant, jobId, this.deps('cancel-job')).catch((err: unknown) => {
-        if (!(err instanceof ConflictError)) throw err;
+      await this.call('cancelJob', route, tenant).catch((err: unknown) => {
+        if ((err as Error).name !== 'Conflict') throw err;
       });
     }
     return jobs.map((j) => j.jobId);
   }
 
+  /** The job's record with `GET /jobs/{id}`, as `tenant`; undefined when there is none. */
   async job(jobId: string, tenant = LOCAL_TENANT): Promise<JobRecord | undefined> {
-    return getJob(jobsTable(this.deps('cancel-job')), tenant, jobId);
+    const route = { method: 'GET', resource: '/jobs/{id}', path: `/jobs/${jobId}`, params: { id: jobId } };
+    return (this.call('getJob', route, tenant) as Promise<JobRecord>).catch((err: Error) => {
+      if (err.name === 'JobNotFound') return undefined;
+      throw err;
+    });
   }
 
   /** Waits for the job's execution to end (callbacks included) and returns the final record. */

@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { setUp } from '../../core/component.js';
 import { errorCause } from '../../core/errors.js';
-import { describeZodError, type ExecutionInput, type Step } from '../../core/job.js';
+import { parseInput } from '../../core/input.js';
+import { type ExecutionInput, type Step } from '../../core/job.js';
 import { getJob } from '../../core/records.js';
 import { logger } from '../../core/logger.js';
 import { progressReporter, type StepContext } from './context.js';
@@ -55,13 +56,15 @@ async function toolDirs(config: { HOME?: string; TMPDIR?: string; XDG_CACHE_HOME
 }
 
 async function main(): Promise<number> {
-  const env = WorkerEnvSchema.safeParse(process.env);
-  if (!env.success) {
+  let env: z.infer<typeof WorkerEnvSchema>;
+  try {
+    env = parseInput(WorkerEnvSchema, process.env, 'bad environment');
+  } catch (err) {
     // Without a task token there is no one to report to: say it on stderr and exit non-zero.
-    process.stderr.write(`media-worker: bad environment: ${describeZodError(env.error)}\n`);
+    process.stderr.write(`media-worker: ${(err as Error).message}\n`);
     return 2;
   }
-  const { STEP: step, TASK_TOKEN: taskToken, TENANT: tenant, JOB_ID: jobId } = env.data;
+  const { STEP: step, TASK_TOKEN: taskToken, TENANT: tenant, JOB_ID: jobId } = env;
   logger.appendKeys({ jobId, step });
   // Configuration and clients once, from the task definition's environment (the configuration contract's 'worker').
   const { config, clients } = setUp('worker', process.env);

@@ -1,11 +1,12 @@
 import type { Deps } from '../../core/component.js';
 import { resolveUpload, uploadHead } from '../../core/uploads.js';
 import { checkUrl } from '../../core/egress.js';
-import { InvalidRequestError, NotMediaError, UnsupportedSourceError } from '../../core/errors.js';
+import { NotMediaError, UnsupportedSourceError } from '../../core/errors.js';
 import { checkBytes, readBody } from '../../core/limits.js';
 import { policyOf, safeFetch, statusError, totalSize } from '../../core/http.js';
 import { loadDash } from '../../core/dash.js';
-import { type ClassifyCheckpoint, describeZodError, ExecutionInputSchema } from '../../core/job.js';
+import { type ClassifyCheckpoint, ExecutionInputSchema } from '../../core/job.js';
+import { parseInput } from '../../core/input.js';
 import { loadHls } from '../../core/playlist.js';
 import { claimsMedia, sniff } from '../../core/sniff.js';
 import { redactUrl } from '../../core/redact.js';
@@ -17,17 +18,16 @@ const PROBE_BYTES = 4096;
 export async function classify(event: unknown, deps: Deps): Promise<ClassifyCheckpoint> {
   const started = Date.now();
   const { config } = deps;
-  const parsed = ExecutionInputSchema.safeParse(event);
-  if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
-  const { source } = parsed.data.request;
-  if (source.type === 'upload') return classifyUpload(parsed.data.tenant, source.url, deps, started);
+  const input = parseInput(ExecutionInputSchema, event);
+  const { source } = input.request;
+  if (source.type === 'upload') return classifyUpload(input.tenant, source.url, deps, started);
   checkUrl(policyOf(config), source.url);
   // The caller says it is a platform page: yt-dlp (with cookies, if configured) reads it; a probe without them may be refused.
   if (source.type === 'youtube') {
     return { kind: 'platform', url: source.url, contentType: null, acceptRanges: false, bytes: 0, durationMs: Date.now() - started };
   }
 
-  const { sourceUrl } = await realUrls(deps.clients.s3, config.STAGING_BUCKET, parsed.data);
+  const { sourceUrl } = await realUrls(deps.clients.s3, config.STAGING_BUCKET, input);
   const { response, url: reached } = await safeFetch(config, sourceUrl, { headers: { range: `bytes=0-${PROBE_BYTES - 1}` } });
   // The checkpoint is state and record: a signed URL there is redacted (the worker then starts again from the real one).
   const url = redactUrl(reached);

@@ -2,8 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../../core/component.js';
-import { InvalidRequestError } from '../../core/errors.js';
-import { describeZodError } from '../../core/job.js';
+import { parseInput } from '../../core/input.js';
 import { uploadPrefix } from '../../core/storage.js';
 import { UploadRequestSchema } from '../../core/uploads.js';
 
@@ -22,12 +21,11 @@ export interface UploadTicket {
 
 /** A place under the tenant's upload prefix and a presigned PUT URL for it; the key never comes from the caller. */
 export async function createUpload(tenant: string, body: unknown, { config, clients }: Deps): Promise<UploadTicket> {
-  const parsed = UploadRequestSchema.safeParse(body);
-  if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
+  const ticket = parseInput(UploadRequestSchema, body);
   // The caller's file name is kept only as a sanitised last segment, for people reading the bucket.
-  const name = (parsed.data.filename ?? 'upload').split(/[/\\]/).pop()!.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(-100) || 'upload';
+  const name = (ticket.filename ?? 'upload').split(/[/\\]/).pop()!.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(-100) || 'upload';
   const key = `${uploadPrefix(tenant)}${randomUUID()}/${name}`;
-  const contentType = parsed.data.content_type ?? 'application/octet-stream';
+  const contentType = ticket.content_type ?? 'application/octet-stream';
   const command = new PutObjectCommand({ Bucket: config.STAGING_BUCKET, Key: key, ContentType: contentType });
   const url = await getSignedUrl(clients.s3, command, { expiresIn: UPLOAD_URL_SECONDS });
   return {

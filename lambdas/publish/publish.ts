@@ -1,28 +1,24 @@
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { Deps } from '../../core/component.js';
-import { InvalidRequestError, PublishFailedError } from '../../core/errors.js';
+import { PublishFailedError } from '../../core/errors.js';
 import {
   type Artifact,
-  describeZodError,
   ExecutionInputSchema,
   type FileRef,
   MergeCheckpointSchema,
   type PublishCheckpoint,
   TranscribeCheckpointSchema,
 } from '../../core/job.js';
+import { parseInput } from '../../core/input.js';
 import { ARTIFACT_NAMES, artifactsPrefix } from '../../core/storage.js';
 import { copyObject } from './copy.js';
 
 /** The staged files the earlier steps produced, by artifact name. */
 function stagedFiles(checkpoints: Record<string, unknown>): Record<string, FileRef> {
-  const merge = MergeCheckpointSchema.safeParse(checkpoints.merge);
-  if (!merge.success) throw new InvalidRequestError(`checkpoints.merge: ${describeZodError(merge.error)}`);
-  const files = { ...merge.data.files };
+  const files = { ...parseInput(MergeCheckpointSchema, checkpoints.merge, 'checkpoints.merge').files };
   if (checkpoints.transcribe !== undefined) {
-    const transcribe = TranscribeCheckpointSchema.safeParse(checkpoints.transcribe);
-    if (!transcribe.success) throw new InvalidRequestError(`checkpoints.transcribe: ${describeZodError(transcribe.error)}`);
-    Object.assign(files, transcribe.data.files);
+    Object.assign(files, parseInput(TranscribeCheckpointSchema, checkpoints.transcribe, 'checkpoints.transcribe').files);
   }
   return files;
 }
@@ -30,9 +26,7 @@ function stagedFiles(checkpoints: Record<string, unknown>): Record<string, FileR
 /** Copies the artifacts from staging to the job's destination; manifest.json is written last, so it marks completeness. */
 export async function publish(event: unknown, { config, clients }: Deps): Promise<PublishCheckpoint> {
   const started = Date.now();
-  const parsed = ExecutionInputSchema.safeParse(event);
-  if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
-  const { tenant, jobId, request, checkpoints } = parsed.data;
+  const { tenant, jobId, request, checkpoints } = parseInput(ExecutionInputSchema, event);
   const stagingBucket = config.STAGING_BUCKET;
   const bucket = config.ARTIFACTS_BUCKET;
   const prefix = artifactsPrefix(tenant, jobId, request.storage_path);

@@ -2,9 +2,10 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { deliverCallback } from '../../core/callbacks.js';
 import { realUrls } from '../../core/request-secrets.js';
 import { type Deps, jobsTable } from '../../core/component.js';
-import { type ErrorCode, InvalidRequestError } from '../../core/errors.js';
+import { type ErrorCode } from '../../core/errors.js';
 import { ExecutionStatusChangeSchema, type UnrecordedEnd } from '../../core/execution-events.js';
-import { ExecutionInputSchema, describeZodError } from '../../core/job.js';
+import { ExecutionInputSchema } from '../../core/job.js';
+import { parseInput } from '../../core/input.js';
 import { logger } from '../../core/logger.js';
 import { type CallbackOutcome, recordExecutionEnded } from '../../core/records.js';
 
@@ -31,23 +32,21 @@ export interface ReconcileResult {
  */
 export async function reconcile(event: unknown, deps: Deps): Promise<ReconcileResult> {
   const { config, clients } = deps;
-  const parsed = ExecutionStatusChangeSchema.safeParse(event);
-  if (!parsed.success) throw new InvalidRequestError(`not a Step Functions status change: ${describeZodError(parsed.error)}`);
-  const { executionArn, status, error, cause } = parsed.data.detail;
+  const { detail } = parseInput(ExecutionStatusChangeSchema, event, 'not a Step Functions status change');
+  const { executionArn, status, error, cause } = detail;
   if (!(status in END_CODES)) return { executionArn, recorded: false };
   const end = status as UnrecordedEnd;
 
   // EventBridge leaves the input out when it is too large; the execution still has it.
-  const rawInput = parsed.data.detail.input ?? (await clients.sfn.send(new DescribeExecutionCommand({ executionArn }))).input ?? '{}';
-  const input = ExecutionInputSchema.safeParse(JSON.parse(rawInput));
-  if (!input.success) throw new InvalidRequestError(`execution ${executionArn} has no job input: ${describeZodError(input.error)}`);
-  const { tenant, jobId, request } = input.data;
+  const rawInput = detail.input ?? (await clients.sfn.send(new DescribeExecutionCommand({ executionArn }))).input ?? '{}';
+  const input = parseInput(ExecutionInputSchema, JSON.parse(rawInput), `execution ${executionArn} has no job input`);
+  const { tenant, jobId, request } = input;
 
   const reason = [error, cause].filter(Boolean).join(': ').slice(0, 1000);
   const message = `the execution ${END_WORDS[end]}${reason ? ` (${reason})` : ''}`;
   const recorded = await recordExecutionEnded(jobsTable(deps), tenant, jobId, END_CODES[end], message);
   logger.info('reconcile', { jobId, tenant, executionArn, status, recorded });
   if (!recorded || !request.callback_url) return { executionArn, jobId, recorded };
-  const { callbackUrl = request.callback_url } = await realUrls(clients.s3, config.STAGING_BUCKET, input.data);
+  const { callbackUrl = request.callback_url } = await realUrls(clients.s3, config.STAGING_BUCKET, input);
   return { executionArn, jobId, recorded, callback: await deliverCallback(config, jobsTable(deps), tenant, jobId, callbackUrl) };
 }

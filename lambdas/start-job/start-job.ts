@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type Deps, jobsTable } from '../../core/component.js';
-import { InvalidRequestError } from '../../core/errors.js';
-import { describeZodError, type ExecutionInput, executionName, JobRequestSchema } from '../../core/job.js';
+import { type ExecutionInput, executionName, JobRequestSchema } from '../../core/job.js';
+import { parseInput } from '../../core/input.js';
 import { createQueued, recordFailureBeforeStart, setExecution } from '../../core/records.js';
 import { sanitiseMetadata } from '../../core/sanitise.js';
 import { artifactsPrefix } from '../../core/storage.js';
@@ -13,16 +13,13 @@ export interface StartJobInput {
   tenant: string;
   /** The request body, not yet validated. */
   body: unknown;
-  /** Parallel connections for downloads; the configured default when absent. */
-  connections?: number;
 }
 
 /** Validates a job request, records it QUEUED and starts its execution. */
 export async function startJob(input: StartJobInput, deps: Deps): Promise<{ jobId: string; status: 'QUEUED' }> {
   const { config } = deps;
-  const parsed = JobRequestSchema.safeParse(input.body);
-  if (!parsed.success) throw new InvalidRequestError(describeZodError(parsed.error));
-  const request = parsed.data;
+  // `connections` is how the job runs, kept in its options, not in the request.
+  const { connections, ...request } = parseInput(JobRequestSchema, input.body);
   const jobId = request.job_id ?? randomUUID();
   artifactsPrefix(input.tenant, jobId, request.storage_path);
   if (request.callback_url) checkCallbackUrl(config, request.callback_url);
@@ -30,7 +27,7 @@ export async function startJob(input: StartJobInput, deps: Deps): Promise<{ jobI
   if (request.source.metadata) request.source.metadata = sanitiseMetadata(request.source.metadata) as Record<string, unknown>;
 
   const table = jobsTable(deps);
-  const options = { connections: input.connections ?? config.MEDIA_INGEST_CONNECTIONS };
+  const options = { connections: connections ?? config.MEDIA_INGEST_CONNECTIONS };
   // The record and the execution input (its history, logs) hold redacted URLs; the real ones wait in staging.
   const stored = redactRequest(request);
   // The record holds the whole job; workers read it from there, since a step's message carries only a reference.

@@ -66,6 +66,7 @@ describe('the loopback HTTP API', () => {
     ['{"source":{"type":"http"}}', 'source.url'],
     ['{"source":{"type":"http","url":"http://x/a.mp4"},"actions":["nope"]}', 'actions.0'],
     ['{"source":{"type":"http","url":"http://x/a.mp4"},"storage_path":"../../other-tenant"}', 'storage_path'],
+    ['{"source":{"type":"http","url":"http://x/a.mp4"},"connections":65}', 'connections'],
     ['not json', '(body)'],
   ])('answers a bad body %s with 400 naming the field %s', async (body, field) => {
     const res = await post(body);
@@ -89,6 +90,14 @@ describe('the loopback HTTP API', () => {
     expect(rest.next).toBeUndefined();
     expect((await fetch(`${api.url}/jobs?limit=0`)).status).toBe(400);
     expect((await fetch(`${api.url}/jobs?next=bogus`)).status).toBe(400);
+  });
+
+  it('keeps a request\'s connections in the job\'s options, not in its request', async () => {
+    const res = await post(JSON.stringify({ job_id: 'api-conn', source: { type: 'http', url: media.url('/clip.mp4') }, connections: 3 }));
+    expect(res.status).toBe(202);
+    const record = await runtime.finish('api-conn');
+    expect(record).toMatchObject({ status: 'SUCCEEDED', options: { connections: 3 } });
+    expect(record.request).not.toHaveProperty('connections');
   });
 
   it('cancels a running job: execution stopped, worker gone, record CANCELLED, staging emptied', async () => {

@@ -1,3 +1,4 @@
+import { parseInput } from '../../../core/input.js';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ClassifyCheckpointSchema, type ExtractCheckpoint, ExtractCheckpointSchema } from '../../../core/job.js';
@@ -80,12 +81,11 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
     if ((await Promise.all(refs.map((r) => stagedMatches(ctx.s3, ctx.stagingBucket, r)))).every(Boolean)) return previous.data;
   }
 
-  const classified = ClassifyCheckpointSchema.safeParse(ctx.input.checkpoints.classify);
-  if (!classified.success) throw new ExtractionFailedError('the classify checkpoint is missing or invalid');
-  const url = classified.data.kind === 'upload' ? classified.data.url : await fetchableSourceUrl(ctx.s3, ctx.stagingBucket, ctx.input, classified.data.url);
+  const classified = parseInput(ClassifyCheckpointSchema, ctx.input.checkpoints.classify, 'checkpoints.classify', ExtractionFailedError);
+  const url = classified.kind === 'upload' ? classified.url : await fetchableSourceUrl(ctx.s3, ctx.stagingBucket, ctx.input, classified.url);
   const original = join(ctx.scratch, ORIGINAL_NAME);
   let downloaded: Downloaded = { source: original };
-  switch (classified.data.kind) {
+  switch (classified.kind) {
     case 'direct': {
       // A source refused for its duration gets no request beyond ffprobe's, so the probe (size, ETag) comes after.
       await refuseTooLong(ctx, url);

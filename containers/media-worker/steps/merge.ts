@@ -1,3 +1,4 @@
+import { parseInput } from '../../../core/input.js';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MergeFailedError } from '../../../core/errors.js';
@@ -87,8 +88,7 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
     const staged = await Promise.all(Object.values(previous.data.files).map((f) => stagedMatches(ctx.s3, ctx.stagingBucket, f)));
     if (staged.every(Boolean)) return previous.data;
   }
-  const extracted = ExtractCheckpointSchema.safeParse(ctx.input.checkpoints.extract);
-  if (!extracted.success) throw new MergeFailedError('the extract checkpoint is missing or invalid');
+  const extracted = parseInput(ExtractCheckpointSchema, ctx.input.checkpoints.extract, 'checkpoints.extract', MergeFailedError);
 
   const timeoutMs = ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS;
   const { tenant, jobId, request } = ctx.input;
@@ -96,15 +96,15 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const key = (name: string) => stagingKey(tenant, jobId, name);
   const files: Record<string, FileRef> = {};
 
-  await downloadFile(ctx.s3, ctx.stagingBucket, extracted.data.source.key, local(ORIGINAL_NAME));
+  await downloadFile(ctx.s3, ctx.stagingBucket, extracted.source.key, local(ORIGINAL_NAME));
   const inputs = [local(ORIGINAL_NAME)];
-  if (extracted.data.audio) {
-    await downloadFile(ctx.s3, ctx.stagingBucket, extracted.data.audio.key, local(ORIGINAL_AUDIO_NAME));
+  if (extracted.audio) {
+    await downloadFile(ctx.s3, ctx.stagingBucket, extracted.audio.key, local(ORIGINAL_AUDIO_NAME));
     inputs.push(local(ORIGINAL_AUDIO_NAME));
   }
   let info: Record<string, unknown> = {};
-  if (extracted.data.info) {
-    await downloadFile(ctx.s3, ctx.stagingBucket, extracted.data.info.key, local(SOURCE_INFO_NAME));
+  if (extracted.info) {
+    await downloadFile(ctx.s3, ctx.stagingBucket, extracted.info.key, local(SOURCE_INFO_NAME));
     info = JSON.parse(await readFile(local(SOURCE_INFO_NAME), 'utf8')) as Record<string, unknown>;
   }
   const processing = await media('remux', () => makeSourceMp4(inputs, local(ARTIFACT_NAMES.source), timeoutMs));

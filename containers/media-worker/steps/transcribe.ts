@@ -1,3 +1,4 @@
+import { parseInput } from '../../../core/input.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TranscriptionFailedError } from '../../../core/errors.js';
@@ -58,17 +59,16 @@ async function firstThatWorks(ctx: StepContext, audioKey: string, path: string) 
 /** Writes transcript.json, .txt, .srt and .vtt from the audio; a source without audio is skipped, with the reason. */
 export async function transcribe(ctx: StepContext): Promise<TranscribeCheckpoint> {
   const started = Date.now();
-  const merged = MergeCheckpointSchema.safeParse(ctx.input.checkpoints.merge);
-  if (!merged.success) throw new TranscriptionFailedError('the merge checkpoint is missing or invalid');
-  const audioName = [ARTIFACT_NAMES.audio, ARTIFACT_NAMES.audioFlac].find((n) => merged.data.files[n]);
+  const merged = parseInput(MergeCheckpointSchema, ctx.input.checkpoints.merge, 'checkpoints.merge', TranscriptionFailedError);
+  const audioName = [ARTIFACT_NAMES.audio, ARTIFACT_NAMES.audioFlac].find((n) => merged.files[n]);
   if (!audioName) {
     return { files: {}, skipped: 'no audio track', characters: 0, bytes: 0, durationMs: Date.now() - started };
   }
-  const audio = merged.data.files[audioName]!;
+  const audio = merged.files[audioName]!;
   const local = (name: string) => join(ctx.scratch, name);
   await downloadFile(ctx.s3, ctx.stagingBucket, audio.key, local(audioName));
   const { recognised, engine } = await firstThatWorks(ctx, audio.key, local(audioName));
-  const transcript: Transcript = { ...recognised, segments: splitLongSegments(recognised.segments), durationSeconds: merged.data.durationSeconds };
+  const transcript: Transcript = { ...recognised, segments: splitLongSegments(recognised.segments), durationSeconds: merged.durationSeconds };
   const outputs: Array<[string, string, string]> = [
     [ARTIFACT_NAMES.transcriptJson, JSON.stringify(transcript, null, 2), 'application/json'],
     [ARTIFACT_NAMES.transcriptTxt, toText(transcript), 'text/plain; charset=utf-8'],

@@ -1,4 +1,5 @@
-import { describeZodError, executionArn, executionName, JobRequestSchema } from '../../../core/job.js';
+import { executionArn, executionName, JobRequestSchema } from '../../../core/job.js';
+import { describeZodError } from '../../../core/input.js';
 
 const valid = { source: { type: 'http', url: 'https://media.example.com/a.mp4' } };
 
