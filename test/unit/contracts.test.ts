@@ -45,6 +45,19 @@ describe('contracts between the parts', () => {
     expect(naming).toEqual([]);
   });
 
+  it("names in the README's layout every source file, and none that is gone", () => {
+    // The tests' own folder is described by kind, not file by file.
+    const layout = readme.slice(readme.indexOf('statemachine/   pipeline'), readme.indexOf('## Configuration')).replace(/^test\/.*\n( .*\n)*/m, '');
+    const named = new Set(layout.match(/[\w.-]+\.(?:ts|json|md|sh)\b|<name>\.ts|Dockerfile/g));
+    const tracked = ['statemachine', 'lambdas', 'containers', 'core', 'local', 'cdk', 'bench', 'scripts'].flatMap((dir) =>
+      readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' }).filter((f) => /(\.(ts|json|md|sh)|Dockerfile)$/.test(f)),
+    );
+    // A Lambda's logic is `lambdas/<name>/<name>.ts`, which the layout names once as `<name>.ts`.
+    const basenames = new Set(tracked.map((f) => f.split('/')).map((p) => (p.at(-1) === `${p.at(-2)}.ts` ? '<name>.ts' : p.at(-1)!)));
+    expect([...basenames].filter((f) => !named.has(f))).toEqual([]);
+    expect([...named].filter((f) => !basenames.has(f))).toEqual([]);
+  });
+
   it('keys and indexes the local jobs table as the CDK table', () => {
     const template = Template.fromStack(new MediaIngestStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Contracts'));
     const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'));
