@@ -84,24 +84,27 @@ export async function recordFailureBeforeStart(jobs: JobsTable, tenant: string, 
   );
 }
 
-/** QUEUED or RUNNING → an end state with its error; false when the job has already ended (or has no record). */
-async function endOpenJob(jobs: JobsTable, tenant: string, jobId: string, status: JobStatus, error: { code: ErrorCode; cause: string }): Promise<boolean> {
+type Update = Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>;
+
+/** An update that applies only when its condition holds; false when it does not (the job moved on, or is absent). */
+async function updateIf(jobs: JobsTable, tenant: string, jobId: string, update: Update): Promise<boolean> {
   try {
-    await jobs.db.send(
-      new UpdateCommand({
-        TableName: jobs.name,
-        Key: { tenant, jobId },
-        UpdateExpression: 'SET #s = :end, #e = :error, updatedAt = :now',
-        ConditionExpression: '#s IN (:queued, :running)',
-        ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-        ExpressionAttributeValues: { ':end': status, ':error': error, ':queued': 'QUEUED', ':running': 'RUNNING', ':now': new Date().toISOString() },
-      }),
-    );
+    await jobs.db.send(new UpdateCommand({ TableName: jobs.name, Key: { tenant, jobId }, ...update }));
     return true;
   } catch (err) {
     if (err instanceof ConditionalCheckFailedException) return false;
     throw err;
   }
+}
+
+/** QUEUED or RUNNING → an end state with its error; false when the job has already ended (or has no record). */
+function endOpenJob(jobs: JobsTable, tenant: string, jobId: string, status: JobStatus, error: { code: ErrorCode; cause: string }): Promise<boolean> {
+  return updateIf(jobs, tenant, jobId, {
+    UpdateExpression: 'SET #s = :end, #e = :error, updatedAt = :now',
+    ConditionExpression: '#s IN (:queued, :running)',
+    ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+    ExpressionAttributeValues: { ':end': status, ':error': error, ':queued': 'QUEUED', ':running': 'RUNNING', ':now': new Date().toISOString() },
+  });
 }
 
 /**
@@ -201,20 +204,12 @@ export interface Progress {
 
 /** Progress from a running step; only while the job is RUNNING, so a late update cannot undo an end state. */
 export async function updateProgress(jobs: JobsTable, tenant: string, jobId: string, progress: Progress): Promise<void> {
-  try {
-    await jobs.db.send(
-      new UpdateCommand({
-        TableName: jobs.name,
-        Key: { tenant, jobId },
-        UpdateExpression: 'SET progress = :p, updatedAt = :now',
-        ConditionExpression: '#s = :running',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':p': progress, ':now': new Date().toISOString(), ':running': 'RUNNING' },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
+  await updateIf(jobs, tenant, jobId, {
+    UpdateExpression: 'SET progress = :p, updatedAt = :now',
+    ConditionExpression: '#s = :running',
+    ExpressionAttributeNames: { '#s': 'status' },
+    ExpressionAttributeValues: { ':p': progress, ':now': new Date().toISOString(), ':running': 'RUNNING' },
+  });
 }
 
 export interface CallbackOutcome {

@@ -81,7 +81,8 @@ export class LocalRuntime {
     private readonly standIns: StandIns,
     private readonly sfnServer: Server,
     private readonly dynamo: DynamoDBClient,
-    private readonly sandbox: boolean,
+    /** Whether worker tasks run under bubblewrap (read-only root, only scratch writable, user 1000), as on Fargate. */
+    readonly sandboxed: boolean,
   ) {
     this.env = hostEnv;
   }
@@ -135,7 +136,7 @@ export class LocalRuntime {
       cancelJob: cancelJobEntry.forEnvironment(lambdaEnv('cancel-job')),
       createUpload: createUpload.forEnvironment(lambdaEnv('create-upload')),
     };
-    this.task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandbox);
+    this.task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandboxed);
   }
 
   /**
@@ -175,11 +176,6 @@ export class LocalRuntime {
   /** The synthesised template this runtime runs (the offline IAM check reads its roles). */
   get templateFile(): string {
     return this.deployment.templateFile;
-  }
-
-  /** Whether worker tasks run under bubblewrap (read-only root, only scratch writable, user 1000), as on Fargate. */
-  get sandboxed(): boolean {
-    return this.sandbox;
   }
 
   /** The worker's scratch here (the task's /scratch). */

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -56,6 +56,25 @@ describe('contracts between the parts', () => {
     const basenames = new Set(tracked.map((f) => f.split('/')).map((p) => (p.at(-1) === `${p.at(-2)}.ts` ? '<name>.ts' : p.at(-1)!)));
     expect([...basenames].filter((f) => !named.has(f))).toEqual([]);
     expect([...named].filter((f) => !basenames.has(f))).toEqual([]);
+  });
+
+  it('keeps every source file within 300 lines', () => {
+    const long = sources.filter((f) => readFileSync(join(root, f), 'utf8').split('\n').length > 301);
+    expect(long).toEqual([]);
+  });
+
+  it('has no import cycle among the sources', () => {
+    // A dozen lines of graph walk rather than a dependency-graph package and its tree of dependencies.
+    const imports = (file: string) =>
+      [...readFileSync(join(root, file), 'utf8').matchAll(/^(?:import|export)[^'"]*from '(\.[^']+)\.js'/gm)].map((m) => join(dirname(file), `${m[1]}.ts`));
+    const cycles: string[][] = [];
+    const walk = (file: string, path: string[]) => {
+      if (path.includes(file)) return void cycles.push([...path.slice(path.indexOf(file)), file]);
+      if (path.length > 40) return;
+      for (const next of imports(file)) if (sources.includes(next)) walk(next, [...path, file]);
+    };
+    for (const file of sources) walk(file, []);
+    expect(cycles).toEqual([]);
   });
 
   it('keys and indexes the local jobs table as the CDK table', () => {
