@@ -58,38 +58,35 @@ export async function getJob(jobs: JobsTable, tenant: string, jobId: string): Pr
 }
 
 export async function setExecution(jobs: JobsTable, tenant: string, jobId: string, executionArn: string): Promise<void> {
-  await jobs.db.send(
-    new UpdateCommand({
-      TableName: jobs.name,
-      Key: { tenant, jobId },
-      UpdateExpression: 'SET executionArn = :arn, updatedAt = :now',
-      ExpressionAttributeValues: { ':arn': executionArn, ':now': new Date().toISOString() },
-    }),
-  );
+  await update(jobs, tenant, jobId, {
+    UpdateExpression: 'SET executionArn = :arn, updatedAt = :now',
+    ExpressionAttributeValues: { ':arn': executionArn, ':now': new Date().toISOString() },
+  });
 }
 
 export async function recordFailureBeforeStart(jobs: JobsTable, tenant: string, jobId: string, code: ErrorCode, message: string): Promise<void> {
-  await jobs.db.send(
-    new UpdateCommand({
-      TableName: jobs.name,
-      Key: { tenant, jobId },
-      UpdateExpression: 'SET #s = :failed, #e = :error, updatedAt = :now',
-      ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-      ExpressionAttributeValues: {
-        ':failed': 'FAILED',
-        ':error': { code, cause: message },
-        ':now': new Date().toISOString(),
-      },
-    }),
-  );
+  await update(jobs, tenant, jobId, {
+    UpdateExpression: 'SET #s = :failed, #e = :error, updatedAt = :now',
+    ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+    ExpressionAttributeValues: {
+      ':failed': 'FAILED',
+      ':error': { code, cause: message },
+      ':now': new Date().toISOString(),
+    },
+  });
 }
 
 type Update = Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>;
 
+/** One update of a job's item. */
+async function update(jobs: JobsTable, tenant: string, jobId: string, changes: Update): Promise<void> {
+  await jobs.db.send(new UpdateCommand({ TableName: jobs.name, Key: { tenant, jobId }, ...changes }));
+}
+
 /** An update that applies only when its condition holds; false when it does not (the job moved on, or is absent). */
-async function updateIf(jobs: JobsTable, tenant: string, jobId: string, update: Update): Promise<boolean> {
+async function updateIf(jobs: JobsTable, tenant: string, jobId: string, changes: Update): Promise<boolean> {
   try {
-    await jobs.db.send(new UpdateCommand({ TableName: jobs.name, Key: { tenant, jobId }, ...update }));
+    await update(jobs, tenant, jobId, changes);
     return true;
   } catch (err) {
     if (err instanceof ConditionalCheckFailedException) return false;
@@ -220,15 +217,11 @@ export interface CallbackOutcome {
 }
 
 export async function recordCallback(jobs: JobsTable, tenant: string, jobId: string, outcome: CallbackOutcome): Promise<void> {
-  await jobs.db.send(
-    new UpdateCommand({
-      TableName: jobs.name,
-      Key: { tenant, jobId },
-      UpdateExpression: 'SET #c = :c',
-      ExpressionAttributeNames: { '#c': 'callback' },
-      ExpressionAttributeValues: { ':c': outcome },
-    }),
-  );
+  await update(jobs, tenant, jobId, {
+    UpdateExpression: 'SET #c = :c',
+    ExpressionAttributeNames: { '#c': 'callback' },
+    ExpressionAttributeValues: { ':c': outcome },
+  });
 }
 
 function parseJson<T>(value: unknown, fallback: T): T {
