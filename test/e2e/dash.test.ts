@@ -1,64 +1,43 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LocalRuntime } from '../../local/runtime.js';
 import { runToEnd } from '../fixtures/jobs.js';
-import { ff, probeDuration, probeStreams } from '../fixtures/media.js';
-import { folderRoutes, hitsUnder, startServer, type TestServer } from '../fixtures/server.js';
+import { dash, dashLadder, keyframedClip, probeDuration, probeStreams } from '../fixtures/media.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import { folderRoutes, hitsUnder, type TestServer } from '../fixtures/server.js';
 
-let dir: string;
-let runtime: LocalRuntime;
-let server: TestServer;
 const SECONDS = 8;
+let server: TestServer;
 
-/** A DASH presentation of `src` (video and audio apart) in folder `name`, by ffmpeg's dash muxer. */
-function dash(src: string, name: string, ...options: string[]) {
-  mkdirSync(join(dir, name));
-  ff('-i', src, '-map', '0:v', '-map', '0:a', '-c', 'copy', '-f', 'dash', '-seg_duration', '1', ...options, join(dir, name, 'manifest.mpd'));
-}
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-dash-'));
-  const clip = join(dir, 'clip.mp4');
-  ff('-f', 'lavfi', '-i', `testsrc2=duration=${SECONDS}:size=320x240:rate=25`, '-f', 'lavfi', '-i', `sine=duration=${SECONDS}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip);
-  dash(clip, 'number', '-use_template', '1', '-use_timeline', '0');
-  // make_zero: ffmpeg otherwise names the first AAC segment by its negative (priming) time but lists it at t=0.
-  dash(clip, 'time', '-avoid_negative_ts', 'make_zero', '-use_template', '1', '-use_timeline', '1', '-media_seg_name', 'chunk-$RepresentationID$-$Time$.m4s');
-  dash(clip, 'list', '-use_template', '0');
-  dash(clip, 'ranges', '-single_file', '1');
-  // SegmentBase: each representation one indexed file (ffmpeg writes SegmentList byte ranges; the same files serve).
-  const ranges = readFileSync(join(dir, 'ranges', 'manifest.mpd'), 'utf8');
-  mkdirSync(join(dir, 'base'));
-  for (const f of readdirSync(join(dir, 'ranges'))) if (f.endsWith('.mp4')) writeFileSync(join(dir, 'base', f), readFileSync(join(dir, 'ranges', f)));
-  writeFileSync(
-    join(dir, 'base', 'manifest.mpd'),
-    ranges.replace(/<SegmentList[^>]*>\s*<Initialization range="([\d-]+)" \/>\s*<SegmentURL mediaRange="[\d-]+" indexRange="([\d-]+)" \/>[\s\S]*?<\/SegmentList>/g,
-      '<SegmentBase indexRange="$2"><Initialization range="$1" /></SegmentBase>'),
-  );
-  // Two video representations: the smaller one must never be fetched.
-  mkdirSync(join(dir, 'ladder'));
-  ff('-i', clip, '-map', '0:v', '-map', '0:v', '-map', '0:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',
-    '-b:v:0', '600k', '-s:v:0', '320x240', '-b:v:1', '100k', '-s:v:1', '160x120', '-c:a', 'copy',
-    '-adaptation_sets', 'id=0,streams=v id=1,streams=a', '-f', 'dash', '-seg_duration', '1', '-use_template', '1', '-use_timeline', '0',
-    join(dir, 'ladder', 'manifest.mpd'));
-  server = await startServer(Object.assign({}, ...['number', 'time', 'list', 'ranges', 'base', 'ladder'].map((name) => folderRoutes(dir, name))));
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
+const fx = withRuntime('dash', {
+  setup: async ({ dir, serve }) => {
+    const clip = keyframedClip(join(dir, 'clip.mp4'), SECONDS);
+    dash(clip, join(dir, 'number'), '-use_template', '1', '-use_timeline', '0');
+    // make_zero: ffmpeg otherwise names the first AAC segment by its negative (priming) time but lists it at t=0.
+    dash(clip, join(dir, 'time'), '-avoid_negative_ts', 'make_zero', '-use_template', '1', '-use_timeline', '1', '-media_seg_name', 'chunk-$RepresentationID$-$Time$.m4s');
+    dash(clip, join(dir, 'list'), '-use_template', '0');
+    dash(clip, join(dir, 'ranges'), '-single_file', '1');
+    // SegmentBase: each representation one indexed file (ffmpeg writes SegmentList byte ranges; the same files serve).
+    const ranges = readFileSync(join(dir, 'ranges', 'manifest.mpd'), 'utf8');
+    mkdirSync(join(dir, 'base'));
+    for (const f of readdirSync(join(dir, 'ranges'))) if (f.endsWith('.mp4')) writeFileSync(join(dir, 'base', f), readFileSync(join(dir, 'ranges', f)));
+    writeFileSync(
+      join(dir, 'base', 'manifest.mpd'),
+      ranges.replace(/<SegmentList[^>]*>\s*<Initialization range="([\d-]+)" \/>\s*<SegmentURL mediaRange="[\d-]+" indexRange="([\d-]+)" \/>[\s\S]*?<\/SegmentList>/g,
+        '<SegmentBase indexRange="$2"><Initialization range="$1" /></SegmentBase>'),
+    );
+    // Two video representations: the smaller one must never be fetched.
+    dashLadder(clip, join(dir, 'ladder'));
+    server = await serve(Object.assign({}, ...['number', 'time', 'list', 'ranges', 'base', 'ladder'].map((name) => folderRoutes(dir, name))));
+  },
 });
 
-afterAll(async () => {
-  await runtime?.stop();
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const run = (path: string) => runToEnd(runtime, { source: { type: 'http', url: server.url(path) } }, join(dir, 'out'));
+const run = (path: string) => runToEnd(fx.runtime, { source: { type: 'http', url: server.url(path) } }, join(fx.dir, 'out'));
 const hits = (prefix: string) => hitsUnder(server, prefix);
 
 describe('DASH sources', () => {
   it('sanity: the SegmentBase manifest has no segment list left', () => {
-    const text = readFileSync(join(dir, 'base', 'manifest.mpd'), 'utf8');
+    const text = readFileSync(join(fx.dir, 'base', 'manifest.mpd'), 'utf8');
     expect(text).toContain('<SegmentBase indexRange=');
     expect(text).not.toContain('SegmentList');
   });
