@@ -1,60 +1,40 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobRecord } from '../../core/job.js';
-import { LocalRuntime } from '../../local/runtime.js';
-import { setEnv } from '../fixtures/env.js';
-import { makeClip, probeDuration, probeStreams } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { runToEnd } from '../fixtures/jobs.js';
+import { ff, makeClip, probeDuration, probeStreams } from '../fixtures/media.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import type { TestServer } from '../fixtures/server.js';
 import { parseCues, wordErrorRate } from '../fixtures/subtitles.js';
 
 const SPEECH =
   'The quick brown fox jumps over the lazy dog. Hello world, this is a test of speech recognition. ' +
   'We are reading a short story about a small boat on a quiet river.';
-let restoreEnv: () => void;
-let dir: string;
-let runtime: LocalRuntime;
 let media: TestServer;
 const files: Record<string, string> = {};
 
-const ff = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
-
-beforeAll(async () => {
-  restoreEnv = setEnv({ MEDIA_INGEST_TRANSCRIBE_ENGINE: 'pocketsphinx' });
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-media-'));
-  const m = join(dir, 'media');
-  files.speech = makeClip(m, 'speech.mp4', { speech: SPEECH });
-  files.silent = makeClip(m, 'silent.mp4', { seconds: 2, audio: false });
-  ff('-i', files.speech, '-vn', '-c:a', 'copy', (files.m4a = join(m, 'speech.m4a')));
-  ff('-i', files.speech, '-vn', '-c:a', 'libmp3lame', '-b:a', '64k', (files.mp3 = join(m, 'speech.mp3')));
-  ff('-f', 'lavfi', '-i', 'color=black:size=320x240:rate=25:duration=3', '-f', 'lavfi', '-i', 'testsrc2=duration=3:size=320x240:rate=25',
-    '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', (files.dark = join(m, 'dark.mp4')));
-  const full = readFileSync(files.speech);
-  files.truncated = join(m, 'truncated.mp4');
-  (await import('node:fs')).writeFileSync(files.truncated, full.subarray(0, Math.floor(full.length * 0.6)));
-  media = await startServer(Object.fromEntries(Object.entries(files).map(([k, f]) => [`/${k}`, { file: f, contentType: 'application/octet-stream' }])));
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
+const fx = withRuntime('media', {
+  env: { MEDIA_INGEST_TRANSCRIBE_ENGINE: 'pocketsphinx' },
+  setup: async ({ dir, serve }) => {
+    const m = join(dir, 'media');
+    files.speech = makeClip(m, 'speech.mp4', { speech: SPEECH });
+    files.silent = makeClip(m, 'silent.mp4', { seconds: 2, audio: false });
+    ff('-i', files.speech, '-vn', '-c:a', 'copy', (files.m4a = join(m, 'speech.m4a')));
+    ff('-i', files.speech, '-vn', '-c:a', 'libmp3lame', '-b:a', '64k', (files.mp3 = join(m, 'speech.mp3')));
+    ff('-f', 'lavfi', '-i', 'color=black:size=320x240:rate=25:duration=3', '-f', 'lavfi', '-i', 'testsrc2=duration=3:size=320x240:rate=25',
+      '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', (files.dark = join(m, 'dark.mp4')));
+    const full = readFileSync(files.speech);
+    files.truncated = join(m, 'truncated.mp4');
+    writeFileSync(files.truncated, full.subarray(0, Math.floor(full.length * 0.6)));
+    media = await serve(Object.fromEntries(Object.entries(files).map(([k, f]) => [`/${k}`, { file: f, contentType: 'application/octet-stream' }])));
+  },
 });
 
-afterAll(async () => {
-  await runtime?.stop();
-  await media?.close();
-  restoreEnv?.();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function run(name: string, actions = ['download', 'transcode', 'transcribe']): Promise<{ record: JobRecord; out: string }> {
-  const jobId = await runtime.submit({ source: { type: 'http', url: media.url(`/${name}`) }, actions });
-  const record = await runtime.finish(jobId);
-  const out = join(dir, 'out', jobId);
-  if (record.status === 'SUCCEEDED') await runtime.download(record, out);
-  return { record, out };
-}
+const run = (name: string, actions = ['download', 'transcode', 'transcribe']) =>
+  runToEnd(fx.runtime, { source: { type: 'http', url: media.url(`/${name}`) }, actions }, join(fx.dir, 'out'));
 const names = (r: JobRecord) => r.artifacts.map((a) => a.name).sort();
 
 describe('transcription with pocketsphinx', () => {
@@ -121,12 +101,12 @@ describe('sources of every shape', () => {
   });
 
   it('metadata.json follows its schema: container, streams, normalised source, processing', async () => {
-    const jobId = await runtime.submit({
+    const jobId = await fx.runtime.submit({
       source: { type: 'http', url: media.url('/speech'), metadata: { title: 'A talk', uploader: 'Someone', upload_date: '20240131', id: 'abc123' } },
     });
-    const record = await runtime.finish(jobId);
-    const out = join(dir, 'out', jobId);
-    await runtime.download(record, out);
+    const record = await fx.runtime.finish(jobId);
+    const out = join(fx.dir, 'out', jobId);
+    await fx.runtime.download(record, out);
     const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
     expect(metadata).toMatchObject({
       container: expect.stringContaining('mp4'),
@@ -139,8 +119,8 @@ describe('sources of every shape', () => {
   });
 
   it('writes audio.flac instead when MEDIA_INGEST_AUDIO_FORMAT=flac', async () => {
-    await runtime.reconfigure({}, { MEDIA_INGEST_AUDIO_FORMAT: 'flac' });
-    const restore = () => runtime.reconfigure({});
+    await fx.runtime.reconfigure({}, { MEDIA_INGEST_AUDIO_FORMAT: 'flac' });
+    const restore = () => fx.runtime.reconfigure({});
     try {
       const { record, out } = await run('speech');
       expect(record.status).toBe('SUCCEEDED');
@@ -155,45 +135,44 @@ describe('sources of every shape', () => {
 });
 
 describe('the OpenAI-compatible engine', () => {
-  let api: Server;
+  let api: TestServer;
   const seen: Array<{ auth?: string; model: string; format: string; bytes: number }> = [];
   let requests = 0;
 
   beforeAll(async () => {
     // A loopback server speaking POST /v1/audio/transcriptions: the first answer is 429, then verbose_json.
-    api = createServer(async (req, res) => {
-      requests++;
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const form = await new Request('http://x', { method: 'POST', headers: { 'content-type': String(req.headers['content-type']) }, body: Buffer.concat(chunks) }).formData();
-      const file = form.get('file') as File;
-      seen.push({ auth: req.headers.authorization, model: String(form.get('model')), format: String(form.get('response_format')), bytes: file.size });
-      if (requests === 1) return res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":"slow down"}');
-      const seconds = (file.size - 44) / 32_000;
-      const n = seen.length;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          language: 'english',
-          duration: seconds,
-          segments: [{ start: 0.1, end: seconds - 0.1, text: ` chunk ${n}` }],
-          words: [{ word: 'chunk', start: 0.1, end: 0.5 }, { word: String(n), start: 0.6, end: seconds - 0.1 }],
-        }),
-      );
+    api = await fx.serve({
+      '/v1/audio/transcriptions': {
+        receive: async (body, req, res) => {
+          requests++;
+          const form = await new Request('http://x', { method: 'POST', headers: { 'content-type': String(req.headers['content-type']) }, body }).formData();
+          const file = form.get('file') as File;
+          seen.push({ auth: req.headers.authorization, model: String(form.get('model')), format: String(form.get('response_format')), bytes: file.size });
+          if (requests === 1) return void res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":"slow down"}');
+          const seconds = (file.size - 44) / 32_000;
+          const n = seen.length;
+          res.writeHead(200, { 'content-type': 'application/json' }).end(
+            JSON.stringify({
+              language: 'english',
+              duration: seconds,
+              segments: [{ start: 0.1, end: seconds - 0.1, text: ` chunk ${n}` }],
+              words: [{ word: 'chunk', start: 0.1, end: 0.5 }, { word: String(n), start: 0.6, end: seconds - 0.1 }],
+            }),
+          );
+        },
+      },
     });
-    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   });
-  afterAll(() => api?.close());
 
   it('uploads in chunks, retries a 429 after Retry-After, and stitches the segments back on one clock', async () => {
-    const port = (api.address() as AddressInfo).port;
-    await runtime.reconfigure({}, {
+    await fx.runtime.reconfigure({}, {
       MEDIA_INGEST_TRANSCRIBE_ENGINE: 'openai',
-      MEDIA_INGEST_STT_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      MEDIA_INGEST_STT_BASE_URL: api.url('/v1'),
       MEDIA_INGEST_STT_API_KEY: 'sk-test',
       MEDIA_INGEST_STT_MODEL: 'whisper-large-v3',
       MEDIA_INGEST_STT_MAX_UPLOAD_BYTES: String(128 * 1024),
     });
-    const restore = () => runtime.reconfigure({});
+    const restore = () => fx.runtime.reconfigure({});
     try {
       const started = Date.now();
       const { record, out } = await run('speech');
@@ -223,55 +202,55 @@ describe('the OpenAI-compatible engine', () => {
 });
 
 describe('the Amazon Transcribe engine', () => {
-  let endpoint: Server;
+  let endpoint: TestServer;
   const calls: string[] = [];
 
   beforeAll(async () => {
     // A loopback endpoint speaking the two calls the engine makes; the "service" writes its result where asked.
     let polls = 0;
-    endpoint = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const target = String(req.headers['x-amz-target']);
-      calls.push(target);
-      const reply = (o: unknown) => res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(o));
-      if (target === 'Transcribe.StartTranscriptionJob') {
-        const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(body.Media.MediaFileUri)!;
-        expect(key).toMatch(/^staging\/local\/.+\/audio\.wav$/);
-        const result = {
-          results: {
-            language_code: 'en-US',
-            items: [
-              { type: 'pronunciation', start_time: '0.2', end_time: '0.6', alternatives: [{ content: 'Hello', confidence: '0.99' }] },
-              { type: 'pronunciation', start_time: '0.7', end_time: '1.1', alternatives: [{ content: 'world', confidence: '0.98' }] },
-              { type: 'punctuation', alternatives: [{ content: '.' }] },
-              { type: 'pronunciation', start_time: '2.0', end_time: '2.4', alternatives: [{ content: 'Again', confidence: '0.97' }] },
-              { type: 'punctuation', alternatives: [{ content: '!' }] },
-            ],
-          },
-        };
-        await runtime.s3.send(new PutObjectCommand({ Bucket: bucket, Key: body.OutputKey, Body: JSON.stringify(result) }));
-        return reply({ TranscriptionJob: { TranscriptionJobName: body.TranscriptionJobName, TranscriptionJobStatus: 'IN_PROGRESS' } });
-      }
-      if (target === 'Transcribe.GetTranscriptionJob') {
-        polls++;
-        return reply({ TranscriptionJob: { TranscriptionJobName: body.TranscriptionJobName, TranscriptionJobStatus: polls < 2 ? 'IN_PROGRESS' : 'COMPLETED' } });
-      }
-      res.writeHead(400).end(JSON.stringify({ __type: 'UnknownOperationException' }));
+    endpoint = await fx.serve({
+      '/': {
+        receive: async (raw, req, res) => {
+          const body = JSON.parse(raw.toString('utf8'));
+          const target = String(req.headers['x-amz-target']);
+          calls.push(target);
+          const reply = (o: unknown) => res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(o));
+          if (target === 'Transcribe.StartTranscriptionJob') {
+            const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(body.Media.MediaFileUri)!;
+            expect(key).toMatch(/^staging\/local\/.+\/audio\.wav$/);
+            const result = {
+              results: {
+                language_code: 'en-US',
+                items: [
+                  { type: 'pronunciation', start_time: '0.2', end_time: '0.6', alternatives: [{ content: 'Hello', confidence: '0.99' }] },
+                  { type: 'pronunciation', start_time: '0.7', end_time: '1.1', alternatives: [{ content: 'world', confidence: '0.98' }] },
+                  { type: 'punctuation', alternatives: [{ content: '.' }] },
+                  { type: 'pronunciation', start_time: '2.0', end_time: '2.4', alternatives: [{ content: 'Again', confidence: '0.97' }] },
+                  { type: 'punctuation', alternatives: [{ content: '!' }] },
+                ],
+              },
+            };
+            await fx.runtime.s3.send(new PutObjectCommand({ Bucket: bucket, Key: body.OutputKey, Body: JSON.stringify(result) }));
+            return reply({ TranscriptionJob: { TranscriptionJobName: body.TranscriptionJobName, TranscriptionJobStatus: 'IN_PROGRESS' } });
+          }
+          if (target === 'Transcribe.GetTranscriptionJob') {
+            polls++;
+            return reply({ TranscriptionJob: { TranscriptionJobName: body.TranscriptionJobName, TranscriptionJobStatus: polls < 2 ? 'IN_PROGRESS' : 'COMPLETED' } });
+          }
+          res.writeHead(400).end(JSON.stringify({ __type: 'UnknownOperationException' }));
+        },
+      },
     });
-    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
   });
-  afterAll(() => endpoint?.close());
 
   it('starts a job on the staged audio, polls it, and turns its result into segments with word times', async () => {
-    await runtime.reconfigure({}, {
+    await fx.runtime.reconfigure({}, {
       MEDIA_INGEST_TRANSCRIBE_ENGINE: 'aws',
       MEDIA_INGEST_TRANSCRIBE_LANGUAGE: 'en-US',
       MEDIA_INGEST_TRANSCRIBE_POLL_MS: '100',
-      AWS_ENDPOINT_URL_TRANSCRIBE: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`,
+      AWS_ENDPOINT_URL_TRANSCRIBE: endpoint.url(''),
     });
-    const restore = () => runtime.reconfigure({});
+    const restore = () => fx.runtime.reconfigure({});
     try {
       const { record, out } = await run('speech');
       expect(record.status).toBe('SUCCEEDED');
