@@ -1,46 +1,30 @@
 import type { Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApiServer } from '../../local/api-server.js';
-import { serveFile } from '../../local/sample-media.js';
-import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import { isProbe, serveRange, stall, type TestServer } from '../fixtures/server.js';
 
-let dir: string;
-let runtime: LocalRuntime;
 let media: TestServer;
 let api: { server: Server; url: string };
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-api-'));
-  const clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
-  media = await startServer({
-    '/clip.mp4': { file: clip },
-    // Probes get the head; the download gets half the file and then nothing, until the client leaves.
-    '/stall.mp4': {
-      handler: (req, res) => {
-        if (req.headers.range === 'bytes=0-4095' || String(req.headers['user-agent']).startsWith('Lavf')) return serveFile(req, res, clip);
-        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': statSync(clip).size });
-        res.write(readFileSync(clip).subarray(0, 100_000));
-        const giveUp = setTimeout(() => res.destroy(), 30_000);
-        res.on('close', () => clearTimeout(giveUp));
-      },
-    },
-  });
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
-  api = await startApiServer(0, runtime);
+const fx = withRuntime('api', {
+  setup: async ({ dir, serve }) => {
+    const clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
+    media = await serve({
+      '/clip.mp4': { file: clip },
+      // Probes get the head; the download gets half the file and then nothing, until the client leaves.
+      '/stall.mp4': { handler: (req, res) => (isProbe(req) ? serveRange(req, res, clip) : stall(res, readFileSync(clip).subarray(0, 100_000), statSync(clip).size, 30_000)) },
+    });
+  },
 });
 
-afterAll(async () => {
-  api?.server.close();
-  await runtime?.stop();
-  await media?.close();
-  await rm(dir, { recursive: true, force: true });
+beforeAll(async () => {
+  api = await startApiServer(0, fx.runtime);
+  fx.atEnd(() => api.server.close());
 });
 
 const post = (body: string) => fetch(`${api.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -50,7 +34,7 @@ describe('the loopback HTTP API', () => {
     const res = await post(JSON.stringify({ job_id: 'api-job-1', source: { type: 'http', url: media.url('/clip.mp4') } }));
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ jobId: 'api-job-1', status: 'QUEUED' });
-    await runtime.finish('api-job-1');
+    await fx.runtime.finish('api-job-1');
     const got = await fetch(`${api.url}/jobs/api-job-1`);
     expect(got.status).toBe(200);
     expect(await got.json()).toMatchObject({ jobId: 'api-job-1', tenant: 'local', status: 'SUCCEEDED' });
@@ -81,7 +65,7 @@ describe('the loopback HTTP API', () => {
       await post(JSON.stringify({ job_id: id, source: { type: 'http', url: media.url('/clip.mp4') } }));
       await sleep(5);
     }
-    await Promise.all(['list-a', 'list-b', 'list-c'].map((id) => runtime.finish(id)));
+    await Promise.all(['list-a', 'list-b', 'list-c'].map((id) => fx.runtime.finish(id)));
     const first = (await (await fetch(`${api.url}/jobs?limit=2`)).json()) as { jobs: Array<{ jobId: string; createdAt: string }>; next?: string };
     expect(first.jobs.map((j) => j.jobId)).toEqual(['list-c', 'list-b']);
     expect(first.next).toEqual(expect.any(String));
@@ -102,7 +86,7 @@ describe('the loopback HTTP API', () => {
 
   it('cancels a running job: execution stopped, worker gone, record CANCELLED, staging emptied', async () => {
     await post(JSON.stringify({ job_id: 'cancel-me', source: { type: 'http', url: media.url('/stall.mp4') } }));
-    for (let i = 0; i < 100 && (await runtime.job('cancel-me'))?.stage !== 'extract'; i++) await sleep(100);
+    for (let i = 0; i < 100 && (await fx.runtime.job('cancel-me'))?.stage !== 'extract'; i++) await sleep(100);
     // A process group is alive while any process in it (bubblewrap, the worker, its tools) is.
     const alive = (group: number) => {
       try {
@@ -112,18 +96,18 @@ describe('the loopback HTTP API', () => {
         return false;
       }
     };
-    for (let i = 0; i < 50 && !runtime.workerTasks().length; i++) await sleep(100);
-    const tasks = runtime.workerTasks();
+    for (let i = 0; i < 50 && !fx.runtime.workerTasks().length; i++) await sleep(100);
+    const tasks = fx.runtime.workerTasks();
     expect(tasks).not.toEqual([]);
     const res = await fetch(`${api.url}/jobs/cancel-me`, { method: 'DELETE' });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ jobId: 'cancel-me', status: 'CANCELLED' });
-    const record = await runtime.finish('cancel-me');
+    const record = await fx.runtime.finish('cancel-me');
     expect(record).toMatchObject({ status: 'CANCELLED', error: { code: 'Cancelled' } });
     for (let i = 0; i < 50 && tasks.some(alive); i++) await sleep(100);
     expect(tasks.filter(alive)).toEqual([]);
-    expect(() => statSync(join(runtime.workDir, 'cancel-me'))).toThrow(/ENOENT/);
-    const staged = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET, Prefix: 'staging/local/cancel-me/' }));
+    expect(() => statSync(join(fx.runtime.workDir, 'cancel-me'))).toThrow(/ENOENT/);
+    const staged = await fx.runtime.s3.send(new ListObjectsV2Command({ Bucket: fx.runtime.config.STAGING_BUCKET, Prefix: 'staging/local/cancel-me/' }));
     expect(staged.KeyCount ?? 0).toBe(0);
   });
 
@@ -146,7 +130,7 @@ describe('the loopback HTTP API', () => {
       const res = await post(JSON.stringify({ job_id: id, source: { type: 'http', url: media.url('/clip.mp4') } }));
       expect(res.status).toBe(202);
     }
-    const records = await Promise.all(ids.map((id) => runtime.finish(id)));
+    const records = await Promise.all(ids.map((id) => fx.runtime.finish(id)));
     expect(records.map((r) => [r.jobId, r.status])).toEqual(ids.map((id) => [id, 'SUCCEEDED']));
     const names = records.map((r) => r.executionArn!.split(':').pop()!);
     expect(new Set(names).size).toBe(2);
@@ -162,12 +146,12 @@ describe('uploads through the API', () => {
     const ticket = (await res.json()) as { key: string; url: string; method: string; headers: Record<string, string>; source: unknown };
     expect(ticket.key).toMatch(/^uploads\/local\/[0-9a-f-]{36}\/My_Clip\.mp4$/);
     expect(ticket.source).toEqual({ type: 'upload', url: ticket.key });
-    const clip = readFileSync(join(dir, 'media', 'clip.mp4'));
+    const clip = readFileSync(join(fx.dir, 'media', 'clip.mp4'));
     const put = await fetch(ticket.url, { method: ticket.method, headers: ticket.headers, body: clip });
     expect(put.status).toBe(200);
     const job = await post(JSON.stringify({ job_id: 'api-upload-1', source: ticket.source }));
     expect(job.status).toBe(202);
-    const record = await runtime.finish('api-upload-1');
+    const record = await fx.runtime.finish('api-upload-1');
     expect(record.status).toBe('SUCCEEDED');
     expect(record.checkpoints.classify).toMatchObject({ kind: 'upload', bytes: clip.length });
   });

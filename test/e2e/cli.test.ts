@@ -1,19 +1,16 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { serveFile } from '../../local/sample-media.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip, probeStreams } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { withScratch } from '../fixtures/runtime.js';
+import { isProbe, serveRange, stall, type TestServer } from '../fixtures/server.js';
 
 const BIN = fileURLToPath(new URL('../../bin/media-ingest', import.meta.url));
-let dir: string;
 let server: TestServer;
 /** Downloads of /held.mp4 begun. */
 let held: number | undefined;
@@ -26,7 +23,7 @@ interface Result {
 
 async function cli(...args: string[]): Promise<Result> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(BIN, args, { cwd: dir, timeout: 120_000 });
+    const { stdout, stderr } = await promisify(execFile)(BIN, args, { cwd: scratch.dir, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -34,34 +31,27 @@ async function cli(...args: string[]): Promise<Result> {
   }
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-cli-'));
-  server = await startServer({
-    '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4') },
-    '/talk.mp4': { file: makeClip(join(dir, 'media'), 'talk.mp4', { speech: 'Hello world. This is a talk about boats.' }) },
-    // Probes get the head; the download is held open (half sent) until the client goes.
-    '/held.mp4': {
-      handler: (req, res) => {
-        const clip = join(dir, 'media', 'clip.mp4');
-        if (req.headers.range === 'bytes=0-4095' || req.headers.range === 'bytes=0-0' || String(req.headers['user-agent']).startsWith('Lavf')) return serveFile(req, res, clip);
-        held = (held ?? 0) + 1;
-        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': statSync(clip).size });
-        res.write(readFileSync(clip).subarray(0, 10_000));
-        const giveUp = setTimeout(() => res.destroy(), 25_000);
-        res.on('close', () => clearTimeout(giveUp));
+const scratch = withScratch('cli', {
+  setup: async ({ dir, serve }) => {
+    const clip = makeClip(join(dir, 'media'), 'clip.mp4');
+    server = await serve({
+      '/clip.mp4': { file: clip },
+      '/talk.mp4': { file: makeClip(join(dir, 'media'), 'talk.mp4', { speech: 'Hello world. This is a talk about boats.' }) },
+      // Probes get the head; the download is held open (half sent) until the client goes.
+      '/held.mp4': {
+        handler: (req, res) => {
+          if (isProbe(req, 'bytes=0-0')) return serveRange(req, res, clip);
+          held = (held ?? 0) + 1;
+          stall(res, readFileSync(clip).subarray(0, 10_000), statSync(clip).size, 25_000);
+        },
       },
-    },
-  });
-});
-
-afterAll(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
+    });
+  },
 });
 
 describe('media-ingest run', () => {
   it('runs a job on a loopback MP4 with --allow-host, prints one JSON record and copies the artifacts', async () => {
-    const out = join(dir, 'out');
+    const out = join(scratch.dir, 'out');
     const { code, stdout, stderr } = await cli('run', server.url('/clip.mp4'), '--allow-host', '127.0.0.1', '--json', '--out', out);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const record = JSON.parse(stdout);
@@ -76,12 +66,12 @@ describe('media-ingest run', () => {
     }
     expect(probeStreams(join(out, 'audio.wav'))[0]).toMatchObject({ channels: 1, sample_rate: '16000' });
     // The state lives in the default data directory of the working directory.
-    expect(statSync(join(dir, '.media-ingest', 'dynamodb')).isDirectory()).toBe(true);
+    expect(statSync(join(scratch.dir, '.media-ingest', 'dynamodb')).isDirectory()).toBe(true);
   });
 
   it('refuses a loopback URL without --allow-host: exit 1, UnsafeUrl, and the server sees no request', async () => {
     const before = server.totalRequests();
-    const { code, stdout } = await cli('run', server.url('/clip.mp4'), '--json', '--data-dir', join(dir, 'strict'));
+    const { code, stdout } = await cli('run', server.url('/clip.mp4'), '--json', '--data-dir', join(scratch.dir, 'strict'));
     expect(code).toBe(1);
     const record = JSON.parse(stdout);
     expect(record).toMatchObject({ status: 'FAILED', error: { code: 'UnsafeUrl' } });
@@ -90,8 +80,8 @@ describe('media-ingest run', () => {
   });
 
   it('uploads a local file and runs the job on it as an upload', async () => {
-    const file = join(dir, 'media', 'clip.mp4');
-    const { code, stdout } = await cli('run', file, '--json', '--data-dir', join(dir, 'upload-data'));
+    const file = join(scratch.dir, 'media', 'clip.mp4');
+    const { code, stdout } = await cli('run', file, '--json', '--data-dir', join(scratch.dir, 'upload-data'));
     expect(code).toBe(0);
     const record = JSON.parse(stdout);
     expect(record).toMatchObject({ status: 'SUCCEEDED', request: { source: { type: 'upload', url: expect.stringMatching(/^uploads\/local\/.+\/clip\.mp4$/) } } });
@@ -100,7 +90,7 @@ describe('media-ingest run', () => {
   });
 
   it('says a missing file is neither a URL nor a file: exit 2', async () => {
-    const { code, stderr } = await cli('run', join(dir, 'no-such.mp4'), '--data-dir', join(dir, 'upload-data'));
+    const { code, stderr } = await cli('run', join(scratch.dir, 'no-such.mp4'), '--data-dir', join(scratch.dir, 'upload-data'));
     expect(code).toBe(2);
     expect(stderr).toContain('neither a URL nor a file');
   });
@@ -128,8 +118,8 @@ describe('media-ingest run', () => {
 
 describe('transcripts from the CLI', () => {
   it('writes transcript.txt, .srt, .vtt and .json beside the other artifacts with --actions …,transcribe', async () => {
-    const out = join(dir, 'talk');
-    const { code } = await cli('run', server.url('/talk.mp4'), '--allow-host', '127.0.0.1', '--actions', 'download,transcode,transcribe', '--out', out, '--data-dir', join(dir, 'talk-data'));
+    const out = join(scratch.dir, 'talk');
+    const { code } = await cli('run', server.url('/talk.mp4'), '--allow-host', '127.0.0.1', '--actions', 'download,transcode,transcribe', '--out', out, '--data-dir', join(scratch.dir, 'talk-data'));
     expect(code).toBe(0);
     for (const name of ['source.mp4', 'metadata.json', 'thumbnail.jpg', 'audio.wav', 'transcript.txt', 'transcript.srt', 'transcript.vtt', 'transcript.json']) {
       expect(statSync(join(out, name)).size).toBeGreaterThan(0);
@@ -140,8 +130,8 @@ describe('transcripts from the CLI', () => {
 
 describe('media-ingest serve', () => {
   it('on Ctrl-C lets running jobs end; a second Ctrl-C cancels them, recorded CANCELLED, and it exits 0', async () => {
-    const data = join(dir, 'serve-data');
-    const child = spawn(BIN, ['serve', '--port', '0', '--allow-host', '127.0.0.1', '--data-dir', data], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const data = join(scratch.dir, 'serve-data');
+    const child = spawn(BIN, ['serve', '--port', '0', '--allow-host', '127.0.0.1', '--data-dir', data], { cwd: scratch.dir, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -167,7 +157,7 @@ describe('media-ingest serve', () => {
 
 describe('media-ingest demo', () => {
   it('makes sample media, serves it, runs a job and says where the artifacts are', async () => {
-    const { code, stdout } = await cli('demo', '--data-dir', join(dir, 'demo-data'));
+    const { code, stdout } = await cli('demo', '--data-dir', join(scratch.dir, 'demo-data'));
     expect(code).toBe(0);
     expect(stdout).toMatch(/SUCCEEDED/);
     const where = /the artifacts are in (.+)\n/.exec(stdout)![1]!;

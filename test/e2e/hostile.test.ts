@@ -1,36 +1,21 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalRuntime } from '../../local/runtime.js';
-import { serveFile } from '../../local/sample-media.js';
-import { setEnv } from '../fixtures/env.js';
-import { makeClip } from '../fixtures/media.js';
-import { type ForbiddenServer, startForbiddenServer, startServer, type TestServer } from '../fixtures/server.js';
+import { ff, makeClip } from '../fixtures/media.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import { type ForbiddenServer, serveRange, stall, startForbiddenServer, type TestServer } from '../fixtures/server.js';
 
 const SECRET = 'hostile-test-secret-0123456789';
 const MAX_BYTES = 8 * 1024 * 1024;
-let restoreEnv: () => void;
-let dir: string;
-let runtime: LocalRuntime;
 let origin: TestServer;
 let forbidden: ForbiddenServer;
 let clip: string;
 const callbacks: Array<{ body: string; signature: string }> = [];
 
-/** Holds a response open without sending more; gives up by itself after a while. */
-function stall(res: ServerResponse, after: Buffer, declared: number): void {
-  res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': declared });
-  res.write(after);
-  const giveUp = setTimeout(() => res.destroy(), 20_000);
-  res.on('close', () => clearTimeout(giveUp));
-}
-
-beforeAll(async () => {
-  restoreEnv = setEnv({
+const fx = withRuntime('hostile', {
+  env: {
     MEDIA_INGEST_IDLE_TIMEOUT_MS: '1500',
     MEDIA_INGEST_MAX_BYTES: String(MAX_BYTES),
     MEDIA_INGEST_MAX_SEGMENTS: '50',
@@ -38,110 +23,90 @@ beforeAll(async () => {
     MEDIA_INGEST_TOTAL_TIMEOUT_MS: '4000',
     MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: '127.0.0.1',
     MEDIA_INGEST_CALLBACK_SECRET: SECRET,
-  });
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-hostile-'));
-  clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
-  const long = makeClip(join(dir, 'media'), 'long.mp4', { seconds: 40, width: 160, height: 120 });
-  const titled = join(dir, 'media', 'titled.mp4');
-  const { execFileSync } = await import('node:child_process');
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', clip, '-c', 'copy', '-metadata', 'title=../../etc/passwd; rm -rf / $(id) `reboot` | x', titled]);
-  const bytes = readFileSync(clip);
+  },
+  runtime: { retryIntervalMs: 50 },
+  setup: async ({ dir, serve, atEnd }) => {
+    clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
+    const long = makeClip(join(dir, 'media'), 'long.mp4', { seconds: 40, width: 160, height: 120 });
+    const titled = join(dir, 'media', 'titled.mp4');
+    ff('-i', clip, '-c', 'copy', '-metadata', 'title=../../etc/passwd; rm -rf / $(id) `reboot` | x', titled);
+    const bytes = readFileSync(clip);
 
-  forbidden = await startForbiddenServer();
+    forbidden = await startForbiddenServer();
+    atEnd(() => forbidden.close());
 
-  const playlist = (n: number) => `#EXTM3U\n#EXT-X-TARGETDURATION:4\n${Array.from({ length: n }, (_, i) => `#EXTINF:4.0,\nseg${i}.ts`).join('\n')}\n#EXT-X-ENDLIST\n`;
-  origin = await startServer({
-    '/clip.mp4': { file: clip },
-    '/titled.mp4': { file: titled },
-    '/hop1': { status: 302, headers: { location: '/hop2' } },
-    '/hop2': { status: 307, headers: { location: `${forbidden.url}/clip.mp4` } },
-    '/to-metadata': { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' } },
-    '/many.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist(60) },
-    '/long.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist(10) },
-    // Records who asks: ffprobe (Lavf) may read the head; a download would be a plain GET by the worker.
-    '/long.mp4': {
-      handler: (req, res) => {
-        const who = String(req.headers['user-agent']).startsWith('Lavf') ? 'ffprobe' : req.headers.range === 'bytes=0-4095' ? 'probe' : 'download';
-        origin.hits.set(`/long.mp4:${who}`, (origin.hits.get(`/long.mp4:${who}`) ?? 0) + 1);
-        serveFile(req, res, long);
+    const playlist = (n: number) => `#EXTM3U\n#EXT-X-TARGETDURATION:4\n${Array.from({ length: n }, (_, i) => `#EXTINF:4.0,\nseg${i}.ts`).join('\n')}\n#EXT-X-ENDLIST\n`;
+    origin = await serve({
+      '/clip.mp4': { file: clip },
+      '/titled.mp4': { file: titled },
+      '/hop1': { status: 302, headers: { location: '/hop2' } },
+      '/hop2': { status: 307, headers: { location: `${forbidden.url}/clip.mp4` } },
+      '/to-metadata': { status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' } },
+      '/many.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist(60) },
+      '/long.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist(10) },
+      // Records who asks: ffprobe (Lavf) may read the head; a download would be a plain GET by the worker.
+      '/long.mp4': {
+        handler: (req, res) => {
+          const who = String(req.headers['user-agent']).startsWith('Lavf') ? 'ffprobe' : req.headers.range === 'bytes=0-4095' ? 'probe' : 'download';
+          origin.hits.set(`/long.mp4:${who}`, (origin.hits.get(`/long.mp4:${who}`) ?? 0) + 1);
+          serveRange(req, res, long);
+        },
       },
-    },
-    '/loop': { status: 302, headers: { location: '/loop' } },
-    // One byte every 300 ms: never idle long enough to time out, never done.
-    '/drip.mp4': {
-      handler: (req, res) => {
-        if (req.headers.range === 'bytes=0-4095') {
-          res.writeHead(206, { 'content-type': 'video/mp4', 'content-range': `bytes 0-4095/${bytes.length}`, 'content-length': 4096 });
-          return res.end(bytes.subarray(0, 4096));
-        }
-        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': bytes.length });
-        let at = 0;
-        const timer = setInterval(() => (at < 100 ? res.write(bytes.subarray(at, ++at)) : res.destroy()), 300);
-        res.on('close', () => clearInterval(timer));
+      '/loop': { status: 302, headers: { location: '/loop' } },
+      // One byte every 300 ms: never idle long enough to time out, never done.
+      '/drip.mp4': {
+        handler: (req, res) => {
+          if (req.headers.range === 'bytes=0-4095') return void serveRange(req, res, bytes);
+          serveRange(req, res, bytes, { ranges: false, rate: 1000 / 300, cutAfter: 100 });
+        },
       },
-    },
-    // Serves the first 4 KB to a probe, then stalls half-way through the download.
-    '/stall.mp4': {
-      handler: (req, res) => {
-        if (/^bytes=0-4095$/.test(req.headers.range ?? '')) {
-          res.writeHead(206, { 'content-type': 'video/mp4', 'content-range': `bytes 0-4095/${bytes.length}`, 'content-length': 4096 });
-          return res.end(bytes.subarray(0, 4096));
-        }
-        stall(res, bytes.subarray(0, bytes.length / 2), bytes.length);
+      // Serves the first 4 KB to a probe, then stalls half-way through the download.
+      '/stall.mp4': {
+        handler: (req, res) => {
+          if (req.headers.range === 'bytes=0-4095') return void serveRange(req, res, bytes);
+          stall(res, bytes.subarray(0, bytes.length / 2), bytes.length, 20_000);
+        },
       },
-    },
-    // Declares more bytes than it sends, then closes the connection.
-    '/liar.mp4': {
-      handler: (_req, res) => {
-        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': bytes.length + 100_000 });
-        res.write(bytes, () => res.socket?.destroy());
+      // Declares more bytes than it sends, then closes the connection.
+      '/liar.mp4': {
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': bytes.length + 100_000 });
+          res.write(bytes, () => res.socket?.destroy());
+        },
       },
-    },
-    // Chunked, no length, no end — until the client leaves or 100 MB have gone.
-    '/endless.mp4': {
-      handler: (_req, res) => {
-        res.writeHead(200, { 'content-type': 'video/mp4' });
-        const block = Buffer.alloc(64 * 1024, 1);
-        let sent = 0;
-        const pump = () => {
-          while (!res.destroyed && sent < 100 * 1024 * 1024) {
-            sent += block.length;
-            if (!res.write(block)) return void res.once('drain', pump);
-          }
-          res.end();
-        };
-        res.on('close', () => (sent = Infinity));
-        pump();
+      // Chunked, no length, no end — until the client leaves or 100 MB have gone.
+      '/endless.mp4': {
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'video/mp4' });
+          const block = Buffer.alloc(64 * 1024, 1);
+          let sent = 0;
+          const pump = () => {
+            while (!res.destroyed && sent < 100 * 1024 * 1024) {
+              sent += block.length;
+              if (!res.write(block)) return void res.once('drain', pump);
+            }
+            res.end();
+          };
+          res.on('close', () => (sent = Infinity));
+          pump();
+        },
       },
-    },
-    // A callback receiver that fails twice, then accepts.
-    '/hook': {
-      handler: (req: IncomingMessage, res, hit) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          callbacks.push({ body: Buffer.concat(chunks).toString('utf8'), signature: String(req.headers['x-media-ingest-signature']) });
-          res.writeHead(hit <= 2 ? 503 : 200).end();
-        });
+      // A callback receiver that fails twice, then accepts.
+      '/hook': {
+        receive: (body, req, res) => {
+          callbacks.push({ body: body.toString('utf8'), signature: String(req.headers['x-media-ingest-signature']) });
+          res.writeHead(callbacks.length <= 2 ? 503 : 200).end();
+        },
       },
-    },
-  });
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'], retryIntervalMs: 50 });
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await origin?.close();
-  forbidden?.close();
-  restoreEnv?.();
-  await rm(dir, { recursive: true, force: true });
+    });
+  },
 });
 
 afterEach(() => expect(forbidden.hits()).toBe(0));
 
 async function run(url: string, extra: Record<string, unknown> = {}) {
-  const jobId = await runtime.submit({ source: { type: 'http', url }, ...extra });
-  return runtime.finish(jobId);
+  const jobId = await fx.runtime.submit({ source: { type: 'http', url }, ...extra });
+  return fx.runtime.finish(jobId);
 }
 
 describe('redirects and addresses the policy refuses', () => {
@@ -205,7 +170,7 @@ describe('sources that misbehave', () => {
   it('fails a server that stalls mid-body with StepTimeout and leaves no scratch behind', async () => {
     const record = await run(origin.url('/stall.mp4'));
     expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'StepTimeout' } });
-    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(fx.runtime.workDir, record.jobId))).toThrow(/ENOENT/);
     expect(record.artifacts).toEqual([]);
   });
 
@@ -213,7 +178,7 @@ describe('sources that misbehave', () => {
     const record = await run(origin.url('/liar.mp4'));
     expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'SourceUnavailable' } });
     expect(record.error!.message).toMatch(/closed the connection after \d+ of \d+ bytes/);
-    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(fx.runtime.workDir, record.jobId))).toThrow(/ENOENT/);
   });
 
   it('stops an endless body at the byte limit with TooLarge', async () => {
@@ -247,7 +212,7 @@ describe('sources that misbehave', () => {
   it('ends a download that never finishes at the total timeout with StepTimeout', async () => {
     const record = await run(origin.url('/drip.mp4'));
     expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'StepTimeout' } });
-    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(fx.runtime.workDir, record.jobId))).toThrow(/ENOENT/);
   });
 
   it('stops following redirects at the limit with InvalidRequest', async () => {
@@ -265,8 +230,8 @@ describe('names and metadata from the source', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(record.request.source.metadata).toEqual({ title: '.._.._etc_passwd ; rm -rf _ $(id) `reboot`', '.._key': 'v' });
     for (const a of record.artifacts) expect(a.key).toMatch(new RegExp(`^tenants/local/jobs/${record.jobId}/[a-z]+\\.(mp4|json|jpg|wav)$`));
-    const out = join(dir, 'titled-out');
-    await runtime.download(record, out);
+    const out = join(fx.dir, 'titled-out');
+    await fx.runtime.download(record, out);
     const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
     expect(metadata.source.title).toBe('.._.._etc_passwd ; rm -rf _ $(id) `reboot`');
     expect(metadata.source.extra.title).toBe('.._.._etc_passwd ; rm -rf _ $(id) `reboot`');
@@ -274,20 +239,20 @@ describe('names and metadata from the source', () => {
   });
 
   it('refuses a storage_path that climbs out of the tenant prefix with InvalidRequest, recording nothing', async () => {
-    await expect(runtime.submit({ job_id: 'escape', source: { type: 'http', url: origin.url('/clip.mp4') }, storage_path: '../../other-tenant' })).rejects.toMatchObject({
+    await expect(fx.runtime.submit({ job_id: 'escape', source: { type: 'http', url: origin.url('/clip.mp4') }, storage_path: '../../other-tenant' })).rejects.toMatchObject({
       name: 'InvalidRequest',
       message: expect.stringContaining('storage_path'),
     });
-    expect(await runtime.job('escape')).toBeUndefined();
+    expect(await fx.runtime.job('escape')).toBeUndefined();
   });
 });
 
 describe('callbacks', () => {
   it('refuses a callback_url whose host is not on the allowlist with InvalidRequest', async () => {
     await expect(
-      runtime.submit({ job_id: 'cb-refused', source: { type: 'http', url: origin.url('/clip.mp4') }, callback_url: 'http://127.0.0.2/hook' }),
+      fx.runtime.submit({ job_id: 'cb-refused', source: { type: 'http', url: origin.url('/clip.mp4') }, callback_url: 'http://127.0.0.2/hook' }),
     ).rejects.toMatchObject({ name: 'InvalidRequest', message: expect.stringContaining('callback allowlist') });
-    expect(await runtime.job('cb-refused')).toBeUndefined();
+    expect(await fx.runtime.job('cb-refused')).toBeUndefined();
   });
 
   it('retries a receiver that fails twice, delivers once, and signs the body with HMAC-SHA256', async () => {

@@ -1,33 +1,29 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaIngestStack } from '../../cdk/stack.js';
 import type { RecordedCall } from '../../core/call-log.js';
 import { cleanup } from '../../lambdas/cleanup/cleanup.js';
-import { LocalRuntime } from '../../local/runtime.js';
 import { deniedCalls, stripGrant } from '../fixtures/iam.js';
 import { makeClip } from '../fixtures/media.js';
-import { startCallbackReceiver, startServer, type CallbackReceiver, type TestServer } from '../fixtures/server.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import type { CallbackReceiver, TestServer } from '../fixtures/server.js';
 
 const SECRET = 'iam-test-signing-secret-0123456789';
-let dir: string;
-let runtime: LocalRuntime;
 let media: TestServer;
 let hook: CallbackReceiver;
 let calls: RecordedCall[];
 
+const fx = withRuntime('iam', {
+  runtime: { settings: { callbackAllowHosts: ['127.0.0.1'] }, env: { ...process.env, MEDIA_INGEST_CALLBACK_SECRET: SECRET } },
+  setup: async ({ dir, serve, callbacks }) => {
+    media = await serve({ '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2, speech: 'checking every call' }) } });
+    hook = await callbacks();
+  },
+});
+
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-iam-'));
-  media = await startServer({ '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2, speech: 'checking every call' }) } });
-  hook = await startCallbackReceiver();
-  runtime = await LocalRuntime.start({
-    dataDir: join(dir, 'data'),
-    allowHosts: ['127.0.0.1'],
-    settings: { callbackAllowHosts: ['127.0.0.1'] },
-    env: { ...process.env, MEDIA_INGEST_CALLBACK_SECRET: SECRET },
-  });
+  const { runtime, dir } = fx;
   // What a caller does: a job with every action and a callback, an upload, a cancel; then the cleanup sweep.
   const full = await runtime.submit({ source: { type: 'http', url: media.url('/clip.mp4') }, actions: ['download', 'transcode', 'transcribe'], callback_url: hook.url });
   expect((await runtime.finish(full)).status).toBe('SUCCEEDED');
@@ -37,13 +33,6 @@ beforeAll(async () => {
   // Each distinct call once: a job repeats the same ones many times (progress, parts).
   calls = [...new Map((await runtime.awsCalls()).map((c) => [JSON.stringify(c), c])).values()];
 }, 300_000);
-
-afterAll(async () => {
-  await runtime?.stop();
-  await media?.close();
-  await hook?.close();
-  await rm(dir, { recursive: true, force: true });
-});
 
 describe('every AWS call of a whole job, against the roles the stack deploys', () => {
   const template = () => Template.fromStack(new MediaIngestStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Iam', { settings: { callbackAllowHosts: ['127.0.0.1'] } }));

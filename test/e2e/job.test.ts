@@ -1,18 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { serveFile } from '../../local/sample-media.js';
-import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip, probeDuration, probeStreams } from '../fixtures/media.js';
-import { type CallbackReceiver, startCallbackReceiver, startServer, type TestServer } from '../fixtures/server.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import { type CallbackReceiver, serveRange, stall, type TestServer } from '../fixtures/server.js';
 
-let dir: string;
-let runtime: LocalRuntime;
 let server: TestServer;
 let clip: string;
 let clipDuration: number;
@@ -21,49 +17,39 @@ const sha256 = (path: string) => createHash('sha256').update(readFileSync(path))
 
 const CALLBACK_SECRET = 'test-callback-secret-0123456789';
 
-beforeAll(async () => {
-  process.env.MEDIA_INGEST_CALLBACK_ALLOW_HOSTS = '127.0.0.1';
-  process.env.MEDIA_INGEST_CALLBACK_SECRET = CALLBACK_SECRET;
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-e2e-'));
-  clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 4 });
-  clipDuration = probeDuration(clip);
-  const noise = join(dir, 'media', 'noise.mp4');
-  writeFileSync(noise, randomBytes(64 * 1024));
-  server = await startServer({
-    '/clip.mp4': { file: clip },
-    '/noise.mp4': { file: noise },
-    '/page.mp4': { status: 200, contentType: 'video/mp4', body: `<!DOCTYPE html><html><body>${'<p>not a video</p>'.repeat(2000)}</body></html>` },
-    // Every full download stalls half-way (ranges, such as classify's probe, are served): past any step timeout.
-    '/hang.mp4': {
-      handler: (req, res) => {
-        if (req.headers.range) return serveFile(req, res, clip);
-        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': statSync(clip).size });
-        res.write(readFileSync(clip).subarray(0, statSync(clip).size / 2));
+const fx = withRuntime('e2e', {
+  env: { MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_CALLBACK_SECRET: CALLBACK_SECRET },
+  setup: async ({ dir, serve }) => {
+    clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 4 });
+    clipDuration = probeDuration(clip);
+    const noise = join(dir, 'media', 'noise.mp4');
+    writeFileSync(noise, randomBytes(64 * 1024));
+    server = await serve({
+      '/clip.mp4': { file: clip },
+      '/noise.mp4': { file: noise },
+      '/page.mp4': { status: 200, contentType: 'video/mp4', body: `<!DOCTYPE html><html><body>${'<p>not a video</p>'.repeat(2000)}</body></html>` },
+      // Every full download stalls half-way (ranges, such as classify's probe, are served): past any step timeout.
+      '/hang.mp4': {
+        handler: (req, res) => {
+          if (req.headers.range) return void serveRange(req, res, clip);
+          stall(res, readFileSync(clip).subarray(0, statSync(clip).size / 2), statSync(clip).size);
+        },
       },
-    },
-    // The first full download stalls half-way, so the test can kill the worker mid-download.
-    '/stall.mp4': {
-      handler: (req, res) => {
-        if (req.headers.range || (server.hits.get('/stall-started') ?? 0) > 0) return serveFile(req, res, clip);
-        server.hits.set('/stall-started', 1);
-        const size = statSync(clip).size;
-        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': size });
-        res.write(readFileSync(clip).subarray(0, size / 2));
+      // The first full download stalls half-way, so the test can kill the worker mid-download.
+      '/stall.mp4': {
+        handler: (req, res) => {
+          if (req.headers.range || (server.hits.get('/stall-started') ?? 0) > 0) return void serveRange(req, res, clip);
+          server.hits.set('/stall-started', 1);
+          stall(res, readFileSync(clip).subarray(0, statSync(clip).size / 2), statSync(clip).size);
+        },
       },
-    },
-  });
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
+    });
+  },
 });
 
 async function run(url: string, actions?: string[]) {
-  const jobId = await runtime.submit({ source: { type: 'http', url }, ...(actions ? { actions } : {}) });
-  return runtime.finish(jobId);
+  const jobId = await fx.runtime.submit({ source: { type: 'http', url }, ...(actions ? { actions } : {}) });
+  return fx.runtime.finish(jobId);
 }
 
 describe('a job on a direct MP4 served on loopback', () => {
@@ -72,8 +58,8 @@ describe('a job on a direct MP4 served on loopback', () => {
 
   beforeAll(async () => {
     record = await run(server.url('/clip.mp4'));
-    out = join(dir, 'out');
-    await runtime.download(record, out);
+    out = join(fx.dir, 'out');
+    await fx.runtime.download(record, out);
   });
 
   it('SUCCEEDS and records it in DynamoDB with a checkpoint per step', () => {
@@ -134,7 +120,7 @@ describe('a job on a direct MP4 served on loopback', () => {
   });
 
   it('removes the worker scratch directory when its steps end', () => {
-    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(fx.runtime.workDir, record.jobId))).toThrow(/ENOENT/);
   });
 });
 
@@ -143,7 +129,7 @@ describe('a job as large as the request allows', () => {
     const base = server.url('/clip.mp4?q=');
     const url = base + 'a'.repeat(4096 - base.length);
     const metadata = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`field${i}`, 'm'.repeat(400)]));
-    const record = await runtime.finish(await runtime.submit({ source: { type: 'http', url, metadata } }));
+    const record = await fx.runtime.finish(await fx.runtime.submit({ source: { type: 'http', url, metadata } }));
     expect(record.status).toBe('SUCCEEDED');
     expect(record.request.source.url).toHaveLength(4096);
   });
@@ -170,7 +156,7 @@ describe('a job that fails', () => {
     expect(record.stage).toBe('extract');
     expect(record.error).toMatchObject({ code: 'NotMedia' });
     expect(record.artifacts).toEqual([]);
-    expect(() => statSync(join(runtime.workDir, record.jobId))).toThrow(/ENOENT/);
+    expect(() => statSync(join(fx.runtime.workDir, record.jobId))).toThrow(/ENOENT/);
   });
 });
 
@@ -190,28 +176,26 @@ describe('the callback', () => {
   const received = () => hook.received;
 
   beforeAll(async () => {
-    hook = await startCallbackReceiver();
+    hook = await fx.callbacks();
   });
 
-  afterAll(() => hook?.close());
-
   it('POSTs the final record to callback_url when the job succeeds, and records the delivery', async () => {
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: hook.url });
-    const record = await runtime.finish(jobId);
+    const jobId = await fx.runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: hook.url });
+    const record = await fx.runtime.finish(jobId);
     expect(received().find((r) => r.jobId === jobId)).toMatchObject({ status: 'SUCCEEDED', error: null });
     expect(record.callback).toEqual({ delivered: true, status: 204, attempts: 1 });
   });
 
   it('POSTs the failure too, with its error code', async () => {
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/missing.mp4') }, callback_url: hook.url });
-    const record = await runtime.finish(jobId);
+    const jobId = await fx.runtime.submit({ source: { type: 'http', url: server.url('/missing.mp4') }, callback_url: hook.url });
+    const record = await fx.runtime.finish(jobId);
     expect(received().find((r) => r.jobId === jobId)).toMatchObject({ status: 'FAILED', error: { code: 'SourceNotFound' } });
     expect(record.callback).toMatchObject({ delivered: true });
   });
 
   it('records a failed delivery without changing the job status', async () => {
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: new URL('/gone', hook.url).href });
-    const record = await runtime.finish(jobId);
+    const jobId = await fx.runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, callback_url: new URL('/gone', hook.url).href });
+    const record = await fx.runtime.finish(jobId);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.callback).toEqual({ delivered: false, status: 404, attempts: 3 });
   });
@@ -219,33 +203,33 @@ describe('the callback', () => {
 
 describe('a step past its configured timeout', () => {
   it('ends FAILED with States.Timeout at extract when extractTimeoutSeconds is lowered (the definition deployed carries it)', async () => {
-    await runtime.reconfigure({ extractTimeoutSeconds: 2 });
+    await fx.runtime.reconfigure({ extractTimeoutSeconds: 2 });
     try {
       const started = Date.now();
-      const record = await runtime.finish(await runtime.submit({ source: { type: 'http', url: server.url('/hang.mp4') } }));
+      const record = await fx.runtime.finish(await fx.runtime.submit({ source: { type: 'http', url: server.url('/hang.mp4') } }));
       expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'States.Timeout' } });
       expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
-      await runtime.reconfigure({});
+      await fx.runtime.reconfigure({});
     }
   });
 });
 
 describe('a worker that dies', () => {
   it('counts as a task failure that the ASL retries, and the job still succeeds', async () => {
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/stall.mp4') } });
+    const jobId = await fx.runtime.submit({ source: { type: 'http', url: server.url('/stall.mp4') } });
     // Wait for the stalled download, then kill the worker process outright.
     let tasks: number[] = [];
     for (let i = 0; i < 100 && !tasks.length; i++) {
       await sleep(100);
-      if (server.hits.has('/stall-started')) tasks = runtime.workerTasks();
+      if (server.hits.has('/stall-started')) tasks = fx.runtime.workerTasks();
     }
     expect(tasks).not.toEqual([]);
     // The whole task at once (bubblewrap and the worker in it), as a lost Fargate task.
     for (const group of tasks) process.kill(-group, 'SIGKILL');
-    const record = await runtime.finish(jobId);
+    const record = await fx.runtime.finish(jobId);
     expect(record.status).toBe('SUCCEEDED');
-    const history = JSON.parse(await readFile(join(runtime.dataDir, 'executions', `local-${jobId}.json`), 'utf8'));
+    const history = JSON.parse(await readFile(join(fx.runtime.dataDir, 'executions', `local-${jobId}.json`), 'utf8'));
     const retried = history.events.filter((e: { type: string; state?: { name: string } }) => e.type === 'StateRetried' && e.state?.name === 'Extract');
     const failed = history.events.find((e: { type: string; state?: { name: string } }) => e.type === 'StateFailed' && e.state?.name === 'Extract');
     expect(retried).toHaveLength(1);
