@@ -1,85 +1,55 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { partSize } from '../../containers/media-worker/sources/direct.js';
-import { LocalRuntime } from '../../local/runtime.js';
-import { makeClip } from '../fixtures/media.js';
-import { type Route, startServer, type TestServer } from '../fixtures/server.js';
+import { hls, makeClip } from '../fixtures/media.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import { isProbe, type Route, serveRange, type Served, type TestServer } from '../fixtures/server.js';
 
-let dir: string;
-let runtime: LocalRuntime;
 let server: TestServer;
 let clip: string;
 let bytes: Buffer;
 /** A second version of `/changing.mp4`, served once `changed` is set. */
 let other: Buffer;
 let changed = false;
-/** Every range request the workers' own downloads made (ffprobe's are left out): when, from which byte, how much sent. */
-const served: Array<{ path: string; at: number; start: number; sent: number }> = [];
+/** Every range request the workers' own downloads made (probes are left out): when, from which byte, how much sent. */
+const served: Array<Served & { path: string; at: number }> = [];
 /** Every HLS segment request: which segment, when. */
 const segmentRequests: Array<{ name: string; at: number }> = [];
 
-/**
- * Serves a file with ranges at ~4 MB/s per connection; `cutAfter` ends each response after that many bytes;
- * `version` gives the file and its ETag at the time of each request (default: `bytes`, no ETag).
- */
-function throttled(cutAfter?: number, version: () => { data: Buffer; etag?: string } = () => ({ data: bytes })) {
-  return (req: IncomingMessage, res: ServerResponse) => {
-    const { data: bytes, etag } = version();
-    const m = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
-    const start = m ? Number(m[1]) : 0;
-    const end = m && m[2] ? Number(m[2]) : bytes.length - 1;
-    const headers = { 'content-type': 'video/mp4', 'content-length': end - start + 1, 'accept-ranges': 'bytes', ...(etag ? { etag } : {}), ...(m ? { 'content-range': `bytes ${start}-${end}/${bytes.length}` } : {}) };
-    res.writeHead(m ? 206 : 200, headers);
-    const entry = { path: new URL(req.url!, 'http://x').pathname, at: Date.now(), start, sent: 0 };
-    if (!String(req.headers['user-agent']).startsWith('Lavf') && !['bytes=0-4095', 'bytes=0-0'].includes(req.headers.range ?? '')) served.push(entry);
-    let at = start;
-    const pump = () => {
-      if (res.destroyed) return;
-      if (at > end) return void res.end();
-      if (cutAfter !== undefined && entry.sent >= cutAfter) return void res.destroy();
-      const chunk = bytes.subarray(at, Math.min(end + 1, at + 128 * 1024));
-      at += chunk.length;
-      entry.sent += chunk.length;
-      res.write(chunk);
-      setTimeout(pump, 30);
-    };
-    pump();
+/** Serves a file with ranges at ~4 MB/s per connection, as `version` gives it at each request; `cutAfter` ends each response after that many bytes. */
+function throttled(cutAfter?: number, version: () => { data: Buffer; etag?: string } = () => ({ data: bytes })): Route {
+  return {
+    handler: (req, res) => {
+      const { data, etag } = version();
+      const response = serveRange(req, res, data, { etag, rate: 4_000_000, cutAfter });
+      if (!isProbe(req, 'bytes=0-0')) served.push(Object.assign(response, { path: new URL(req.url!, 'http://x').pathname, at: Date.now() }));
+    },
   };
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-resume-'));
-  clip = makeClip(join(dir, 'media'), 'big.mp4', { seconds: 40, width: 1280, height: 720 });
-  bytes = readFileSync(clip);
-  // The same clip as an HLS playlist of 2-second segments, each answered after a delay (so a worker can be killed mid-way).
-  const hls = join(dir, 'hls');
-  execFileSync('mkdir', ['-p', hls]);
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', clip, '-c', 'copy', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_segment_filename', join(hls, 'seg%03d.ts'), join(hls, 'index.m3u8')]);
-  const segments: Record<string, Route> = Object.fromEntries(
-    readdirSync(hls).map((f) => [
-      `/hls/${f}`,
-      f.endsWith('.ts')
-        ? { handler: (_req: IncomingMessage, res: ServerResponse) => { segmentRequests.push({ name: f, at: Date.now() }); setTimeout(() => res.end(readFileSync(join(hls, f))), 400); } }
-        : { file: join(hls, f), contentType: 'application/vnd.apple.mpegurl' },
-    ]),
-  );
-  other = readFileSync(makeClip(join(dir, 'media'), 'other.mp4', { seconds: 30, width: 1280, height: 720 }));
-  const changing = () => (changed ? { data: other, etag: '"v2"' } : { data: bytes, etag: '"v1"' });
-  server = await startServer({ '/big.mp4': { handler: throttled() }, '/changing.mp4': { handler: throttled(undefined, changing) }, '/cut.mp4': { handler: throttled(1024 * 1024) }, ...segments });
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
+const fx = withRuntime('resume', {
+  setup: async ({ dir, serve }) => {
+    clip = makeClip(join(dir, 'media'), 'big.mp4', { seconds: 40, width: 1280, height: 720 });
+    bytes = readFileSync(clip);
+    // The same clip as an HLS playlist of 2-second segments, each answered after a delay (so a worker can be killed mid-way).
+    const playlist = join(dir, 'hls');
+    hls(clip, playlist, [], 2);
+    const segments: Record<string, Route> = Object.fromEntries(
+      readdirSync(playlist).map((f) => [
+        `/hls/${f}`,
+        f.endsWith('.ts')
+          ? { handler: (req: IncomingMessage, res: ServerResponse) => { segmentRequests.push({ name: f, at: Date.now() }); serveRange(req, res, join(playlist, f), { latencyMs: 400 }); } }
+          : { file: join(playlist, f), contentType: 'application/vnd.apple.mpegurl' },
+      ]),
+    );
+    other = readFileSync(makeClip(join(dir, 'media'), 'other.mp4', { seconds: 30, width: 1280, height: 720 }));
+    const changing = () => (changed ? { data: other, etag: '"v2"' } : { data: bytes, etag: '"v1"' });
+    server = await serve({ '/big.mp4': throttled(), '/changing.mp4': throttled(undefined, changing), '/cut.mp4': throttled(1024 * 1024), ...segments });
+  },
 });
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -90,13 +60,13 @@ async function killWorkerAfterParts(jobId: string, count: number): Promise<{ kep
   let kept: number[] = [];
   for (let i = 0; i < 300 && kept.length < count; i++) {
     await sleep(50);
-    const page = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET, Prefix: prefix }));
+    const page = await fx.runtime.s3.send(new ListObjectsV2Command({ Bucket: fx.runtime.config.STAGING_BUCKET, Prefix: prefix }));
     // Direct parts sit under a folder per version of the file, segments right under parts/.
     kept = (page.Contents ?? []).map((o) => Number(o.Key!.split('/').at(-1)));
   }
   expect(kept.length).toBeGreaterThanOrEqual(count);
   const killedAt = Date.now();
-  for (const group of runtime.workerTasks()) process.kill(-group, 'SIGKILL');
+  for (const group of fx.runtime.workerTasks()) process.kill(-group, 'SIGKILL');
   return { kept, killedAt };
 }
 
@@ -104,7 +74,7 @@ async function killWorkerAfterParts(jobId: string, count: number): Promise<{ kep
 async function extractProgress(jobId: string): Promise<Array<Record<string, number>>> {
   const seen: Array<Record<string, number>> = [];
   for (let i = 0; i < 600; i++) {
-    const record = await runtime.job(jobId);
+    const record = await fx.runtime.job(jobId);
     if (record?.progress.step === 'extract') seen.push(record.progress as Record<string, number>);
     if (record && ['SUCCEEDED', 'FAILED'].includes(record.status)) break;
     await sleep(100);
@@ -114,7 +84,7 @@ async function extractProgress(jobId: string): Promise<Array<Record<string, numb
 
 describe('progress on the job record', () => {
   it('a direct file: bytes, percent of its size and a rate while it downloads', async () => {
-    const seen = await extractProgress(await runtime.submit({ source: { type: 'http', url: server.url('/big.mp4') } }, 2));
+    const seen = await extractProgress(await fx.runtime.submit({ source: { type: 'http', url: server.url('/big.mp4') } }, 2));
     const midway = seen.filter((p) => p.percent! > 0 && p.percent! < 100);
     expect(midway.length).toBeGreaterThan(0);
     for (const p of midway) expect(p.totalBytes).toBe(bytes.length);
@@ -124,7 +94,7 @@ describe('progress on the job record', () => {
   });
 
   it('an HLS playlist: bytes and a percent estimated from the media seconds fetched, 100 at the end', async () => {
-    const seen = await extractProgress(await runtime.submit({ source: { type: 'http', url: server.url('/hls/index.m3u8') } }, 2));
+    const seen = await extractProgress(await fx.runtime.submit({ source: { type: 'http', url: server.url('/hls/index.m3u8') } }, 2));
     expect(seen.some((p) => p.percent! > 0 && p.percent! < 100)).toBe(true);
     expect(seen.at(-1)).toMatchObject({ percent: 100 });
   });
@@ -133,11 +103,11 @@ describe('progress on the job record', () => {
 describe('resumable segmented downloads', () => {
   it('after the worker is killed mid-playlist, the retry fetches no segment it had kept', async () => {
     const since = Date.now();
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/hls/index.m3u8') } }, 2);
+    const jobId = await fx.runtime.submit({ source: { type: 'http', url: server.url('/hls/index.m3u8') } }, 2);
     const { kept, killedAt } = await killWorkerAfterParts(jobId, 3);
-    const record = await runtime.finish(jobId);
+    const record = await fx.runtime.finish(jobId);
     expect(record.status).toBe('SUCCEEDED');
-    const total = readdirSync(join(dir, 'hls')).filter((f) => f.endsWith('.ts')).length;
+    const total = readdirSync(join(fx.dir, 'hls')).filter((f) => f.endsWith('.ts')).length;
     const after = segmentRequests.filter((r) => r.at > killedAt).map((r) => r.name);
     for (const index of kept) expect(after).not.toContain(`seg${String(index).padStart(3, '0')}.ts`);
     // Every segment was fetched, and only those in flight at the kill were fetched twice.
@@ -153,32 +123,32 @@ describe('resumable direct downloads', () => {
   });
 
   it('after the worker is killed mid-download, the retry refetches no finished part and the result is byte-identical', async () => {
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/big.mp4') } }, 2);
+    const jobId = await fx.runtime.submit({ source: { type: 'http', url: server.url('/big.mp4') } }, 2);
     const prefix = `staging/local/${jobId}/parts/`;
     const { kept, killedAt } = await killWorkerAfterParts(jobId, 2);
 
-    const record = await runtime.finish(jobId);
+    const record = await fx.runtime.finish(jobId);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.checkpoints.extract).toMatchObject({ bytes: bytes.length, source: { sha256: sha256(bytes) } });
     const after = served.filter((s) => s.path === '/big.mp4' && s.at > killedAt).map((s) => s.start);
     expect(after.length).toBeGreaterThan(0);
     for (const index of kept) expect(after).not.toContain(index * partSize(bytes.length, 2));
     // The parts are gone once the download is whole.
-    const left = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.STAGING_BUCKET, Prefix: prefix }));
+    const left = await fx.runtime.s3.send(new ListObjectsV2Command({ Bucket: fx.runtime.config.STAGING_BUCKET, Prefix: prefix }));
     expect(left.KeyCount ?? 0).toBe(0);
   });
 
   it('never reuses kept parts of a file that changed (another ETag) between attempts', async () => {
-    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/changing.mp4') } }, 2);
+    const jobId = await fx.runtime.submit({ source: { type: 'http', url: server.url('/changing.mp4') } }, 2);
     await killWorkerAfterParts(jobId, 2);
     changed = true;
-    const record = await runtime.finish(jobId);
+    const record = await fx.runtime.finish(jobId);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.checkpoints.extract).toMatchObject({ bytes: other.length, source: { sha256: sha256(other) } });
   });
 
   it('survives a server that cuts every response part-way, fetching little more than the file', async () => {
-    const record = await runtime.finish(await runtime.submit({ source: { type: 'http', url: server.url('/cut.mp4') } }, 4));
+    const record = await fx.runtime.finish(await fx.runtime.submit({ source: { type: 'http', url: server.url('/cut.mp4') } }, 4));
     expect(record.status).toBe('SUCCEEDED');
     expect(record.checkpoints.extract).toMatchObject({ bytes: bytes.length, source: { sha256: sha256(bytes) } });
     const sent = served.filter((s) => s.path === '/cut.mp4').reduce((n, s) => n + s.sent, 0);

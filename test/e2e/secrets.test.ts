@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LocalRuntime } from '../../local/runtime.js';
-import { setEnv } from '../fixtures/env.js';
 import { makeClip } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import { serveRange, type TestServer } from '../fixtures/server.js';
 
 // Unique per run, so a hit can only come from this test's job.
 const PASSWORD = `pw${randomBytes(12).toString('hex')}`;
@@ -16,49 +13,35 @@ const CALLBACK_TOKEN = `cbt${randomBytes(16).toString('hex')}`;
 const MISSING_PASSWORD = `mpw${randomBytes(12).toString('hex')}`;
 const SECRETS = [PASSWORD, SIGNATURE, TOKEN, CALLBACK_TOKEN, MISSING_PASSWORD];
 
-let restoreEnv: () => void;
-let dir: string;
-let runtime: LocalRuntime;
 let server: TestServer;
 const seen: Array<{ url: string; authorization?: string }> = [];
 const callbacks: string[] = [];
 
-beforeAll(async () => {
-  restoreEnv = setEnv({
+const fx = withRuntime('secrets', {
+  env: {
     MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: '127.0.0.1',
     MEDIA_INGEST_CALLBACK_SECRET: 'secrets-test-callback-secret-0123',
-  });
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-secrets-'));
-  const clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
-  const { serveFile } = await import('../../local/sample-media.js');
-  server = await startServer({
-    // Ignores the query (as a CDN checking nothing would), records what the fetcher really sent.
-    '/clip.mp4': {
-      handler: (req, res) => {
-        seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
-        serveFile(req, res, clip);
+  },
+  runtime: { retryIntervalMs: 50 },
+  setup: async ({ dir, serve }) => {
+    const clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
+    server = await serve({
+      // Ignores the query (as a CDN checking nothing would), records what the fetcher really sent.
+      '/clip.mp4': {
+        handler: (req, res) => {
+          seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
+          serveRange(req, res, clip);
+        },
       },
-    },
-    '/hook': {
-      handler: (req: IncomingMessage, res) => {
-        seen.push({ url: req.url ?? '' });
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          callbacks.push(Buffer.concat(chunks).toString('utf8'));
+      '/hook': {
+        receive: (body, req, res) => {
+          seen.push({ url: req.url ?? '' });
+          callbacks.push(body.toString('utf8'));
           res.writeHead(200).end();
-        });
+        },
       },
-    },
-  });
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'], retryIntervalMs: 50 });
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await server?.close();
-  restoreEnv?.();
-  await rm(dir, { recursive: true, force: true });
+    });
+  },
 });
 
 /** Every file under a folder, recursively. */
@@ -77,20 +60,20 @@ describe('secrets in source and callback URLs', () => {
 
   beforeAll(async () => {
     const port = server.port;
-    jobId = await runtime.submit({
+    jobId = await fx.runtime.submit({
       source: { type: 'http', url: `http://alice:${PASSWORD}@127.0.0.1:${port}/clip.mp4?X-Amz-Signature=${SIGNATURE}&token=${TOKEN}&quality=hd` },
       callback_url: `http://127.0.0.1:${port}/hook?token=${CALLBACK_TOKEN}`,
     });
-    failedId = await runtime.submit({
+    failedId = await fx.runtime.submit({
       source: { type: 'http', url: `http://bob:${MISSING_PASSWORD}@127.0.0.1:${port}/missing.mp4?Signature=${SIGNATURE}` },
       callback_url: `http://127.0.0.1:${port}/hook?token=${CALLBACK_TOKEN}`,
     });
-    await runtime.finish(jobId);
-    await runtime.finish(failedId);
+    await fx.runtime.finish(jobId);
+    await fx.runtime.finish(failedId);
   });
 
   it('runs the job to SUCCEEDED, the fetch using the real URL: its credentials and signed query reach the server', async () => {
-    const record = (await runtime.job(jobId))!;
+    const record = (await fx.runtime.job(jobId))!;
     expect(record.error).toBeNull();
     expect(record.status).toBe('SUCCEEDED');
     const fetched = seen.filter((s) => s.url.startsWith('/clip.mp4'));
@@ -100,7 +83,7 @@ describe('secrets in source and callback URLs', () => {
   });
 
   it('stores and shows only the redacted URLs, keeping what is not secret', async () => {
-    const record = (await runtime.job(jobId))!;
+    const record = (await fx.runtime.job(jobId))!;
     expect(record.request.source.url).toBe(`http://REDACTED@127.0.0.1:${server.port}/clip.mp4?X-Amz-Signature=REDACTED&token=REDACTED&quality=hd`);
     expect(record.request.callback_url).toBe(`http://127.0.0.1:${server.port}/hook?token=REDACTED`);
     expect(secretsIn(JSON.stringify(record))).toEqual([]);
@@ -113,14 +96,14 @@ describe('secrets in source and callback URLs', () => {
   });
 
   it('fails a source that 404s as SourceNotFound with no password or signature in the error', async () => {
-    const record = (await runtime.job(failedId))!;
+    const record = (await fx.runtime.job(failedId))!;
     expect(record).toMatchObject({ status: 'FAILED', error: { code: 'SourceNotFound' } });
     expect(secretsIn(JSON.stringify(record))).toEqual([]);
   });
 
   it('leaves no secret in any file of the data directory: S3 objects, metadata.json, manifest.json, DynamoDB, executions, logs', async () => {
-    const files = await filesUnder(runtime.dataDir);
-    const names = files.map((f) => f.slice(runtime.dataDir.length));
+    const files = await filesUnder(fx.runtime.dataDir);
+    const names = files.map((f) => f.slice(fx.runtime.dataDir.length));
     // The scan covers what the job wrote.
     for (const part of ['metadata.json', 'manifest.json', `/executions/`, '/dynamodb/', '/logs/']) {
       expect(names.some((n) => n.includes(part))).toBe(true);

@@ -1,38 +1,26 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip, probeDuration } from '../fixtures/media.js';
+import { withRuntime } from '../fixtures/runtime.js';
 
-let dir: string;
-let runtime: LocalRuntime;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-upload-'));
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data') });
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+// Uploads only: nothing is fetched, so nothing is allowlisted.
+const fx = withRuntime('upload', { runtime: { allowHosts: [] } });
 
 async function run(url: string) {
-  return runtime.finish(await runtime.submit({ source: { type: 'upload', url } }));
+  return fx.runtime.finish(await fx.runtime.submit({ source: { type: 'upload', url } }));
 }
 
-const put = (key: string, body: string) => runtime.s3.send(new PutObjectCommand({ Bucket: runtime.config.STAGING_BUCKET, Key: key, Body: body }));
+const put = (key: string, body: string) => fx.runtime.s3.send(new PutObjectCommand({ Bucket: fx.runtime.config.STAGING_BUCKET, Key: key, Body: body }));
 
 describe('uploaded sources', () => {
   it('an object under the tenant\'s upload prefix becomes the job\'s source, by key or by s3:// URL', async () => {
-    const key = await runtime.upload(makeClip(join(dir, 'media'), 'mine.mp4', { seconds: 3 }));
-    for (const url of [key, `s3://${runtime.config.STAGING_BUCKET}/${key}`]) {
+    const key = await fx.runtime.upload(makeClip(join(fx.dir, 'media'), 'mine.mp4', { seconds: 3 }));
+    for (const url of [key, `s3://${fx.runtime.config.STAGING_BUCKET}/${key}`]) {
       const record = await run(url);
       expect(record.error).toBeNull();
       expect(record.checkpoints.classify).toMatchObject({ kind: 'upload' });
-      const out = join(dir, 'out', record.jobId);
-      await runtime.download(record, out);
+      const out = join(fx.dir, 'out', record.jobId);
+      await fx.runtime.download(record, out);
       expect(Math.abs(probeDuration(join(out, 'source.mp4')) - 3)).toBeLessThan(0.2);
     }
   });

@@ -1,23 +1,16 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createQueued } from '../../core/records.js';
 import { reconcile } from '../../lambdas/reconcile/reconcile.js';
-import { LocalRuntime } from '../../local/runtime.js';
 import { LOCAL_STATE_MACHINE_ARN as ARN } from '../../local/substitutions.js';
-import { setEnv } from '../fixtures/env.js';
-import { type CallbackReceiver, startCallbackReceiver } from '../fixtures/server.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import type { CallbackReceiver } from '../fixtures/server.js';
 
-let dir: string;
-let runtime: LocalRuntime;
 let hook: CallbackReceiver;
-let restoreEnv: () => void;
 
 /** A job record in `status`, as the state machine would have left it. */
 async function seed(jobId: string, status: string, error?: { code: string; cause: string }): Promise<void> {
   const request = { source: { type: 'http' as const, url: 'http://127.0.0.1/a.mp4' }, actions: ['download' as const], callback_url: hook.url };
-  const table = { db: runtime.operator.db, name: runtime.config.JOBS_TABLE };
+  const table = { db: fx.runtime.operator.db, name: fx.runtime.config.JOBS_TABLE };
   await createQueued(table, { tenant: 'local', jobId, request, options: { connections: 1 }, ttlDays: 1 });
   await table.db.send(
     new UpdateCommand({
@@ -59,18 +52,11 @@ function statusChange(jobId: string, status: string, error: string | null = 'Sta
   };
 }
 
-beforeAll(async () => {
-  restoreEnv = setEnv({ MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_CALLBACK_SECRET: 'test-callback-secret-0123456789' });
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-reconcile-'));
-  hook = await startCallbackReceiver();
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await hook?.close();
-  await rm(dir, { recursive: true, force: true });
-  restoreEnv?.();
+const fx = withRuntime('reconcile', {
+  env: { MEDIA_INGEST_CALLBACK_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_CALLBACK_SECRET: 'test-callback-secret-0123456789' },
+  setup: async ({ callbacks }) => {
+    hook = await callbacks();
+  },
 });
 
 describe('reconcile', () => {
@@ -81,10 +67,10 @@ describe('reconcile', () => {
   ])('leaves a %s job as it is and calls no one back', async (status, error) => {
     const jobId = `final-${status.toLowerCase()}`;
     await seed(jobId, status, error);
-    const before = await runtime.job(jobId);
-    const result = await reconcile(statusChange(jobId, 'ABORTED', 'Cancelled', 'DELETE /jobs/{id}'), runtime.deps('reconcile'));
+    const before = await fx.runtime.job(jobId);
+    const result = await reconcile(statusChange(jobId, 'ABORTED', 'Cancelled', 'DELETE /jobs/{id}'), fx.runtime.deps('reconcile'));
     expect(result).toEqual({ executionArn: expect.any(String), jobId, recorded: false });
-    expect(await runtime.job(jobId)).toEqual(before);
+    expect(await fx.runtime.job(jobId)).toEqual(before);
     expect(hook.received.filter((r) => r.jobId === jobId)).toEqual([]);
   });
 
@@ -95,9 +81,9 @@ describe('reconcile', () => {
   ])('records a RUNNING job whose execution ended %s as FAILED with %s, and calls back once', async (status, code, words) => {
     const jobId = `running-${status.toLowerCase()}`;
     await seed(jobId, 'RUNNING');
-    const result = await reconcile(statusChange(jobId, status), runtime.deps('reconcile'));
+    const result = await reconcile(statusChange(jobId, status), fx.runtime.deps('reconcile'));
     expect(result).toMatchObject({ jobId, recorded: true, callback: { delivered: true, status: 204, attempts: 1 } });
-    const record = await runtime.job(jobId);
+    const record = await fx.runtime.job(jobId);
     expect(record).toMatchObject({ status: 'FAILED', error: { code, message: `${words} (States.Runtime: something broke)` }, callback: { delivered: true } });
     expect(hook.received.filter((r) => r.jobId === jobId)).toEqual([expect.objectContaining({ status: 'FAILED', error: expect.objectContaining({ code }) })]);
   });
@@ -105,20 +91,20 @@ describe('reconcile', () => {
   it('records a QUEUED job too, and a repeated event (EventBridge delivers at least once) changes nothing more', async () => {
     await seed('queued', 'QUEUED');
     const event = statusChange('queued', 'TIMED_OUT', null, null);
-    expect(await reconcile(event, runtime.deps('reconcile'))).toMatchObject({ recorded: true });
-    const first = await runtime.job('queued');
+    expect(await reconcile(event, fx.runtime.deps('reconcile'))).toMatchObject({ recorded: true });
+    const first = await fx.runtime.job('queued');
     expect(first).toMatchObject({ status: 'FAILED', error: { code: 'ExecutionTimedOut', message: 'the execution timed out' } });
-    expect(await reconcile(event, runtime.deps('reconcile'))).toMatchObject({ recorded: false });
-    expect(await runtime.job('queued')).toEqual(first);
+    expect(await reconcile(event, fx.runtime.deps('reconcile'))).toMatchObject({ recorded: false });
+    expect(await fx.runtime.job('queued')).toEqual(first);
     expect(hook.received.filter((r) => r.jobId === 'queued')).toHaveLength(1);
   });
 
   it('creates no record for a job that has none', async () => {
-    expect(await reconcile(statusChange('ghost', 'FAILED'), runtime.deps('reconcile'))).toMatchObject({ recorded: false });
-    expect(await runtime.job('ghost')).toBeUndefined();
+    expect(await reconcile(statusChange('ghost', 'FAILED'), fx.runtime.deps('reconcile'))).toMatchObject({ recorded: false });
+    expect(await fx.runtime.job('ghost')).toBeUndefined();
   });
 
   it('refuses an event that is not a Step Functions status change', async () => {
-    await expect(reconcile({ source: 'aws.events', detail: {} }, runtime.deps('reconcile'))).rejects.toMatchObject({ name: 'InvalidRequest' });
+    await expect(reconcile({ source: 'aws.events', detail: {} }, fx.runtime.deps('reconcile'))).rejects.toMatchObject({ name: 'InvalidRequest' });
   });
 });
