@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AUDIT_PARTITION, createQueued } from '../../core/records.js';
 import { cleanup } from '../../lambdas/cleanup/cleanup.js';
 import { makeClip } from '../fixtures/media.js';
-import { withRuntime } from '../fixtures/fx.runtime.js';
+import { withRuntime } from '../fixtures/runtime.js';
 import type { TestServer } from '../fixtures/server.js';
 
 let media: TestServer;
