@@ -1,11 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../core/config.js';
 import { withSecrets } from '../../core/secrets.js';
 import { setEnv } from '../fixtures/env.js';
+import { withScratch } from '../fixtures/runtime.js';
 
-let server: Server;
-let restoreEnv: () => void;
 /** GetSecretValue calls the stand-in saw: which secret. */
 const asked: string[] = [];
 const SECRETS: Record<string, string> = {
@@ -13,33 +10,25 @@ const SECRETS: Record<string, string> = {
   'arn:aws:secretsmanager:us-east-1:111111111111:secret:short': 'short',
 };
 
-beforeAll(async () => {
-  // A stand-in for Secrets Manager's JSON 1.1 API: only GetSecretValue.
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const { SecretId } = JSON.parse(body) as { SecretId: string };
-      asked.push(SecretId);
-      const value = SECRETS[SecretId];
-      if (req.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue' || value === undefined) {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'no such secret' }));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ ARN: SecretId, Name: 'x', SecretString: value }));
+withScratch('secrets', {
+  setup: async ({ serve, atEnd }) => {
+    // A stand-in for Secrets Manager's JSON 1.1 API: only GetSecretValue.
+    const server = await serve({
+      '/': {
+        receive: (body, req, res) => {
+          const { SecretId } = JSON.parse(body.toString()) as { SecretId: string };
+          asked.push(SecretId);
+          const value = SECRETS[SecretId];
+          if (req.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue' || value === undefined) {
+            res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'no such secret' }));
+            return;
+          }
+          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ ARN: SecretId, Name: 'x', SecretString: value }));
+        },
+      },
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  restoreEnv = setEnv({
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
-});
-
-afterAll(() => {
-  restoreEnv?.();
-  server?.close();
+    atEnd(setEnv({ AWS_ENDPOINT_URL_SECRETS_MANAGER: server.url(''), AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }));
+  },
 });
 
 describe('secrets from Secrets Manager', () => {

@@ -1,10 +1,9 @@
 import type { LookupAddress } from 'node:dns';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Agent, fetch } from 'undici';
 import { checkedLookup, checkUrl, normaliseHost, refusedRange } from '../../../core/egress.js';
 import { UnsafeUrlError } from '../../../core/errors.js';
 import { bodyError } from '../../../core/http.js';
+import { startServer } from '../../fixtures/server.js';
 
 const strict = { allowHosts: [] };
 
@@ -129,22 +128,16 @@ describe('the egress policy', () => {
   });
 
   it('surfaces a refused DNS answer through fetch as UnsafeUrl, with no request reaching the server', async () => {
-    let hits = 0;
-    const server = createServer((_req, res) => {
-      hits++;
-      res.end('x');
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    const port = (server.address() as AddressInfo).port;
+    const server = await startServer({ '/x.mp4': { status: 200, body: 'x' } });
     const agent = new Agent({ connect: { lookup: checkedLookup(strict, fakeDns({ 'private.example': ['127.0.0.1'] })) } });
     try {
-      const url = `http://private.example:${port}/x.mp4`;
+      const url = `http://private.example:${server.port}/x.mp4`;
       const err = await fetch(url, { dispatcher: agent }).then(() => null, (e: unknown) => e);
       expect(bodyError(err, url)).toBeInstanceOf(UnsafeUrlError);
-      expect(hits).toBe(0);
+      expect(server.totalRequests()).toBe(0);
     } finally {
       await agent.close();
-      server.close();
+      await server.close();
     }
   });
 });
