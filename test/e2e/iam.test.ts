@@ -1,4 +1,3 @@
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { join } from 'node:path';
 import { MediaIngestStack } from '../../cdk/stack.js';
@@ -8,6 +7,7 @@ import { deniedCalls, stripGrant } from '../fixtures/iam.js';
 import { makeClip } from '../fixtures/media.js';
 import { withRuntime } from '../fixtures/runtime.js';
 import type { CallbackReceiver, TestServer } from '../fixtures/server.js';
+import { unbundledApp } from '../fixtures/cdk.js';
 
 const SECRET = 'iam-test-signing-secret-0123456789';
 let media: TestServer;
@@ -35,7 +35,7 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('every AWS call of a whole job, against the roles the stack deploys', () => {
-  const template = () => Template.fromStack(new MediaIngestStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Iam', { settings: { callbackAllowHosts: ['127.0.0.1'] } }));
+  const template = () => Template.fromStack(new MediaIngestStack(unbundledApp(), 'Iam', { settings: { callbackAllowHosts: ['127.0.0.1'] } }));
 
   it('records the calls of the Lambdas and of the sandboxed worker', () => {
     const components = new Set(calls.map((c) => c.component));

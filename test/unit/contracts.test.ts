@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MediaIngestStack } from '../../cdk/stack.js';
 import { ERROR_CODES } from '../../core/errors.js';
@@ -9,6 +8,7 @@ import { ClassifyCheckpointSchema } from '../../core/job.js';
 import { ASL_PATH } from '../../local/engine.js';
 import { PREFIXES } from '../../core/storage.js';
 import { JOBS_TABLE_SHAPE } from '../../local/standins.js';
+import { unbundledApp } from '../fixtures/cdk.js';
 
 interface State {
   Type: string;
@@ -78,7 +78,7 @@ describe('contracts between the parts', () => {
   });
 
   it('keys and indexes the local jobs table as the CDK table', () => {
-    const template = Template.fromStack(new MediaIngestStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Contracts'));
+    const template = Template.fromStack(new MediaIngestStack(unbundledApp(), 'Contracts'));
     const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'));
     const props = table!.Properties as Record<string, Array<Record<string, unknown>>>;
     const sortBy = <T extends Record<string, unknown>>(xs: T[], key: string) => [...xs].sort((a, b) => String(a[key]).localeCompare(String(b[key])));

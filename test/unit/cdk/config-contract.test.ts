@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MediaIngestStack } from '../../../cdk/stack.js';
 import { type Component, COMPONENTS, isSecret, requiredOf, settingsFromText, variablesOf } from '../../../core/config.js';
+import { unbundledApp } from '../../fixtures/cdk.js';
 
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 type Env = Record<string, unknown>;
 
 /** Each component's environment in a synthesised template: the Lambdas by their description, the worker's container. */
@@ -24,7 +23,7 @@ function environments(template: Template): Map<Component, Env> {
 
 /** What `cdk synth -c key=value …` does: the app's settings from context keys. */
 function synthWithContext(context: Record<string, string>): Template {
-  const app = new App({ context: { ...NO_BUNDLING, ...context } });
+  const app = unbundledApp(context);
   const settings = settingsFromText((setting) => app.node.tryGetContext(setting) as string | undefined);
   return Template.fromStack(new MediaIngestStack(app, 'Contract', { settings }));
 }

@@ -1,14 +1,14 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { CallResource, RecordedCall } from '../../../core/call-log.js';
 import { MediaIngestStack } from '../../../cdk/stack.js';
 import { deniedCalls, evaluateCalls, stripGrant, type TemplateLike } from '../../fixtures/iam.js';
+import { unbundledApp } from '../../fixtures/cdk.js';
 
 // Bundling is skipped: the roles and policies do not depend on the Lambda code, and the synth is ten times faster.
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-const template = Template.fromStack(new MediaIngestStack(new App({ context: NO_BUNDLING }), 'Iam', { settings: { callbackAllowHosts: ['hooks.example.com'] } }));
+const template = Template.fromStack(new MediaIngestStack(unbundledApp(), 'Iam', { settings: { callbackAllowHosts: ['hooks.example.com'] } }));
 
 const TENANT = '111122223333';
 const JOB = '6f1c1c1e-0000-4000-8000-000000000001';
@@ -130,7 +130,7 @@ describe('IAM, proven offline against the synthesised roles', () => {
 });
 
 describe('IAM with a customer-managed KMS key', () => {
-  const app = new App({ context: NO_BUNDLING });
+  const app = unbundledApp();
   const env = { account: '111111111111', region: 'us-east-1' };
   const keys = new Stack(app, 'Keys', { env });
   const encryptionKey = new kms.Key(keys, 'Key', { enableKeyRotation: true });
@@ -160,7 +160,7 @@ describe('IAM with a customer-managed KMS key', () => {
   });
 
   it('stays clean under cdk-nag with the key grants', () => {
-    const nagged = new App({ context: NO_BUNDLING });
+    const nagged = unbundledApp();
     const key = new kms.Key(new Stack(nagged, 'NagKeys', { env }), 'Key', { enableKeyRotation: true });
     new MediaIngestStack(nagged, 'NaggedWithKey', { encryptionKey: key, env });
     Validations.of(nagged).addPlugins(new AwsSolutionsChecks(nagged));

@@ -5,10 +5,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MediaIngestStack } from '../../../cdk/stack.js';
 import { ASL_PATH } from '../../../local/engine.js';
+import { unbundledApp } from '../../fixtures/cdk.js';
 import { LOCAL_SUBSTITUTIONS } from '../../../local/substitutions.js';
 
+// The one synth with real bundling (the Lambdas' esbuild); every other app here skips it.
 const app = new App();
 const stack = new MediaIngestStack(app, 'Test', { settings: { callbackAllowHosts: ['hooks.example.com'] } });
 const template = Template.fromStack(stack);
@@ -29,14 +32,14 @@ describe('the CDK stack', () => {
   });
 
   it('is clean under cdk-nag AwsSolutions, every acknowledgement with a reason', () => {
-    const nagged = new App();
+    const nagged = unbundledApp();
     new MediaIngestStack(nagged, 'Nagged');
     Validations.of(nagged).addPlugins(new AwsSolutionsChecks(nagged));
     expect(() => nagged.synth()).not.toThrow();
   });
 
   it('fails the synth on an unacknowledged cdk-nag finding', () => {
-    const nagged = new App();
+    const nagged = unbundledApp();
     const s = new MediaIngestStack(nagged, 'Nagged');
     new s3.Bucket(s, 'Careless');
     Validations.of(nagged).addPlugins(new AwsSolutionsChecks(nagged));
@@ -49,7 +52,7 @@ describe('the CDK stack', () => {
       if (['AWS::ApiGateway::RestApi', 'AWS::ApiGateway::Model', 'AWS::ApiGateway::RequestValidator'].includes(r.Type)) continue;
       for (const key of named) expect({ id, [key]: typeof r.Properties?.[key] === 'string' ? r.Properties[key] : undefined }).toEqual({ id, [key]: undefined });
     }
-    const two = new App();
+    const two = unbundledApp();
     new MediaIngestStack(two, 'StageA');
     new MediaIngestStack(two, 'StageB');
     expect(() => two.synth()).not.toThrow();
@@ -94,7 +97,7 @@ describe('storage', () => {
   });
 
   it('uses a customer-managed key when one is given (in a stack with an explicit region)', () => {
-    const withKey = new App();
+    const withKey = unbundledApp();
     const env = { account: '111111111111', region: 'eu-west-1' };
     const key = new kms.Key(new Stack(withKey, 'Keys', { env }), 'Key');
     const t = Template.fromStack(new MediaIngestStack(withKey, 'WithKey', { encryptionKey: key, env }));
@@ -238,7 +241,7 @@ describe('the workflow', () => {
   });
 
   it('injects the speech-to-text API key from Secrets Manager into the worker when one is given, never as plain text', () => {
-    const withKey = new App();
+    const withKey = unbundledApp();
     const sttApiKeySecret = new secretsmanager.Secret(new Stack(withKey, 'Keys'), 'SttKey');
     const t = Template.fromStack(new MediaIngestStack(withKey, 'UsesSttKey', { workers: { sttApiKeySecret } }));
     const [container] = Object.values(t.findResources('AWS::ECS::TaskDefinition'))[0]!.Properties.ContainerDefinitions as Array<Record<string, unknown>>;
@@ -256,6 +259,17 @@ describe('the workflow', () => {
         ]),
       },
     });
+  });
+
+  it('bundles every Lambda as one ESM file with the require banner, leaving the AWS SDK to the runtime', () => {
+    const functions = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Handler === 'index.handler');
+    expect(functions).toHaveLength(10);
+    for (const [, f] of functions) {
+      const code = readFileSync(join(app.outdir, `asset.${String(f.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+      expect(code.startsWith("import{createRequire}from'module';const require=createRequire(import.meta.url);")).toBe(true);
+      expect(code).toMatch(/^import .* from "@aws-sdk\/[a-z-]+";$/m);
+      expect(code).toMatch(/^export \{[^}]*\bhandler\b[^}]*\};?$/m);
+    }
   });
 
   it('runs every Lambda on a current Node.js runtime with tracing, and its own role', () => {
