@@ -5,7 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { ff, makeClip } from '../fixtures/media.js';
 import { withRuntime } from '../fixtures/runtime.js';
-import { type ForbiddenServer, serveRange, stall, startForbiddenServer, type TestServer } from '../fixtures/server.js';
+import { type ForbiddenServer, serveRange, stall, type TestServer } from '../fixtures/server.js';
 
 const SECRET = 'hostile-test-secret-0123456789';
 const MAX_BYTES = 8 * 1024 * 1024;
@@ -25,15 +25,14 @@ const fx = withRuntime('hostile', {
     MEDIA_INGEST_CALLBACK_SECRET: SECRET,
   },
   runtime: { retryIntervalMs: 50 },
-  setup: async ({ dir, serve, atEnd }) => {
+  setup: async ({ dir, serve, forbidden: scratchForbidden }) => {
     clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
     const long = makeClip(join(dir, 'media'), 'long.mp4', { seconds: 40, width: 160, height: 120 });
     const titled = join(dir, 'media', 'titled.mp4');
     ff('-i', clip, '-c', 'copy', '-metadata', 'title=../../etc/passwd; rm -rf / $(id) `reboot` | x', titled);
     const bytes = readFileSync(clip);
 
-    forbidden = await startForbiddenServer();
-    atEnd(() => forbidden.close());
+    forbidden = await scratchForbidden();
 
     const playlist = (n: number) => `#EXTM3U\n#EXT-X-TARGETDURATION:4\n${Array.from({ length: n }, (_, i) => `#EXTINF:4.0,\nseg${i}.ts`).join('\n')}\n#EXT-X-ENDLIST\n`;
     origin = await serve({

@@ -1,12 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setUp } from '../../core/component.js';
 import { classify } from '../../lambdas/classify/classify.js';
 import { makeClip } from '../fixtures/media.js';
-import { type ForbiddenServer, startForbiddenServer, startServer, type TestServer } from '../fixtures/server.js';
+import { withScratch } from '../fixtures/runtime.js';
+import type { ForbiddenServer, TestServer } from '../fixtures/server.js';
 
-let dir: string;
 let origin: TestServer;
 let forbidden: ForbiddenServer;
 
@@ -20,29 +18,24 @@ const input = (url: string) => ({
   checkpoints: {},
 });
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-classify-'));
-  forbidden = await startForbiddenServer();
-  origin = await startServer({
-    '/clip.mp4': { file: makeClip(dir, 'clip.mp4', { seconds: 1 }) },
-    '/norange.mp4': { file: join(dir, 'clip.mp4'), ranges: false },
-    '/hop.mp4': { status: 302, headers: { location: '/clip.mp4' } },
-    '/escape.mp4': { status: 302, headers: { location: `${forbidden.url}/meta` } },
-    '/metadata': { status: 301, headers: { location: 'http://169.254.169.254/latest/meta-data/' } },
-    '/page': { status: 200, contentType: 'text/html', body: '<!doctype html><html><body>hi</body></html>' },
-    '/playlist.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: '#EXTM3U\n#EXT-X-TARGETDURATION:4\n' },
-    '/notes.txt': { status: 200, contentType: 'text/plain', body: 'just some notes, no media here\n'.repeat(4) },
-    '/manifest.mpd': { status: 200, contentType: 'application/dash+xml', body: mpd('static') },
-    '/live.mpd': { status: 200, contentType: 'application/dash+xml', body: mpd('dynamic') },
-    '/forbidden.mp4': { status: 403 },
-    '/busy.mp4': { status: 503 },
-  });
-});
-
-afterAll(async () => {
-  await origin?.close();
-  forbidden?.close();
-  await rm(dir, { recursive: true, force: true });
+withScratch('classify', {
+  setup: async ({ dir, serve, forbidden: refused }) => {
+    forbidden = await refused();
+    origin = await serve({
+      '/clip.mp4': { file: makeClip(dir, 'clip.mp4', { seconds: 1 }) },
+      '/norange.mp4': { file: join(dir, 'clip.mp4'), ranges: false },
+      '/hop.mp4': { status: 302, headers: { location: '/clip.mp4' } },
+      '/escape.mp4': { status: 302, headers: { location: `${forbidden.url}/meta` } },
+      '/metadata': { status: 301, headers: { location: 'http://169.254.169.254/latest/meta-data/' } },
+      '/page': { status: 200, contentType: 'text/html', body: '<!doctype html><html><body>hi</body></html>' },
+      '/playlist.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: '#EXTM3U\n#EXT-X-TARGETDURATION:4\n' },
+      '/notes.txt': { status: 200, contentType: 'text/plain', body: 'just some notes, no media here\n'.repeat(4) },
+      '/manifest.mpd': { status: 200, contentType: 'application/dash+xml', body: mpd('static') },
+      '/live.mpd': { status: 200, contentType: 'application/dash+xml', body: mpd('dynamic') },
+      '/forbidden.mp4': { status: 403 },
+      '/busy.mp4': { status: 503 },
+    });
+  },
 });
 
 /** A one-representation DASH manifest with a $Number$ template. */

@@ -1,21 +1,19 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type EgressProxy, proxyEnv, startEgressProxy } from '../../core/egress-proxy.js';
 import { makeClip } from '../fixtures/media.js';
-import { type ForbiddenServer, startForbiddenServer, startServer, type TestServer } from '../fixtures/server.js';
+import { withScratch } from '../fixtures/runtime.js';
+import type { ForbiddenServer, TestServer } from '../fixtures/server.js';
 
 const run = promisify(execFile);
-let dir: string;
 let origin: TestServer;
 let forbidden: ForbiddenServer;
 let proxy: EgressProxy;
 
 async function tool(file: string, args: string[], env: Record<string, string> = {}): Promise<{ ok: boolean; out: string }> {
   try {
-    const { stdout, stderr } = await run(file, args, { env: { ...process.env, ...env }, timeout: 60_000, cwd: dir });
+    const { stdout, stderr } = await run(file, args, { env: { ...process.env, ...env }, timeout: 60_000, cwd: scratch.dir });
     return { ok: true, out: stdout + stderr };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
@@ -23,21 +21,16 @@ async function tool(file: string, args: string[], env: Record<string, string> = 
   }
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-proxy-'));
-  forbidden = await startForbiddenServer();
-  origin = await startServer({
-    '/clip.mp4': { file: makeClip(dir, 'clip.mp4', { seconds: 1 }) },
-    '/escape.mp4': { status: 302, headers: { location: `${forbidden.url}/clip.mp4` } },
-  });
-  proxy = await startEgressProxy({ allowHosts: ['127.0.0.1'] });
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await origin?.close();
-  forbidden?.close();
-  await rm(dir, { recursive: true, force: true });
+const scratch = withScratch('proxy', {
+  setup: async ({ dir, serve, forbidden: refused, atEnd }) => {
+    forbidden = await refused();
+    origin = await serve({
+      '/clip.mp4': { file: makeClip(dir, 'clip.mp4', { seconds: 1 }) },
+      '/escape.mp4': { status: 302, headers: { location: `${forbidden.url}/clip.mp4` } },
+    });
+    proxy = await startEgressProxy({ allowHosts: ['127.0.0.1'] });
+    atEnd(() => proxy.close());
+  },
 });
 
 afterEach(() => expect(forbidden.hits()).toBe(0));
@@ -65,12 +58,12 @@ describe('the egress proxy the media tools go through', () => {
   });
 
   it('refuses aria2c', async () => {
-    const { ok } = await tool('aria2c', ['--all-proxy', proxy.url, '--max-tries=1', '--dir', dir, '-o', 'a.mp4', `${forbidden.url}/clip.mp4`]);
+    const { ok } = await tool('aria2c', ['--all-proxy', proxy.url, '--max-tries=1', '--dir', scratch.dir, '-o', 'a.mp4', `${forbidden.url}/clip.mp4`]);
     expect(ok).toBe(false);
   });
 
   it('refuses yt-dlp', async () => {
-    const { ok } = await tool('yt-dlp', ['--proxy', proxy.url, '--retries', '0', '--no-playlist', '-o', join(dir, 'y.%(ext)s'), `${forbidden.url}/clip.mp4`]);
+    const { ok } = await tool('yt-dlp', ['--proxy', proxy.url, '--retries', '0', '--no-playlist', '-o', join(scratch.dir, 'y.%(ext)s'), `${forbidden.url}/clip.mp4`]);
     expect(ok).toBe(false);
   });
 

@@ -1,27 +1,23 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeSourceMp4 } from '../../containers/media-worker/steps/merge.js';
-import { probeDuration, probeStreams } from '../fixtures/media.js';
+import { ff, probeDuration, probeStreams } from '../fixtures/media.js';
+import { withScratch } from '../fixtures/runtime.js';
 
-let dir: string;
-const ff = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
 const codecs = (path: string) => probeStreams(path).map((s) => `${s.codec_type}:${s.codec_name}`).sort();
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-merge-'));
-  ff('-f', 'lavfi', '-i', 'testsrc2=duration=3:size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', join(dir, 'video.mp4'));
-  ff('-f', 'lavfi', '-i', 'sine=duration=3', '-c:a', 'aac', join(dir, 'audio.m4a'));
-  ff('-f', 'lavfi', '-i', 'testsrc2=duration=2:size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=duration=2', '-c:v', 'libvpx', '-b:v', '500k', '-c:a', 'libvorbis', '-shortest', join(dir, 'old.webm'));
+const scratch = withScratch('merge', {
+  setup: ({ dir }) => {
+    ff('-f', 'lavfi', '-i', 'testsrc2=duration=3:size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', join(dir, 'video.mp4'));
+    ff('-f', 'lavfi', '-i', 'sine=duration=3', '-c:a', 'aac', join(dir, 'audio.m4a'));
+    ff('-f', 'lavfi', '-i', 'testsrc2=duration=2:size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=duration=2', '-c:v', 'libvpx', '-b:v', '500k', '-c:a', 'libvorbis', '-shortest', join(dir, 'old.webm'));
+  },
 });
-
-afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('making source.mp4', () => {
   it('muxes separate video and audio streams without re-encoding', async () => {
-    const out = join(dir, 'joined.mp4');
-    expect(await makeSourceMp4([join(dir, 'video.mp4'), join(dir, 'audio.m4a')], out, 60_000)).toEqual({ reencoded: false, reason: null });
+    const out = join(scratch.dir, 'joined.mp4');
+    expect(await makeSourceMp4([join(scratch.dir, 'video.mp4'), join(scratch.dir, 'audio.m4a')], out, 60_000)).toEqual({ reencoded: false, reason: null });
     expect(codecs(out)).toEqual(['audio:aac', 'video:h264']);
     expect(probeDuration(out)).toBeCloseTo(3, 0);
     // +faststart: the moov box comes before the media data.
@@ -31,8 +27,8 @@ describe('making source.mp4', () => {
   });
 
   it('re-encodes only codecs MP4 cannot hold (VP8 + Vorbis), and says why', async () => {
-    const out = join(dir, 'converted.mp4');
-    const result = await makeSourceMp4([join(dir, 'old.webm')], out, 60_000);
+    const out = join(scratch.dir, 'converted.mp4');
+    const result = await makeSourceMp4([join(scratch.dir, 'old.webm')], out, 60_000);
     expect(result.reencoded).toBe(true);
     expect(result.reason).toMatch(/cannot be copied into MP4/);
     expect(codecs(out)).toEqual(['audio:aac', 'video:h264']);
