@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ff as ffmpeg } from '../test/fixtures/media.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,7 +29,6 @@ const connections = Number(values.connections);
 const cache = join(tmpdir(), `media-ingest-bench-download-${values.mb}mb`);
 const work = join(tmpdir(), 'media-ingest-bench-work');
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const ffmpeg = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args]);
 const size = (path: string) => statSync(path).size;
 
 /** ~`mb` MB of 720p H.264 (noise keeps the bit rate up), a keyframe every 35 frames for ~150 HLS segments. */

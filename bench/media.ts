@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { extractAudio, makeSourceMp4, makeThumbnail } from '../containers/media-worker/steps/merge.js';
 import { pocketsphinxEngine } from '../containers/media-worker/transcription/pocketsphinx.js';
+import { ff as ffmpeg } from '../test/fixtures/media.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, minutes: { type: 'string', default: '5' }, 'speech-minutes': { type: 'string', default: '1' } },
@@ -19,7 +20,6 @@ const runs = Number(values.runs);
 const minutes = Number(values.minutes);
 const TIMEOUT = 3_600_000;
 const dir = mkdtempSync(join(tmpdir(), 'bench-media-'));
-const ffmpeg = (...args: string[]) => execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args]);
 
 async function median(fn: () => unknown | Promise<unknown>): Promise<number> {
   const times: number[] = [];
