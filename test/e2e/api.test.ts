@@ -79,7 +79,7 @@ describe('the loopback HTTP API', () => {
   it('keeps a request\'s connections in the job\'s options, not in its request', async () => {
     const res = await post(JSON.stringify({ job_id: 'api-conn', source: { type: 'http', url: media.url('/clip.mp4') }, connections: 3 }));
     expect(res.status).toBe(202);
-    const record = await runtime.finish('api-conn');
+    const record = await fx.runtime.finish('api-conn');
     expect(record).toMatchObject({ status: 'SUCCEEDED', options: { connections: 3 } });
     expect(record.request).not.toHaveProperty('connections');
   });

@@ -85,7 +85,7 @@ describe('a job on a direct MP4 served on loopback', () => {
   });
 
   it('stores nothing derived: the artifact list only in the publish checkpoint, progress without its percent', async () => {
-    const { Item } = await runtime.operator.db.send(new GetCommand({ TableName: runtime.config.JOBS_TABLE, Key: { tenant: record.tenant, jobId: record.jobId } }));
+    const { Item } = await fx.runtime.operator.db.send(new GetCommand({ TableName: fx.runtime.config.JOBS_TABLE, Key: { tenant: record.tenant, jobId: record.jobId } }));
     expect(Object.keys(Item!)).not.toContain('artifacts');
     expect(JSON.parse(Item!.checkpoints.publish as string).artifacts).toEqual(record.artifacts);
     expect(Item!.progress).toEqual(expect.objectContaining({ bytes: expect.any(Number) }));
