@@ -70,8 +70,13 @@ function ivOf(words: Uint32Array | undefined, sequence: number): Buffer {
   return iv;
 }
 
+/** Lines that name a resource (a segment or a variant): each one becomes an object when parsed. */
+const uriLines = (text: string) => text.split('\n').filter((line) => line.trim() && !line.startsWith('#')).length;
+
 async function parseHls(config: Config, url: string): Promise<{ manifest: Manifest; url: string }> {
   const { text, url: at } = await fetchManifest(config, url);
+  // Counted before parsing, so a playlist of a million one-byte lines is refused with memory flat.
+  checkSegments(config, uriLines(text));
   const parser = new Parser();
   parser.push(text);
   parser.end();
@@ -80,6 +85,10 @@ async function parseHls(config: Config, url: string): Promise<{ manifest: Manife
 
 /** One media playlist as a track, its segments resolved, limits applied. */
 function trackOf(config: Config, manifest: Manifest, at: string): SegmentedTrack {
+  if (manifest.playlists?.length) throw new UnsupportedSourceError('a variant of the master playlist is itself a master playlist');
+  if (!manifest.segments.length) throw new UnsupportedSourceError('the playlist has no segments');
+  // A playlist that may still grow (no EXT-X-ENDLIST, not VOD) is a live window, not a whole recording.
+  if (!manifest.endList && manifest.playlistType !== 'VOD') throw new UnsupportedSourceError('live HLS playlists (no EXT-X-ENDLIST) are not supported');
   const first = manifest.mediaSequence ?? 0;
   const resolve = (uri: string) => new URL(uri, at).toString();
   const methods = new Set(manifest.segments.map((s) => s.key?.method ?? 'NONE'));

@@ -27,6 +27,7 @@ declare module 'm3u8-parser' {
     playlists?: VariantPlaylist[];
     mediaGroups?: { AUDIO?: Record<string, Record<string, Rendition>> };
     endList?: boolean;
+    playlistType?: string;
   }
   export class Parser {
     manifest: Manifest;
@@ -52,7 +53,6 @@ declare module 'mpd-parser' {
     segments: Segment[];
     /** SegmentBase with an index: the whole representation is one resource. */
     sidx?: { resolvedUri: string; duration: number };
-    contentProtection?: Record<string, unknown>;
     endList?: boolean;
   }
   export interface Manifest {
@@ -62,5 +62,46 @@ declare module 'mpd-parser' {
     playlists: Playlist[];
     mediaGroups: { AUDIO: Record<string, Record<string, { playlists: Playlist[] }>> };
   }
-  export function parse(manifest: string, options: { manifestUri: string }): Manifest;
+  /** The parsed XML root (xmldom): attributes read as parsed, never matched in the text. */
+  export interface MpdElement {
+    getAttribute(name: string): string | null;
+    getElementsByTagNameNS(namespace: string, name: string): { length: number };
+  }
+  /** One `<S>` of a SegmentTimeline, its attributes parsed to numbers. */
+  export interface TimelineEntry {
+    t?: number;
+    d?: number;
+    r?: number;
+  }
+  /** Segment attributes of a SegmentTemplate, SegmentList or SegmentBase, parsed to numbers where numeric. */
+  export interface SegmentAttributes {
+    duration?: number;
+    timescale?: number;
+    endNumber?: number | string;
+    [name: string]: unknown;
+  }
+  /** A representation with every attribute it inherits, before any segment is generated. */
+  export interface RepresentationInfo {
+    attributes: {
+      id?: string;
+      mimeType?: string;
+      contentType?: string;
+      bandwidth?: number;
+      height?: number;
+      sourceDuration?: number;
+      periodDuration?: number;
+      [name: string]: unknown;
+    };
+    segmentInfo: {
+      template?: SegmentAttributes;
+      list?: SegmentAttributes;
+      base?: SegmentAttributes;
+      segmentTimeline?: TimelineEntry[];
+    };
+  }
+  export function stringToMpdXml(manifest: string): MpdElement;
+  export function inheritAttributes(mpd: MpdElement, options: { manifestUri: string }): { representationInfo: RepresentationInfo[] };
+  /** Generates every segment of the representations given: the expensive step, run on the chosen ones only. */
+  export function toPlaylists(representations: RepresentationInfo[]): unknown[];
+  export function toM3u8(options: { dashPlaylists: unknown[] }): Manifest;
 }

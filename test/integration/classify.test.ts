@@ -28,7 +28,16 @@ withScratch('classify', {
       '/escape.mp4': { status: 302, headers: { location: `${forbidden.url}/meta` } },
       '/metadata': { status: 301, headers: { location: 'http://169.254.169.254/latest/meta-data/' } },
       '/page': { status: 200, contentType: 'text/html', body: '<!doctype html><html><body>hi</body></html>' },
-      '/playlist.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: '#EXTM3U\n#EXT-X-TARGETDURATION:4\n' },
+      '/playlist.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: `${HLS_VOD}#EXT-X-ENDLIST\n` },
+      '/live.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: HLS_VOD },
+      '/master.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nnested.m3u8\n' },
+      '/nested.m3u8': { status: 200, contentType: 'application/vnd.apple.mpegurl', body: '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nplaylist.m3u8\n' },
+      '/single-quoted-live.mpd': { status: 200, contentType: 'application/dash+xml', body: mpd('dynamic').replace(`type="dynamic"`, `type='dynamic'`) },
+      '/drm-in-representation.mpd': {
+        status: 200,
+        contentType: 'application/dash+xml',
+        body: mpd('static').replace('<SegmentTemplate', '<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc"/>\n    <SegmentTemplate'),
+      },
       '/notes.txt': { status: 200, contentType: 'text/plain', body: 'just some notes, no media here\n'.repeat(4) },
       '/manifest.mpd': { status: 200, contentType: 'application/dash+xml', body: mpd('static') },
       '/live.mpd': { status: 200, contentType: 'application/dash+xml', body: mpd('dynamic') },
@@ -37,6 +46,9 @@ withScratch('classify', {
     });
   },
 });
+
+/** A two-segment HLS media playlist, without its end tag. */
+const HLS_VOD = '#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\na.ts\n#EXTINF:4.0,\nb.ts\n';
 
 /** A one-representation DASH manifest with a $Number$ template. */
 function mpd(type: 'static' | 'dynamic'): string {
@@ -103,6 +115,15 @@ describe('the classify Lambda', () => {
     ['/busy.mp4', 'SourceUnavailable'],
   ])('names the failure for %s: %s', async (path, code) => {
     await expect(classify(input(origin.url(path)), allowOrigin())).rejects.toMatchObject({ name: code });
+  });
+
+  it.each([
+    ['/single-quoted-live.mpd', 'live DASH presentations (type="dynamic")'],
+    ['/drm-in-representation.mpd', 'DRM-protected'],
+    ['/live.m3u8', 'live HLS playlists'],
+    ['/master.m3u8', 'itself a master playlist'],
+  ])('decides %s from the parsed manifest: %s', async (path, message) => {
+    await expect(classify(input(origin.url(path)), allowOrigin())).rejects.toMatchObject({ name: 'UnsupportedSource', message: expect.stringContaining(message) });
   });
 
   it('refuses a source larger than the configured limit', async () => {
