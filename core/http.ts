@@ -10,6 +10,7 @@ import {
   SourceUnavailableError,
   StepTimeoutError,
 } from './errors.js';
+import { readBody } from './limits.js';
 
 export interface SafeFetchOptions {
   readonly method?: 'GET' | 'HEAD' | 'POST';
@@ -74,7 +75,8 @@ export async function safeFetch(config: Config, rawUrl: string, options: SafeFet
     try {
       response = await fetch(url, {
         method: options.method ?? 'GET',
-        headers: { ...options.headers, ...auth },
+        // Sizes, limits and progress count bytes on the wire: fetch would otherwise inflate a compressed body unseen.
+        headers: { 'accept-encoding': 'identity', ...options.headers, ...auth },
         body: options.body,
         redirect: 'manual',
         signal: options.signal,
@@ -142,14 +144,20 @@ export function totalSize(headers: Headers, status: number): number | undefined 
 }
 
 /**
- * Asks for the first byte only: whether the resource serves ranges, its size, and what identifies this version of it
- * (ETag, else Last-Modified, with the size), so kept parts of another version are never reused.
+ * Asks for the first byte only: whether the resource serves ranges as asked (else it is read as one stream), its size,
+ * and what identifies this version of it (ETag, else Last-Modified, with the size), so kept parts of another version
+ * are never reused.
  */
 export async function probeRanges(config: Config, rawUrl: string): Promise<{ url: string; acceptRanges: boolean; bytes: number; version: string }> {
   const { response, url } = await safeFetch(config, rawUrl, { headers: { range: 'bytes=0-0' } });
-  await response.body?.cancel();
-  if (response.status !== 200 && response.status !== 206) throw statusError(response.status, url);
+  if (response.status !== 200 && response.status !== 206) {
+    await response.body?.cancel();
+    throw statusError(response.status, url);
+  }
+  // Two bytes at most: a server that sends more than the one asked (to the end, or the file from its start) mis-serves ranges.
+  const head = await readBody(response.body, 2).catch(() => Buffer.alloc(0));
+  const honoured = response.status === 206 && response.headers.get('content-range')?.startsWith('bytes 0-0/') === true && head.length === 1;
   const bytes = totalSize(response.headers, response.status) ?? 0;
   const version = `${response.headers.get('etag') ?? response.headers.get('last-modified') ?? ''}|${bytes}`;
-  return { url, acceptRanges: response.status === 206, bytes, version };
+  return { url, acceptRanges: honoured, bytes, version };
 }

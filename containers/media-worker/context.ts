@@ -22,7 +22,9 @@ const PROGRESS_INTERVAL_MS = 1000;
 export function progressReporter(table: JobsTable, input: ExecutionInput, step: Step): StepContext['progress'] {
   let last = 0;
   let started: number | undefined;
-  return (bytes, totalBytes) => {
+  return (bytes, estimate) => {
+    // A total is never below what has arrived, however it was estimated.
+    const totalBytes = estimate === undefined ? undefined : Math.max(estimate, bytes);
     const now = Date.now();
     started ??= now;
     const finished = totalBytes !== undefined && bytes >= totalBytes;

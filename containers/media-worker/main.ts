@@ -110,6 +110,8 @@ async function main(): Promise<number> {
   } finally {
     clearInterval(heartbeat);
   }
+  // The worker's peak memory (maxRSS is in KiB): flat whatever the media's size, and a test holds it to that.
+  logger.info('step resources', { maxRssBytes: process.resourceUsage().maxRSS * 1024 });
   // Scratch goes on every path, and before the report, so the next step never races it.
   if (scratch) await removeScratch(scratch);
   await report();

@@ -1,12 +1,12 @@
 import { open } from 'node:fs/promises';
 import type { StepContext } from '../context.js';
-import { bodyError, safeFetch, statusError } from '../../../core/http.js';
-import { SourceUnavailableError, TooLargeError } from '../../../core/errors.js';
+import { SourceUnavailableError } from '../../../core/errors.js';
 import type { ClassifyCheckpoint } from '../../../core/job.js';
 import { checkBytes, downloadBudget } from '../../../core/limits.js';
 import { inLanes } from '../../../core/lanes.js';
 import { retry } from '../../../core/retry.js';
 import type { PartStore } from '../parts.js';
+import { openMedia, RangeMismatchError, streamBody, transient } from './media-fetch.js';
 
 /** Largest part: the unit of resume, so a killed worker loses at most this much per lane. */
 const MAX_PART_BYTES = 16 * 1024 * 1024;
@@ -79,95 +79,63 @@ export async function downloadDirect(
     } else {
       await fetchWhole(ctx, source.url, file, signal, count);
     }
+    // Whatever the answers said, the file must be the size the probe announced.
+    const size = (await file.stat()).size;
+    if (source.bytes && size !== source.bytes) throw new SourceUnavailableError(`the download holds ${size} bytes; the source announced ${source.bytes}`);
   } finally {
     await file.close();
   }
   return budget.received();
 }
 
-async function writeBody(
-  body: ReadableStream<Uint8Array>,
-  url: string,
-  file: Awaited<ReturnType<typeof open>>,
-  offset: number,
-  onBytes: (n: number) => void,
-): Promise<number> {
-  let position = offset;
-  try {
-    for await (const chunk of body) {
-      await file.write(chunk, 0, chunk.length, position);
-      position += chunk.length;
-      onBytes(chunk.length);
-    }
-  } catch (err) {
-    if (err instanceof TooLargeError) throw err;
-    throw bodyError(err, url);
-  }
-  return position - offset;
-}
+type File = Awaited<ReturnType<typeof open>>;
 
-async function fetchWhole(
-  ctx: StepContext,
-  rawUrl: string,
-  file: Awaited<ReturnType<typeof open>>,
-  signal: AbortSignal,
-  count: (n: number, total: number | undefined) => void,
-): Promise<void> {
-  const { response, url } = await safeFetch(ctx.config, rawUrl, { signal });
-  if (response.status !== 200 || !response.body) {
-    await response.body?.cancel();
-    throw statusError(response.status, url);
-  }
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  try {
-    checkBytes(ctx.config, declared, 'source declares');
-  } catch (err) {
-    await response.body.cancel();
-    throw err;
-  }
-  const total = Number.isFinite(declared) ? declared : undefined;
-  let written = 0;
-  try {
-    written = await writeBody(response.body, url, file, 0, (n) => {
-      written += n;
-      count(n, total);
-    });
-  } catch (err) {
-    // Say what a lying or cut connection did, rather than the socket's words.
-    if (total !== undefined && err instanceof SourceUnavailableError) {
-      throw new SourceUnavailableError(`the source closed the connection after ${written} of ${total} bytes (Content-Length)`, { cause: err });
+/** A 200 to a part's range: the server stopped serving ranges since the probe; the step's retry probes again. */
+const rangesIgnored = (url: string) => new RangeMismatchError(`${new URL(url).host} answered a range request with the whole file (HTTP 200)`);
+
+/** The file as one stream, when the server serves no ranges (or mis-serves them: the probe tells). */
+async function fetchWhole(ctx: StepContext, rawUrl: string, file: File, signal: AbortSignal, count: (n: number, total: number | undefined) => void): Promise<void> {
+  const media = await openMedia(ctx.config, rawUrl, undefined, signal, rangesIgnored);
+  if (media.length !== undefined) {
+    try {
+      checkBytes(ctx.config, media.length, 'source declares');
+    } catch (err) {
+      await media.body.cancel();
+      throw err;
     }
-    throw err;
   }
+  let position = 0;
+  await streamBody(media, async (chunk) => {
+    await file.write(chunk, 0, chunk.length, position);
+    position += chunk.length;
+    count(chunk.length, media.length);
+  });
 }
 
 /** One part, by range requests; a cut connection resumes from the last byte written, a few times. */
-async function fetchPart(
-  ctx: StepContext,
-  rawUrl: string,
-  part: Range,
-  file: Awaited<ReturnType<typeof open>>,
-  signal: AbortSignal,
-  onBytes: (n: number) => void,
-): Promise<void> {
+async function fetchPart(ctx: StepContext, rawUrl: string, part: Range, file: File, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {
   let at = part.start;
   let before = at;
   await retry(
     async () => {
       before = at;
-      const { response, url } = await safeFetch(ctx.config, rawUrl, { headers: { range: `bytes=${at}-${part.end}` }, signal });
-      if (response.status !== 206 || !response.body) {
-        await response.body?.cancel();
-        throw statusError(response.status, url);
+      const media = await openMedia(ctx.config, rawUrl, { start: at, end: part.end }, signal, rangesIgnored);
+      try {
+        // `at` moves with every chunk written, so a cut connection resumes exactly where it stopped.
+        await streamBody(media, async (chunk) => {
+          await file.write(chunk, 0, chunk.length, at);
+          at += chunk.length;
+          onBytes(chunk.length);
+        });
+      } catch (err) {
+        // An answer that ran past its range may have been other bytes all along: none of it is kept.
+        if (err instanceof RangeMismatchError) {
+          onBytes(before - at);
+          at = before;
+        }
+        throw err;
       }
-      // `at` moves with every chunk written, so a cut connection resumes exactly where it stopped.
-      await writeBody(response.body, url, file, at, (n) => {
-        at += n;
-        onBytes(n);
-      });
-      if (at > part.end) return;
-      throw new SourceUnavailableError(`range ${part.start}-${part.end} ended at byte ${at}`);
     },
-    { attempts: PART_ATTEMPTS, retryable: (err) => err instanceof SourceUnavailableError, progressed: () => at > before },
+    { attempts: PART_ATTEMPTS, retryable: transient, progressed: () => at > before },
   );
 }

@@ -1,10 +1,10 @@
-import { createDecipheriv } from 'node:crypto';
+import { createDecipheriv, type Decipher } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { SourceUnavailableError, TooLargeError, UnsupportedSourceError } from '../../../core/errors.js';
-import { bodyError, safeFetch, statusError } from '../../../core/http.js';
+import { MediaIngestError, TooLargeError, UnsupportedSourceError } from '../../../core/errors.js';
+import { bodyError } from '../../../core/http.js';
 import { inLanes } from '../../../core/lanes.js';
 import { type Budget, downloadBudget, readBody } from '../../../core/limits.js';
 import { retry } from '../../../core/retry.js';
@@ -12,33 +12,80 @@ import type { ByteRange, SegmentedTrack } from '../../../core/playlist.js';
 import type { StepContext } from '../context.js';
 import type { PartStore } from '../parts.js';
 import { ffmpeg } from '../tools/ffmpeg.js';
+import { openMedia, streamBody, transient, where } from './media-fetch.js';
 
 const SEGMENT_ATTEMPTS = 3;
+/** An AES-128 key is 16 bytes: anything much larger is not a key. */
+const MAX_KEY_BYTES = 1024;
+/** An initialisation section holds headers, not media. */
+const MAX_INIT_BYTES = 8 * 1024 * 1024;
 
 /** A byte budget and deadline shared by every track of one download. */
 export function budget(ctx: StepContext): Budget {
   return downloadBudget(ctx.config);
 }
 
-/** One resource (segment, key, init section) through the egress policy, whole, retried when the connection fails. */
-async function fetchBytes(ctx: StepContext, url: string, range: ByteRange | undefined, budget: Budget): Promise<Buffer> {
-  const headers: Record<string, string> = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {};
-  return retry(
-    async () => {
-      const { response, url: at } = await safeFetch(ctx.config, url, { headers, signal: budget.signal });
-      if (response.status !== 200 && response.status !== 206) {
-        await response.body?.cancel();
-        throw statusError(response.status, at);
-      }
-      try {
-        return await readBody(response.body, Infinity, { onBytes: budget.count });
-      } catch (err) {
-        if (err instanceof TooLargeError) throw err;
-        throw bodyError(err, at);
-      }
-    },
-    { attempts: SEGMENT_ATTEMPTS, retryable: (err) => err instanceof SourceUnavailableError, delayMs: (attempt) => 200 * attempt },
-  );
+const spanOf = (range: ByteRange | undefined) => (range ? { start: range.offset, end: range.offset + range.length - 1 } : undefined);
+
+/** A 200 to a byte range: the server serves whole files only, and fetching one per segment would fetch it again and again. */
+const rangesIgnored = (url: string) =>
+  new UnsupportedSourceError(`${new URL(url).host} does not serve byte ranges (HTTP 200 to a Range request), which the playlist's byte-range segments need`);
+
+const policy = { attempts: SEGMENT_ATTEMPTS, retryable: transient, delayMs: (attempt: number) => 200 * attempt };
+
+/** An AES key, small, in memory; refused past a small cap. */
+async function fetchKey(ctx: StepContext, uri: string, budget: Budget): Promise<Buffer> {
+  return retry(async () => {
+    const media = await openMedia(ctx.config, uri, undefined, budget.signal, rangesIgnored);
+    const refuse = () => new TooLargeError(`the key at ${where(media.url)} is larger than ${MAX_KEY_BYTES} bytes`);
+    return readBody(media.body, MAX_KEY_BYTES, { refuse, onBytes: budget.count }).catch((err: unknown) => {
+      throw err instanceof MediaIngestError ? err : bodyError(err, media.url);
+    });
+  }, policy);
+}
+
+interface Resource {
+  uri: string;
+  byterange?: ByteRange;
+}
+
+/**
+ * One segment or init section streamed to `path` (through `decipher`, if encrypted), at most `cap` bytes, retried
+ * from its start when the connection fails; a failed attempt's bytes are taken back from the budget.
+ */
+async function fetchToFile(
+  ctx: StepContext,
+  resource: Resource,
+  path: string,
+  count: (n: number) => void,
+  signal: AbortSignal,
+  options: { decipher?: () => Promise<Decipher>; cap?: number } = {},
+): Promise<void> {
+  await retry(async () => {
+    const decipher = await options.decipher?.();
+    const media = await openMedia(ctx.config, resource.uri, spanOf(resource.byterange), signal, rangesIgnored);
+    const tooLarge = () => new TooLargeError(`the initialisation section at ${where(media.url)} is larger than ${options.cap} bytes`);
+    if (options.cap && (media.length ?? 0) > options.cap) {
+      await media.body.cancel();
+      throw tooLarge();
+    }
+    const file = await open(path, 'w');
+    let received = 0;
+    try {
+      await streamBody(media, async (chunk) => {
+        received += chunk.length;
+        count(chunk.length);
+        if (options.cap && received > options.cap) throw tooLarge();
+        await file.write(decipher ? decipher.update(chunk) : chunk);
+      });
+      if (decipher) await file.write(decipher.final());
+    } catch (err) {
+      count(-received);
+      throw err;
+    } finally {
+      await file.close();
+    }
+  }, policy);
 }
 
 /** A track to fetch: where it goes and where its finished segments are kept. */
@@ -57,7 +104,7 @@ export interface TrackJob {
 export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget: Budget): Promise<void> {
   const keys = new Map<string, Promise<Buffer>>();
   const keyFor = (uri: string) => {
-    if (!keys.has(uri)) keys.set(uri, fetchBytes(ctx, uri, undefined, budget));
+    if (!keys.has(uri)) keys.set(uri, fetchKey(ctx, uri, budget));
     return keys.get(uri)!;
   };
   const work: Array<{ job: number; index: number; path: string }> = [];
@@ -74,9 +121,14 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
   const seconds = (w: (typeof work)[number]) => jobs[w.job]!.track.segments[w.index]!.duration || 1;
   const totalSeconds = work.reduce((sum, w) => sum + seconds(w), 0);
   let doneSeconds = 0;
+  const count = (n: number) => {
+    budget.count(n);
+    const received = budget.received();
+    ctx.progress(received, doneSeconds ? Math.round((received * totalSeconds) / doneSeconds) : undefined);
+  };
   const done = (w: (typeof work)[number]) => {
     doneSeconds += seconds(w);
-    ctx.progress(budget.received(), Math.round((budget.received() * totalSeconds) / doneSeconds));
+    count(0);
   };
 
   await inLanes(work, ctx.input.options.connections, async (item) => {
@@ -91,24 +143,24 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
       }
       return done(item);
     }
-    const segment = track.segments[index]!;
-    let data = await fetchBytes(ctx, segment.uri, segment.byterange, budget);
-    if (segment.key) {
-      const decipher = createDecipheriv('aes-128-cbc', await keyFor(segment.key.uri), segment.key.iv);
-      data = Buffer.concat([decipher.update(data), decipher.final()]);
-    }
-    await writeFile(path, data);
-    await store?.save(index, path, 0, data.length - 1);
+    const { key, ...resource } = track.segments[index]!;
+    const decipher = key && (async () => createDecipheriv('aes-128-cbc', await keyFor(key.uri), key.iv));
+    await fetchToFile(ctx, resource, path, count, budget.signal, decipher ? { decipher } : {});
+    await store?.save(index, path, 0, (await stat(path)).size - 1);
     done(item);
   });
 
   for (const [j, { track, dest }] of jobs.entries()) {
     const paths = work.filter((w) => w.job === j).map((w) => w.path);
-    const init = track.init ? await fetchBytes(ctx, track.init.uri, track.init.byterange, budget) : undefined;
+    const init: string[] = [];
+    if (track.init) {
+      init.push(join(ctx.scratch, `segments-${j}`, 'init.seg'));
+      await fetchToFile(ctx, track.init, init[0]!, count, budget.signal, { cap: MAX_INIT_BYTES });
+    }
     const runs = track.container === 'mpegts' ? splitRuns(paths, track.segments.map((s) => s.discontinuity === true)) : [paths];
     if (runs.length === 1) {
       // One continuous stream (fMP4 or WebM behind its init section, or MPEG-TS): its segments appended are a valid file.
-      await append(dest, runs[0]!, init);
+      await append(dest, [...init, ...runs[0]!]);
     } else {
       // Across discontinuities timestamps and continuity counters jump: ffmpeg's concat demuxer joins the runs.
       const runFiles = await Promise.all(runs.map(async (run, r) => {
@@ -123,9 +175,9 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
   }
 }
 
-/** Files appended into one, after an optional header (the init section). */
-async function append(dest: string, paths: string[], header?: Buffer): Promise<void> {
-  await writeFile(dest, header ?? Buffer.alloc(0));
+/** Files appended into one, streamed. */
+async function append(dest: string, paths: string[]): Promise<void> {
+  await writeFile(dest, Buffer.alloc(0));
   for (const path of paths) await pipeline(createReadStream(path), createWriteStream(dest, { flags: 'a' }));
 }
 
