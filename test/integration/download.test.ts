@@ -1,16 +1,18 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, writeFileSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import type { ClassifyCheckpoint } from '../../core/job.js';
 import type { StepContext } from '../../containers/media-worker/context.js';
 import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
+import { probeRanges } from '../../core/http.js';
 import { withScratch } from '../fixtures/runtime.js';
-import type { TestServer } from '../fixtures/server.js';
+import { lyingRangeRoute, type RangeLie, startServer, type TestServer } from '../fixtures/server.js';
 
 const SIZE = 256 * 1024 * 1024;
 const BLOCK = Buffer.alloc(1024 * 1024);
@@ -101,5 +103,72 @@ describe('connections per host', () => {
     }
     expect(await sha256(dest)).toBe(expected);
     expect(most).toBe(3);
+  });
+});
+
+describe('ranges that lie', () => {
+  const LYING_SIZE = 24 * 1024 * 1024;
+  const sent = { bytes: 0 };
+  let liar: TestServer;
+  let file: string;
+  let encodings: string[];
+
+  beforeAll(async () => {
+    file = join(scratch.dir, 'random.bin');
+    writeFileSync(file, randomBytes(LYING_SIZE));
+    encodings = [];
+    const gzipped = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    liar = await startServer({
+      '/honest.mp4': { file },
+      '/from-start.mp4': lyingRangeRoute(file, 'from-start', sent),
+      '/to-end.mp4': lyingRangeRoute(file, 'to-end', sent),
+      '/ignore.mp4': lyingRangeRoute(file, 'ignore', sent),
+      // 64 KB on the wire, 64 MB once inflated: whatever was asked for.
+      '/gzip.mp4': {
+        handler: (req, res) => {
+          encodings.push(String(req.headers['accept-encoding']));
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-encoding': 'gzip', 'content-length': gzipped.length }).end(gzipped);
+        },
+      },
+    });
+  });
+
+  afterAll(() => liar?.close());
+  beforeEach(() => (sent.bytes = 0));
+
+  const claimed = (path: string): ClassifyCheckpoint => ({ kind: 'direct', url: liar.url(path), contentType: 'video/mp4', acceptRanges: true, bytes: LYING_SIZE, durationMs: 0 });
+
+  it.each<[RangeLie, RegExp]>([
+    ['from-start', /sent more than the \d+ bytes it announced/],
+    ['to-end', /answered Content-Range "bytes \d+-\d+\/\d+"/],
+    ['ignore', /answered a range request with the whole file \(HTTP 200\)/],
+  ])('fails parts the server answers %s with SourceUnavailable, never with a file of other bytes', async (lie, message) => {
+    await expect(downloadDirect(context(4), claimed(`/${lie}.mp4`), join(scratch.dir, `${lie}.bin`))).rejects.toMatchObject({ name: 'SourceUnavailable', message: expect.stringMatching(message) });
+    // Each lane stops at its first lying answer: the file never went out whole.
+    expect(sent.bytes).toBeLessThan(LYING_SIZE);
+  });
+
+  it.each<RangeLie>(['from-start', 'to-end', 'ignore'])('probes a server that answers ranges %s as one without, and reads it as one stream, byte for byte', async (lie) => {
+    const probe = await probeRanges(context(4).config, liar.url(`/${lie}.mp4`));
+    expect(probe).toMatchObject({ acceptRanges: false, bytes: LYING_SIZE });
+    const dest = join(scratch.dir, `${lie}-whole.bin`);
+    expect(await downloadDirect(context(4), probe, dest)).toBe(LYING_SIZE);
+    expect(await sha256(dest)).toBe(await sha256(file));
+    // The probe's answer was cut short; the file went out once.
+    expect(sent.bytes).toBeLessThan(2 * LYING_SIZE);
+  });
+
+  it('probes an honest server as serving ranges', async () => {
+    expect(await probeRanges(context(4).config, liar.url('/honest.mp4'))).toMatchObject({ acceptRanges: true, bytes: LYING_SIZE });
+  });
+
+  it('asks for identity and refuses a gzip body with UnsupportedSource before inflating it', async () => {
+    const source = { ...claimed('/gzip.mp4'), acceptRanges: false };
+    await expect(downloadDirect(context(1), source, join(scratch.dir, 'gzip.bin'))).rejects.toMatchObject({
+      name: 'UnsupportedSource',
+      message: expect.stringContaining('Content-Encoding gzip'),
+    });
+    expect(encodings).toEqual(['identity']);
+    expect((await stat(join(scratch.dir, 'gzip.bin'))).size).toBe(0);
   });
 });
