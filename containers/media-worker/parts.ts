@@ -1,5 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -30,7 +29,9 @@ export function stagingParts(s3: S3Client, bucket: string, prefix: string): Part
       return found;
     },
     async save(index, path, start, end) {
-      await new Upload({ client: s3, params: { Bucket: bucket, Key: prefix + name(index), Body: createReadStream(path, { start, end }) } }).done();
+      // One streamed PUT with its length: nothing buffered, however large the part and however many lanes save at once.
+      const Body = createReadStream(path, { start, end });
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: prefix + name(index), Body, ContentLength: end - start + 1 }));
     },
     async restore(index, file, offset) {
       const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name(index) }));

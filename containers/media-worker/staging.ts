@@ -1,10 +1,20 @@
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import { stat } from 'node:fs/promises';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FileRef } from '../../core/job.js';
+import { inLanes } from '../../core/lanes.js';
 
 /** Hashes and counts what flows through it, so a file is read once for both transfer and sha256. */
 class Digest extends Transform {
@@ -22,16 +32,41 @@ class Digest extends Transform {
   }
 }
 
-/** Streams a local file to staging; multipart for large files, memory bounded by the part size. */
+const PART_BYTES = 8 * 1024 * 1024;
+const PART_LANES = 4;
+
+/** The sha256 of a file, by one streamed read. */
+async function hashFile(path: string): Promise<string> {
+  const digest = new Digest();
+  await pipeline(createReadStream(path), digest, new Writable({ write: (_chunk, _encoding, done) => done() }));
+  return digest.ref('').sha256;
+}
+
+/**
+ * Streams a local file to staging: one PUT, or a multipart upload whose parts are each read from their own range of
+ * the file as they are sent, so nothing is buffered whatever the file's size; the sha256 comes from one more read.
+ */
 export async function uploadFile(s3: S3Client, bucket: string, key: string, path: string, contentType?: string): Promise<FileRef> {
-  const body = createReadStream(path).pipe(new Digest());
-  await new Upload({
-    client: s3,
-    params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
-    queueSize: 4,
-    partSize: 8 * 1024 * 1024,
-  }).done();
-  return body.ref(key);
+  const { size } = await stat(path);
+  const body = (start: number, end: number) => ({ Body: createReadStream(path, { start, end }), ContentLength: end - start + 1 });
+  const send = async () => {
+    if (size <= PART_BYTES) return void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ...(size ? body(0, size - 1) : { Body: '' }) })));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
+    const starts = Array.from({ length: Math.ceil(size / PART_BYTES) }, (_, i) => i * PART_BYTES);
+    try {
+      const parts = await inLanes(starts, PART_LANES, async (start) => {
+        const PartNumber = start / PART_BYTES + 1;
+        const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, ...body(start, Math.min(size, start + PART_BYTES) - 1) }));
+        return { PartNumber, ETag };
+      });
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+    } catch (err) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId })).catch(() => undefined);
+      throw err;
+    }
+  };
+  const [sha256] = await Promise.all([hashFile(path), send()]);
+  return { key, bytes: size, sha256 };
 }
 
 /** Streams a staged object to a local file and returns its sha256. */

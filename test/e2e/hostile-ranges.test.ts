@@ -8,7 +8,7 @@ import type { JobRecord } from '../../core/job.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { setEnv } from '../fixtures/env.js';
 import { ff } from '../fixtures/media.js';
-import { folderRoutes, hitsUnder, lyingRangeRoute, type RangeLie, startServer, type TestServer } from '../fixtures/server.js';
+import { folderRoutes, hitsUnder, lyingRangeRoute, type RangeLie, type Route, startServer, type TestServer } from '../fixtures/server.js';
 
 /*
  * Hostile sources, round two: manifests that imply millions of segments, live and DRM decided from the parsed XML,
@@ -22,7 +22,11 @@ let dir: string;
 let runtime: LocalRuntime;
 let origin: TestServer;
 let noise: string;
-const sent: Record<RangeLie, { bytes: number }> = { 'from-start': { bytes: 0 }, 'to-end': { bytes: 0 }, ignore: { bytes: 0 } };
+const sent: Record<RangeLie, { bytes: number; whole: number }> = {
+  'from-start': { bytes: 0, whole: 0 },
+  'to-end': { bytes: 0, whole: 0 },
+  ignore: { bytes: 0, whole: 0 },
+};
 const encodings: string[] = [];
 
 /** A one-representation manifest: `segments` is its SegmentTemplate (or SegmentTimeline), `root` the MPD's attributes. */
@@ -35,6 +39,17 @@ const TEMPLATE = '<SegmentTemplate duration="1" timescale="1000" initialization=
 const TIMELINE = '<SegmentTemplate timescale="1000" initialization="init.m4s" media="$Time$.m4s"><SegmentTimeline><S t="0" d="1" r="30000000"/></SegmentTimeline></SegmentTemplate>';
 
 const manifest = (body: string, type = 'application/dash+xml') => ({ status: 200, contentType: type, body });
+
+/** Whatever the client accepts, `bytes` come gzip-encoded, whole, to every request. */
+function gzipRoute(bytes: Buffer, contentType: string): Route {
+  const gzipped = gzipSync(bytes);
+  return {
+    handler: (req, res) => {
+      encodings.push(String(req.headers['accept-encoding']));
+      res.writeHead(200, { 'content-type': contentType, 'content-encoding': 'gzip', 'content-length': gzipped.length }).end(gzipped);
+    },
+  };
+}
 
 /** Limits a 300 MB segment fits, and the worker's INFO lines (its peak RSS is one). */
 const SETTINGS = { MEDIA_INGEST_MAX_BYTES: String(MAX_BYTES), MEDIA_INGEST_MAX_SEGMENTS: '50', MEDIA_INGEST_MAX_DURATION_SECONDS: '60', POWERTOOLS_LOG_LEVEL: 'INFO' };
@@ -54,7 +69,6 @@ beforeAll(async () => {
   // HLS of one file cut into byte ranges (EXT-X-BYTERANGE), and the same with a gzip-encoded segment.
   mkdirSync(join(dir, 'ranged'));
   ff('-i', noise, '-c', 'copy', '-f', 'hls', '-hls_time', '0.2', '-hls_playlist_type', 'vod', '-hls_flags', 'single_file', join(dir, 'ranged', 'index.m3u8'));
-  const gzipped = gzipSync(readFileSync(join(dir, 'noise.ts')));
   const media = (seconds: number, uri: string) => `#EXTM3U\n#EXT-X-TARGETDURATION:${seconds}\n#EXTINF:${seconds}.0,\n${uri}\n#EXT-X-ENDLIST\n`;
 
   origin = await startServer({
@@ -70,13 +84,9 @@ beforeAll(async () => {
     '/big/index.m3u8': manifest(media(bigSeconds, 'big.ts'), 'application/vnd.apple.mpegurl'),
     '/big/big.ts': { file: join(dir, 'big', 'big.ts'), contentType: 'video/mp2t' },
     '/gzip/index.m3u8': manifest(media(2, 'seg.ts'), 'application/vnd.apple.mpegurl'),
-    // 2 s of noise: whatever the client accepts, the segment comes gzip-encoded.
-    '/gzip/seg.ts': {
-      handler: (req, res) => {
-        encodings.push(String(req.headers['accept-encoding']));
-        res.writeHead(200, { 'content-type': 'video/mp2t', 'content-encoding': 'gzip', 'content-length': gzipped.length }).end(gzipped);
-      },
-    },
+    '/gzip/seg.ts': gzipRoute(readFileSync(join(dir, 'noise.ts')), 'video/mp2t'),
+    // An MP4's first 4 KB, then 64 MB of zeros: some 70 KB on the wire.
+    '/gzip.mp4': gzipRoute(Buffer.concat([readFileSync(noise).subarray(0, 4096), Buffer.alloc(64 * MiB)]), 'video/mp4'),
   });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'], retryIntervalMs: 50 });
 }, 120_000);
@@ -145,14 +155,22 @@ describe('bodies and ranges that lie', () => {
     expect(new Set(encodings)).toEqual(new Set(['identity']));
   });
 
+  it('refuses a gzip-encoded direct file with UnsupportedSource before inflating it', async () => {
+    const record = await run('/gzip.mp4');
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'UnsupportedSource' } });
+    expect(record.error!.message).toContain('Content-Encoding gzip');
+    expect(record.progress?.bytes ?? 0).toBe(0);
+  });
+
   it.each<RangeLie>(['from-start', 'to-end'])('fetches a file whose server answers ranges %s as one stream, byte for byte, once', async (lie) => {
     const size = statSync(noise).size;
     expect(size).toBeGreaterThan(8 * MiB);
     const record = await run(`/${lie}.mp4`);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.checkpoints.extract).toMatchObject({ source: { bytes: size, sha256: await sha256(noise) } });
-    // The probes' answers were cut short: the file went out once, not once per part.
-    expect(sent[lie].bytes).toBeLessThan(2 * size);
+    // The file went out whole once, not once per part; the probes' answers were cut short (ffprobe's too).
+    expect(sent[lie].whole).toBe(1);
+    expect(sent[lie].bytes).toBeLessThan(3 * size);
     expect(record.progress).toMatchObject({ bytes: size, totalBytes: size });
   });
 

@@ -108,7 +108,7 @@ describe('connections per host', () => {
 
 describe('ranges that lie', () => {
   const LYING_SIZE = 24 * 1024 * 1024;
-  const sent = { bytes: 0 };
+  const sent = { bytes: 0, whole: 0 };
   let liar: TestServer;
   let file: string;
   let encodings: string[];
@@ -134,7 +134,7 @@ describe('ranges that lie', () => {
   });
 
   afterAll(() => liar?.close());
-  beforeEach(() => (sent.bytes = 0));
+  beforeEach(() => Object.assign(sent, { bytes: 0, whole: 0 }));
 
   const claimed = (path: string): ClassifyCheckpoint => ({ kind: 'direct', url: liar.url(path), contentType: 'video/mp4', acceptRanges: true, bytes: LYING_SIZE, durationMs: 0 });
 
@@ -145,6 +145,7 @@ describe('ranges that lie', () => {
   ])('fails parts the server answers %s with SourceUnavailable, never with a file of other bytes', async (lie, message) => {
     await expect(downloadDirect(context(4), claimed(`/${lie}.mp4`), join(scratch.dir, `${lie}.bin`))).rejects.toMatchObject({ name: 'SourceUnavailable', message: expect.stringMatching(message) });
     // Each lane stops at its first lying answer: the file never went out whole.
+    expect(sent.whole).toBe(0);
     expect(sent.bytes).toBeLessThan(LYING_SIZE);
   });
 
@@ -154,7 +155,8 @@ describe('ranges that lie', () => {
     const dest = join(scratch.dir, `${lie}-whole.bin`);
     expect(await downloadDirect(context(4), probe, dest)).toBe(LYING_SIZE);
     expect(await sha256(dest)).toBe(await sha256(file));
-    // The probe's answer was cut short; the file went out once.
+    // The probe's answer was cut short; the file went out whole once.
+    expect(sent.whole).toBe(1);
     expect(sent.bytes).toBeLessThan(2 * LYING_SIZE);
   });
 
