@@ -1,4 +1,5 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -29,9 +30,9 @@ export function stagingParts(s3: S3Client, bucket: string, prefix: string): Part
       return found;
     },
     async save(index, path, start, end) {
-      // One streamed PUT with its length: nothing buffered, however large the part and however many lanes save at once.
-      const Body = createReadStream(path, { start, end });
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: prefix + name(index), Body, ContentLength: end - start + 1 }));
+      // Buffered 5 MiB at a time, one request at a time (every lane saves its own): an object appears only once whole.
+      const params = { Bucket: bucket, Key: prefix + name(index), Body: createReadStream(path, { start, end }) };
+      await new Upload({ client: s3, params, queueSize: 1 }).done();
     },
     async restore(index, file, offset) {
       const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + name(index) }));
