@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { JobRecord } from '../../core/job.js';
-import { LocalRuntime } from '../../local/runtime.js';
-import { setEnv } from '../fixtures/env.js';
 import { ff } from '../fixtures/media.js';
-import { folderRoutes, hitsUnder, lyingRangeRoute, type RangeLie, type Route, startServer, type TestServer } from '../fixtures/server.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import { folderRoutes, hitsUnder, lyingRangeRoute, type RangeLie, type Route, type TestServer } from '../fixtures/server.js';
 
 /*
  * Hostile sources, round two: manifests that imply millions of segments, live and DRM decided from the parsed XML,
@@ -17,9 +15,6 @@ import { folderRoutes, hitsUnder, lyingRangeRoute, type RangeLie, type Route, st
 
 const MAX_BYTES = 512 * 1024 * 1024;
 const MiB = 1024 * 1024;
-let restoreEnv: () => void;
-let dir: string;
-let runtime: LocalRuntime;
 let origin: TestServer;
 let noise: string;
 const sent: Record<RangeLie, { bytes: number; whole: number }> = {
@@ -54,56 +49,52 @@ function gzipRoute(bytes: Buffer, contentType: string): Route {
 /** Limits a 300 MB segment fits, and the worker's INFO lines (its peak RSS is one). */
 const SETTINGS = { MEDIA_INGEST_MAX_BYTES: String(MAX_BYTES), MEDIA_INGEST_MAX_SEGMENTS: '50', MEDIA_INGEST_MAX_DURATION_SECONDS: '60', POWERTOOLS_LOG_LEVEL: 'INFO' };
 
-beforeAll(async () => {
-  restoreEnv = setEnv(SETTINGS);
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-hostile-ranges-'));
-  // Noise does not compress: 1 s of it is ~26 MB of MPEG-2 video, large enough to be fetched in many ranges.
-  const noiseArgs = ['-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '1280x720', '-r', '25', '-i', '/dev/urandom', '-c:v', 'mpeg2video', '-q:v', '2', '-pix_fmt', 'yuv420p'];
-  noise = join(dir, 'noise.mp4');
-  ff(...noiseArgs, '-t', '1', noise);
-  // A single segment of ~300 MB: 2 s of noise repeated into one MPEG-TS file.
-  mkdirSync(join(dir, 'big'));
-  ff(...noiseArgs, '-t', '2', '-f', 'mpegts', join(dir, 'noise.ts'));
-  ff('-stream_loop', '5', '-i', join(dir, 'noise.ts'), '-c', 'copy', '-f', 'mpegts', join(dir, 'big', 'big.ts'));
-  const bigSeconds = 12;
-  // HLS of one file cut into byte ranges (EXT-X-BYTERANGE), and the same with a gzip-encoded segment.
-  mkdirSync(join(dir, 'ranged'));
-  ff('-i', noise, '-c', 'copy', '-f', 'hls', '-hls_time', '0.2', '-hls_playlist_type', 'vod', '-hls_flags', 'single_file', join(dir, 'ranged', 'index.m3u8'));
-  const media = (seconds: number, uri: string) => `#EXTM3U\n#EXT-X-TARGETDURATION:${seconds}\n#EXTINF:${seconds}.0,\n${uri}\n#EXT-X-ENDLIST\n`;
+const fx = withRuntime('hostile-ranges', {
+  env: SETTINGS,
+  runtime: { retryIntervalMs: 50 },
+  timeoutMs: 120_000,
+  setup: async (scratch) => {
+    const { dir } = scratch;
+    // Noise does not compress: 1 s of it is ~26 MB of MPEG-2 video, large enough to be fetched in many ranges.
+    const noiseArgs = ['-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '1280x720', '-r', '25', '-i', '/dev/urandom', '-c:v', 'mpeg2video', '-q:v', '2', '-pix_fmt', 'yuv420p'];
+    noise = join(dir, 'noise.mp4');
+    ff(...noiseArgs, '-t', '1', noise);
+    // A single segment of ~300 MB: 2 s of noise repeated into one MPEG-TS file.
+    mkdirSync(join(dir, 'big'));
+    ff(...noiseArgs, '-t', '2', '-f', 'mpegts', join(dir, 'noise.ts'));
+    ff('-stream_loop', '5', '-i', join(dir, 'noise.ts'), '-c', 'copy', '-f', 'mpegts', join(dir, 'big', 'big.ts'));
+    const bigSeconds = 12;
+    // HLS of one file cut into byte ranges (EXT-X-BYTERANGE), and the same with a gzip-encoded segment.
+    mkdirSync(join(dir, 'ranged'));
+    ff('-i', noise, '-c', 'copy', '-f', 'hls', '-hls_time', '0.2', '-hls_playlist_type', 'vod', '-hls_flags', 'single_file', join(dir, 'ranged', 'index.m3u8'));
+    const media = (seconds: number, uri: string) => `#EXTM3U\n#EXT-X-TARGETDURATION:${seconds}\n#EXTINF:${seconds}.0,\n${uri}\n#EXT-X-ENDLIST\n`;
 
-  origin = await startServer({
-    ...folderRoutes(dir, 'ranged'),
-    '/ranged/index.ts': lyingRangeRoute(join(dir, 'ranged', 'index.ts'), 'ignore', sent.ignore),
-    '/from-start.mp4': lyingRangeRoute(noise, 'from-start', sent['from-start']),
-    '/to-end.mp4': lyingRangeRoute(noise, 'to-end', sent['to-end']),
-    '/huge-template.mpd': manifest(mpd(TEMPLATE)),
-    '/huge-timeline.mpd': manifest(mpd(TIMELINE, 'type="static" mediaPresentationDuration="PT8S"')),
-    '/single-quoted-live.mpd': manifest(mpd(TEMPLATE.replace('duration="1"', 'duration="2000"'), `type='dynamic' availabilityStartTime='1970-01-01T00:00:00Z'`)),
-    '/master.m3u8': manifest('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nnested.m3u8\n', 'application/vnd.apple.mpegurl'),
-    '/nested.m3u8': manifest('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nbig/index.m3u8\n', 'application/vnd.apple.mpegurl'),
-    '/big/index.m3u8': manifest(media(bigSeconds, 'big.ts'), 'application/vnd.apple.mpegurl'),
-    '/big/big.ts': { file: join(dir, 'big', 'big.ts'), contentType: 'video/mp2t' },
-    '/gzip/index.m3u8': manifest(media(2, 'seg.ts'), 'application/vnd.apple.mpegurl'),
-    '/gzip/seg.ts': gzipRoute(readFileSync(join(dir, 'noise.ts')), 'video/mp2t'),
-    // An MP4's first 4 KB, then 64 MB of zeros: some 70 KB on the wire.
-    '/gzip.mp4': gzipRoute(Buffer.concat([readFileSync(noise).subarray(0, 4096), Buffer.alloc(64 * MiB)]), 'video/mp4'),
-  });
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'], retryIntervalMs: 50 });
-}, 120_000);
-
-afterAll(async () => {
-  await runtime?.stop();
-  await origin?.close();
-  restoreEnv?.();
-  await rm(dir, { recursive: true, force: true });
+    origin = await scratch.serve({
+      ...folderRoutes(dir, 'ranged'),
+      '/ranged/index.ts': lyingRangeRoute(join(dir, 'ranged', 'index.ts'), 'ignore', sent.ignore),
+      '/from-start.mp4': lyingRangeRoute(noise, 'from-start', sent['from-start']),
+      '/to-end.mp4': lyingRangeRoute(noise, 'to-end', sent['to-end']),
+      '/huge-template.mpd': manifest(mpd(TEMPLATE)),
+      '/huge-timeline.mpd': manifest(mpd(TIMELINE, 'type="static" mediaPresentationDuration="PT8S"')),
+      '/single-quoted-live.mpd': manifest(mpd(TEMPLATE.replace('duration="1"', 'duration="2000"'), `type='dynamic' availabilityStartTime='1970-01-01T00:00:00Z'`)),
+      '/master.m3u8': manifest('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nnested.m3u8\n', 'application/vnd.apple.mpegurl'),
+      '/nested.m3u8': manifest('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nbig/index.m3u8\n', 'application/vnd.apple.mpegurl'),
+      '/big/index.m3u8': manifest(media(bigSeconds, 'big.ts'), 'application/vnd.apple.mpegurl'),
+      '/big/big.ts': { file: join(dir, 'big', 'big.ts'), contentType: 'video/mp2t' },
+      '/gzip/index.m3u8': manifest(media(2, 'seg.ts'), 'application/vnd.apple.mpegurl'),
+      '/gzip/seg.ts': gzipRoute(readFileSync(join(dir, 'noise.ts')), 'video/mp2t'),
+      // An MP4's first 4 KB, then 64 MB of zeros: some 70 KB on the wire.
+      '/gzip.mp4': gzipRoute(Buffer.concat([readFileSync(noise).subarray(0, 4096), Buffer.alloc(64 * MiB)]), 'video/mp4'),
+    });
+  },
 });
 
-const run = async (path: string) => runtime.finish(await runtime.submit({ source: { type: 'http', url: origin.url(path) } }));
+const run = async (path: string) => fx.runtime.finish(await fx.runtime.submit({ source: { type: 'http', url: origin.url(path) } }));
 const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 
 /** The peak RSS the worker of `step` logged for a job (from its log, one JSON object a line). */
 function workerPeakRss(record: JobRecord, step: string): number {
-  const logs = join(dir, 'data', 'logs');
+  const logs = join(fx.dir, 'data', 'logs');
   const lines = readdirSync(logs).filter((f) => f.endsWith(`-${step}.log`)).flatMap((f) => readFileSync(join(logs, f), 'utf8').split('\n'));
   const entries = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { message?: string; jobId?: string; maxRssBytes?: number });
   const peaks = entries.filter((e) => e.message === 'step resources' && e.jobId === record.jobId).map((e) => e.maxRssBytes!);
@@ -185,7 +176,7 @@ describe('bodies and ranges that lie', () => {
 
 describe('a segment of 300 MB', () => {
   it('streams it to disk: the job succeeds and each worker peaks under 200 MB RSS', async () => {
-    const size = statSync(join(dir, 'big', 'big.ts')).size;
+    const size = statSync(join(fx.dir, 'big', 'big.ts')).size;
     expect(size).toBeGreaterThan(300 * 1000 * 1000);
     const record = await run('/big/index.m3u8');
     expect(record.error).toBeNull();
