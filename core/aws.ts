@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from './config.js';
 
@@ -9,10 +10,11 @@ export interface Clients {
   readonly s3: S3Client;
   readonly db: DynamoDBDocumentClient;
   readonly sfn: SFNClient;
+  readonly sqs: SQSClient;
 }
 
 /** Where a client's requests go: AWS, unless the component's environment names an endpoint (`AWS_ENDPOINT_URL_<SERVICE>`). */
-export type Endpoints = Partial<Record<'s3' | 'dynamodb' | 'sfn' | 'secretsmanager' | 'transcribe', string>>;
+export type Endpoints = Partial<Record<'s3' | 'dynamodb' | 'sfn' | 'sqs' | 'secretsmanager' | 'transcribe', string>>;
 
 /** The standard endpoint variables of an environment (the SDK would read them from process.env; a component's own wins). */
 export function endpointsOf(env: Record<string, string | undefined>): Endpoints {
@@ -21,6 +23,7 @@ export function endpointsOf(env: Record<string, string | undefined>): Endpoints 
     s3: pick('S3'),
     dynamodb: pick('DYNAMODB'),
     sfn: pick('SFN'),
+    sqs: pick('SQS'),
     secretsmanager: pick('SECRETS_MANAGER'),
     transcribe: pick('TRANSCRIBE'),
   };
@@ -46,11 +49,12 @@ export function createClients(config: Config, endpoints: Endpoints = {}, credent
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region, credentials, endpoint: endpoints.dynamodb }), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  return { s3, db, sfn: new SFNClient({ region, credentials, endpoint: endpoints.sfn }) };
+  return { s3, db, sfn: new SFNClient({ region, credentials, endpoint: endpoints.sfn }), sqs: new SQSClient({ region, credentials, endpoint: endpoints.sqs }) };
 }
 
 export function destroyClients(clients: Clients): void {
   clients.s3.destroy();
   clients.db.destroy();
   clients.sfn.destroy();
+  clients.sqs.destroy();
 }

@@ -16,6 +16,7 @@ export type CallResource =
   | { function: string }
   | { taskDefinition: string }
   | { role: string }
+  | { queue: string }
   | { unsupported: string };
 
 export interface RecordedCall {
@@ -37,6 +38,7 @@ const SERVICES: Record<string, string> = {
   SFN: 'states',
   'Secrets Manager': 'secretsmanager',
   Transcribe: 'transcribe',
+  SQS: 'sqs',
 };
 
 /** SDK command names whose IAM action is not `<service>:<command>`; lib-dynamodb's short names included. */
@@ -86,6 +88,8 @@ function resourceOf(service: string, input: Input): CallResource {
       return { secret: str(input.SecretId) };
     case 'transcribe':
       return { transcriptionJob: str(input.TranscriptionJobName), ...(input.OutputBucketName ? { outputBucket: str(input.OutputBucketName) } : {}) };
+    case 'sqs':
+      return { queue: str(input.QueueUrl) };
     default:
       return { unsupported: service };
   }

@@ -72,6 +72,9 @@ const VARIABLES = {
   STAGING_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['start-job', 'classify', 'publish', 'notify', 'reconcile', 'cancel-job', 'cleanup', 'create-upload', 'worker'], required: true },
   ARTIFACTS_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['publish'], required: true },
   STATE_MACHINE_ARN: { schema: z.string().min(1), kind: 'string', readers: ['start-job'], required: true },
+  WORK_QUEUE_URL: { schema: z.string().min(1), kind: 'string', readers: ['worker'], required: true },
+  // Set by the ECS agent in a Fargate task (scale-in protection); absent locally, where nothing scales in.
+  ECS_AGENT_URI: { schema: z.string().optional(), kind: 'string', readers: ['worker'] },
   MEDIA_INGEST_CALLBACK_SECRET_ARN: { schema: z.string().optional(), kind: 'string', readers: CALLBACKS },
   WORK_DIR: { schema: z.string().default('/tmp/video-jobs'), kind: 'string', readers: ['worker'] },
   // The worker's root filesystem is read-only: tools keep their home, temporary files and caches in scratch.
@@ -116,6 +119,11 @@ const VARIABLES = {
   MEDIA_INGEST_COOKIES_FILE: setting(z.string().optional(), 'string', ['worker']),
   // One CopyObject stops at 5 GiB, so a higher threshold would fail at S3.
   MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES: setting(z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(5 * 1024 ** 3), 'int', ['publish']),
+  MEDIA_INGEST_WORKER_CONCURRENCY: setting(z.coerce.number().int().min(1).max(16).default(1), 'int', ['worker']),
+  // The claim on a step's message; CDK gives the work queue the same value, and the worker extends it while it works.
+  MEDIA_INGEST_VISIBILITY_TIMEOUT_SECONDS: setting(z.coerce.number().int().min(3).max(43_200).default(60), 'int', ['worker']),
+  // Deliveries of a step's message before it goes to the dead-letter queue; the last one fails the task (WorkerLost).
+  MEDIA_INGEST_MAX_RECEIVE_COUNT: setting(z.coerce.number().int().min(2).max(1000).default(3), 'int', ['worker']),
   MEDIA_INGEST_JOB_TIMEOUT_SECONDS: setting(int(4 * 3600), 'int', ['statemachine']),
   MEDIA_INGEST_EXTRACT_TIMEOUT_SECONDS: setting(int(3600), 'int', ['statemachine']),
   MEDIA_INGEST_MERGE_TIMEOUT_SECONDS: setting(int(3600), 'int', ['statemachine']),
@@ -232,6 +240,13 @@ export function settingsFromText(lookup: (setting: string, variable: VariableNam
     out[setting] = kind === 'list' ? text.split(',').map((s) => s.trim()).filter(Boolean) : kind === 'int' ? Number(text) : kind === 'bool' ? text === 'true' : text;
   }
   return out as Settings;
+}
+
+/** One variable's value as its readers parse it (default applied): for CDK, which sizes resources from settings too. */
+export function valueOf<K extends VariableName>(name: K, values: Partial<Record<VariableName, string>>): z.infer<Variables[K]['schema']> {
+  const parsed = VARIABLES[name].schema.safeParse(values[name]);
+  if (!parsed.success) throw new ConfigError(`configuration variable ${name} is invalid: ${parsed.error.issues[0]!.message}`);
+  return parsed.data as z.infer<Variables[K]['schema']>;
 }
 
 /**

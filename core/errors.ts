@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   'Cancelled',
   'ExecutionNotStarted',
   'ExecutionEnded',
+  // A step whose worker died on every delivery of its message (the message goes to the dead-letter queue).
+  'WorkerLost',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -88,6 +90,9 @@ export class TranscriptionFailedError extends MediaIngestError {
 }
 export class PublishFailedError extends MediaIngestError {
   constructor(message: string, options?: Options) { super('PublishFailed', message, options); }
+}
+export class WorkerLostError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('WorkerLost', message, options); }
 }
 export class JobNotFoundError extends MediaIngestError {
   constructor(message: string, options?: Options) { super('JobNotFound', message, options); }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Component, Settings } from '../core/config.js';
+import type { QueueShape } from './queue.js';
 import { LOCAL_OUTPUTS, LOCAL_SUBSTITUTIONS } from './substitutions.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,6 +25,8 @@ export interface Deployment {
   definition: string;
   /** The worker bundle the image runs (main.mjs in the image folder). */
   workerBundle: string;
+  /** The work queue's attributes (visibility timeout, message size, receives before the dead-letter queue). */
+  queue: QueueShape;
   /** The synthesised template itself (its roles are what the offline IAM check evaluates calls against). */
   templateFile: string;
 }
@@ -71,6 +74,16 @@ function ofType(template: { Resources: Record<string, Resource> }, type: string)
   return Object.values(template.Resources).filter((r) => r.Type === type);
 }
 
+/** The attributes of the queue the ASL sends steps to (its `WorkQueueUrl` substitution is a Ref to it). */
+function queueShape(template: { Resources: Record<string, Resource> }, machine: Resource): QueueShape {
+  const ref = ((machine.Properties.DefinitionSubstitutions ?? {}) as Record<string, { Ref?: string }>).WorkQueueUrl?.Ref;
+  const queue = ref ? template.Resources[ref] : undefined;
+  if (queue?.Type !== 'AWS::SQS::Queue') throw new Error('the template names no work queue for WorkQueueUrl');
+  const p = queue.Properties as { VisibilityTimeout?: number; MaximumMessageSize?: number; RedrivePolicy?: { maxReceiveCount?: number } };
+  if (!p.VisibilityTimeout || !p.RedrivePolicy?.maxReceiveCount) throw new Error('the work queue has no visibility timeout or redrive policy');
+  return { visibilityTimeout: p.VisibilityTimeout, maxReceiveCount: p.RedrivePolicy.maxReceiveCount, maximumMessageSize: p.MaximumMessageSize };
+}
+
 /** Reads what the local runtime needs out of a synthesised assembly. */
 function extract(outdir: string): Deployment {
   const template = JSON.parse(readFileSync(join(outdir, `${STACK}.template.json`), 'utf8'));
@@ -95,6 +108,7 @@ function extract(outdir: string): Deployment {
   return {
     functions,
     worker,
+    queue: queueShape(template, machine),
     workerSecrets: (container.Secrets ?? []).map((s) => s.Name),
     definition: machine.Properties.DefinitionString as string,
     workerBundle: join(outdir, image.source.directory, 'main.mjs'),

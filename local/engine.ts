@@ -40,6 +40,8 @@ export interface EngineOptions {
   retryIntervalMs?: number;
   /** Called with the EventBridge event AWS would send when an execution ends FAILED, TIMED_OUT or ABORTED. */
   onEnded?: (event: ExecutionStatusChange) => Promise<unknown>;
+  /** The values of the ASL's `${Key}` placeholders here. Default: LOCAL_SUBSTITUTIONS. */
+  substitutions?: Record<string, string>;
 }
 
 export class ExecutionAlreadyExists extends Error {
@@ -98,7 +100,7 @@ export class LocalEngine {
 
   /** Runs later executions on another definition (an update of the state machine); running ones keep theirs. */
   redefine(definition: string): void {
-    const parsed = JSON.parse(substitute(definition, LOCAL_SUBSTITUTIONS)) as StateMachineDefinition;
+    const parsed = JSON.parse(substitute(definition, this.options.substitutions ?? LOCAL_SUBSTITUTIONS)) as StateMachineDefinition;
     this.machine = new StateMachine(parsed, { validationOptions: { checkArn: true, checkPaths: true } });
     this.handlers = {};
     for (const [name, state] of Object.entries(taskStates(parsed.States as Record<string, AnyState>))) {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { CALL_LOG_VARIABLE } from '../core/component.js';
 import { type Component, type Settings, settingsFromText } from '../core/config.js';
-import type { WorkerTask } from './adapters.js';
+import type { WorkerTask } from './pool.js';
 import type { Deployment } from './deployment.js';
 import type { StandIns } from './standins.js';
 import { LOCAL_REGION } from './substitutions.js';
@@ -19,7 +19,7 @@ export function settingsOf(env: Env, given: Settings = {}, allowHosts: string[] 
 }
 
 /** What the platform gives every component here: the stand-ins' endpoints and credentials, the region. */
-export function platformEnv(standIns: StandIns, sfnEndpoint: string, dataDir: string): Record<string, string> {
+export function platformEnv(standIns: StandIns, sfnEndpoint: string, sqsEndpoint: string, dataDir: string): Record<string, string> {
   return {
     // Every AWS call each component makes, for the offline IAM check (in scratch: the sandboxed worker writes there).
     [CALL_LOG_VARIABLE]: join(dataDir, 'work', 'aws-calls.jsonl'),
@@ -31,6 +31,7 @@ export function platformEnv(standIns: StandIns, sfnEndpoint: string, dataDir: st
     AWS_ENDPOINT_URL_S3: standIns.s3Endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
     AWS_ENDPOINT_URL_SFN: sfnEndpoint,
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
     S3_FORCE_PATH_STYLE: 'true',
   };
 }
@@ -53,17 +54,18 @@ export function lambdaEnvironment(deployment: Deployment, component: Component, 
 }
 
 /**
- * The worker task here: the image's bundle, the task definition's environment with `/scratch` at `work`, the
- * secrets ECS would inject (from the host), the stand-ins. The image's PATH finds its tools; here the host's does.
+ * The worker task here: the image's bundle, the task definition's environment with `/scratch` at `work` and the SQS
+ * stand-in's URL of the work queue, the secrets ECS would inject (from the host), the stand-ins. The image's PATH
+ * finds its tools; here the host's does.
  */
-export function workerTask(deployment: Deployment, platform: Record<string, string>, host: Env, work: string, sandbox: boolean): WorkerTask {
+export function workerTask(deployment: Deployment, platform: Record<string, string>, host: Env, work: string, sandbox: boolean, workQueueUrl: string): WorkerTask {
   const local = (v: string) => (v === TASK_SCRATCH || v.startsWith(`${TASK_SCRATCH}/`) ? work + v.slice(TASK_SCRATCH.length) : v);
   const env = Object.fromEntries(Object.entries(deployment.worker).map(([k, v]) => [k, local(v)]));
   const injected = Object.fromEntries(deployment.workerSecrets.flatMap((name) => (host[name] ? [[name, host[name]!]] : [])));
   const logLevel: Record<string, string> = host.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: host.POWERTOOLS_LOG_LEVEL } : {};
   return {
     bundle: deployment.workerBundle,
-    env: { ...env, ...injected, ...hostEndpoints(host), ...platform, PATH: host.PATH ?? '/usr/bin:/bin', ...logLevel },
+    env: { ...env, WORK_QUEUE_URL: workQueueUrl, ...injected, ...hostEndpoints(host), ...platform, PATH: host.PATH ?? '/usr/bin:/bin', ...logLevel },
     scratch: work,
     sandbox,
   };

@@ -6,11 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Clients, destroyClients } from '../core/aws.js';
-import { parseCallLog, type RecordedCall } from '../core/call-log.js';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { parseCallLog, recordCalls, type RecordedCall } from '../core/call-log.js';
 import { CALL_LOG_VARIABLE, type Deps, setUp } from '../core/component.js';
 import { type Component, type Config, type Settings } from '../core/config.js';
 import { executionArn, executionName, type JobRecord } from '../core/job.js';
@@ -24,18 +26,20 @@ import * as createUpload from '../lambdas/create-upload/handler.js';
 import * as getJobEntry from '../lambdas/get-job/handler.js';
 import * as listJobs from '../lambdas/list-jobs/handler.js';
 import * as startJobEntry from '../lambdas/start-job/handler.js';
-import type { WorkerTask } from './adapters.js';
 import { answerOf, type ApiCall, proxyEvent } from './api-events.js';
 import { type Deployment, deploymentFor } from './deployment.js';
 import { lambdaEnvironment, platformEnv, settingsOf, workerTask } from './environments.js';
 import { LocalEngine } from './engine.js';
+import { WorkerPool } from './pool.js';
+import { type QueueStandIn, startQueueStandIn } from './queue.js';
 import { canSandbox } from './sandbox.js';
 import { sfnOperations, startSfnApi } from './sfn-api.js';
 import { startStandIns, type StandIns } from './standins.js';
-import { LOCAL_OUTPUTS, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS } from './substitutions.js';
+import { LOCAL_OUTPUTS, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN, LOCAL_SUBSTITUTIONS, withQueue } from './substitutions.js';
 import { TaskTokens } from './task-tokens.js';
 
 export const LOCAL_TENANT = 'local';
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export interface RuntimeOptions {
   /** Where all local state lives: S3 objects, DynamoDB tables, execution histories, logs, scratch. */
@@ -53,6 +57,8 @@ export interface RuntimeOptions {
   env?: Record<string, string | undefined>;
   /** Run the worker under bubblewrap as Fargate runs it. Default: when bubblewrap works here. */
   sandbox?: boolean;
+  /** Warm worker processes consuming the work queue (the ECS service's tasks). Default: the number of cores. */
+  workers?: number;
   /** Where the runtime says what it is doing at start (the CLI: stderr). Default: nowhere. */
   say?: (line: string) => void;
 }
@@ -62,7 +68,7 @@ export class LocalRuntime {
   private deployment!: Deployment;
   private components = new Map<Component, Deps>();
   private lambdas: Record<string, (event: unknown) => Promise<unknown>> = {};
-  private task!: WorkerTask;
+  private pool: WorkerPool | undefined;
   private apiHandlers!: Record<'startJob' | 'listJobs' | 'getJob' | 'cancelJob' | 'createUpload', ReturnType<typeof startJobEntry.forEnvironment>>;
 
   /** The API's functions, as API Gateway invokes them (local/api-server.ts routes to these). */
@@ -80,6 +86,7 @@ export class LocalRuntime {
     private readonly platform: Record<string, string>,
     private readonly standIns: StandIns,
     private readonly sfnServer: Server,
+    private readonly queue: QueueStandIn,
     private readonly dynamo: DynamoDBClient,
     /** Whether worker tasks run under bubblewrap (read-only root, only scratch writable, user 1000), as on Fargate. */
     readonly sandboxed: boolean,
@@ -95,23 +102,28 @@ export class LocalRuntime {
     // The API must listen before the engine exists (workers are told its address); its operations arrive later.
     const operations: ReturnType<typeof sfnOperations> = {};
     const api = await startSfnApi(operations);
+    const queue = await startQueueStandIn();
     const hostEnv = { ...(options.env ?? process.env) };
-    const dynamo = new DynamoDBClient({ endpoint: standIns.dynamoEndpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const runtime = new LocalRuntime(dataDir, options, hostEnv, platformEnv(standIns, api.endpoint, dataDir), standIns, api.server, dynamo, options.sandbox ?? canSandbox());
+    const dynamo = new DynamoDBClient({ endpoint: standIns.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const platform = platformEnv(standIns, api.endpoint, queue.endpoint, dataDir);
+    const runtime = new LocalRuntime(dataDir, options, hostEnv, platform, standIns, api.server, queue, dynamo, options.sandbox ?? canSandbox());
     await runtime.configure(settingsOf(hostEnv, options.settings, options.allowHosts));
-    const engine = await LocalEngine.create(
-      { tokens, lambdas: () => runtime.lambdas, worker: () => runtime.task, running: runtime.tasks, logDir: join(dataDir, 'logs'), dynamo },
-      runtime.deployment.definition,
-      join(dataDir, 'executions'),
+    // The state machine's own SendMessage calls, recorded like every component's and held to its role.
+    const sqs = recordCalls(new SQSClient({ endpoint: queue.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }), 'statemachine', platform[CALL_LOG_VARIABLE]!);
+    runtime.sqs = sqs;
+    const engine = await LocalEngine.create({ tokens, lambdas: () => runtime.lambdas, dynamo, sqs }, runtime.deployment.definition, join(dataDir, 'executions'), {
+      retryIntervalMs: options.retryIntervalMs,
       // An execution that ends FAILED, TIMED_OUT or ABORTED goes to reconcile, as EventBridge sends it on AWS.
-      { retryIntervalMs: options.retryIntervalMs, onEnded: (event) => runtime.reconcile(event) },
-    );
+      onEnded: (event) => runtime.reconcile(event),
+      substitutions: withQueue(queue.workQueueUrl),
+    });
     Object.assign(operations, sfnOperations(engine, tokens));
     runtime.engine = engine;
     return runtime;
   }
 
   private engine!: LocalEngine;
+  private sqs!: SQSClient;
 
   /**
    * Takes the environments the synthesised template gives with these settings: each Lambda's and the worker's,
@@ -136,7 +148,11 @@ export class LocalRuntime {
       cancelJob: cancelJobEntry.forEnvironment(lambdaEnv('cancel-job')),
       createUpload: createUpload.forEnvironment(lambdaEnv('create-upload')),
     };
-    this.task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandboxed);
+    await this.queue.configure(this.deployment.queue);
+    const task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandboxed, this.queue.workQueueUrl);
+    // A redeploy replaces the service's tasks: the old workers give their messages back, new ones take them.
+    if (this.pool) await this.pool.replace(task);
+    else this.pool = new WorkerPool(task, this.options.workers ?? availableParallelism(), join(this.dataDir, 'logs'));
   }
 
   /**
@@ -183,12 +199,15 @@ export class LocalRuntime {
     return join(this.dataDir, 'work');
   }
 
-  /** Process groups of the worker tasks running now (bubblewrap and the worker in each): what a test kills to lose a task. */
-  workerTasks(): number[] {
-    return [...this.tasks];
+  /** The warm workers: their process groups (bubblewrap and the worker in each), and those running a step now. */
+  get workers(): WorkerPool {
+    return this.pool!;
   }
 
-  private readonly tasks = new Set<number>();
+  /** Messages in the work queue and in its dead-letter queue, visible or not. */
+  queueDepth(): Promise<{ work: number; deadLetters: number }> {
+    return this.queue.depth();
+  }
 
   /**
    * Clients on the stand-ins for what callers and operators do themselves (a caller's PUT of an upload, reading
@@ -288,10 +307,13 @@ export class LocalRuntime {
 
   async stop(): Promise<void> {
     await this.engine.drain();
+    await this.pool?.stop();
+    await this.queue.stop();
     await new Promise<void>((res) => this.sfnServer.close(() => res()));
     this.sfnServer.closeAllConnections();
     for (const deps of [...this.components.values(), ...(this.caller ? [this.caller] : [])]) destroyClients(deps.clients);
     this.dynamo.destroy();
+    this.sqs.destroy();
     await this.standIns.stop();
   }
 }

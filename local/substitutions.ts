@@ -7,13 +7,17 @@ export const LOCAL_SUBSTITUTIONS = {
   PublishFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:media-ingest-publish`,
   NotifyFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:media-ingest-notify`,
   JobsTableName: 'media-ingest-jobs',
-  ClusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/media-ingest-local`,
-  WorkerTaskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/media-worker:1`,
-  WorkerContainerName: 'media-worker',
-  PrivateSubnetA: 'subnet-local-a',
-  PrivateSubnetB: 'subnet-local-b',
-  WorkerSecurityGroupId: 'sg-local',
+  // The SQS stand-in's own URL replaces it once the stand-in listens (its port is chosen then): see withQueue.
+  WorkQueueUrl: `http://sqs.${REGION}.localhost/${ACCOUNT}/media-ingest-work`,
 } as const;
+
+/** The work queue and its dead-letter queue in the SQS stand-in. */
+export const LOCAL_QUEUES = { work: 'media-ingest-work', deadLetters: 'media-ingest-work-dead-letters' } as const;
+
+/** The substitutions with the SQS stand-in's real queue URL. */
+export function withQueue(workQueueUrl: string): Record<string, string> {
+  return { ...LOCAL_SUBSTITUTIONS, WorkQueueUrl: workQueueUrl };
+}
 
 export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:media-ingest-local`;
 export const LOCAL_REGION = REGION;

@@ -12,7 +12,7 @@ import { ASL_FILE } from '../paths.js';
 import { type Config, loadConfig, type VariableName } from '../../core/config.js';
 import { readFileSync } from 'node:fs';
 import { NodeFunction } from './node-function.js';
-import { WORKER_CONTAINER_NAME, type Workers } from './workers.js';
+import type { Workers } from './workers.js';
 import { grantList, grantObjects, grantRequestSecrets } from './grants.js';
 
 export interface WorkflowProps {
@@ -70,18 +70,12 @@ export class Workflow extends Construct {
     grantObjects(publish.role!, artifacts, PREFIXES.artifacts, ['s3:PutObject', 's3:AbortMultipartUpload']);
     notify.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
 
-    const [subnetA, subnetB] = workers.vpc.privateSubnets;
     this.substitutions = {
       ClassifyFunctionArn: classify.functionArn,
       PublishFunctionArn: publish.functionArn,
       NotifyFunctionArn: notify.functionArn,
       JobsTableName: table.tableName,
-      ClusterArn: workers.cluster.clusterArn,
-      WorkerTaskDefinitionArn: workers.taskDefinition.taskDefinitionArn,
-      WorkerContainerName: WORKER_CONTAINER_NAME,
-      PrivateSubnetA: subnetA!.subnetId,
-      PrivateSubnetB: subnetB!.subnetId,
-      WorkerSecurityGroupId: workers.securityGroup.securityGroupId,
+      WorkQueueUrl: workers.queue.queueUrl,
     };
 
     this.stateMachine = new sfn.StateMachine(this, 'Pipeline', {
@@ -104,20 +98,8 @@ export class Workflow extends Construct {
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [classify.functionArn, publish.functionArn, notify.functionArn] }),
     );
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [table.tableArn] }));
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['ecs:RunTask'],
-        resources: [workers.taskDefinition.taskDefinitionArn],
-        conditions: { ArnEquals: { 'ecs:cluster': workers.cluster.clusterArn } },
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['iam:PassRole'],
-        resources: [workers.taskDefinition.taskRole.roleArn, workers.taskDefinition.obtainExecutionRole().roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-      }),
-    );
+    // Extract, Merge and Transcribe are messages on the work queue: the state machine only sends to it.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [workers.queue.queueArn] }));
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', `${XRAY_REASON}; CloudWatch Logs delivery actions for execution logging likewise require "*"`);
 
     // The worker reads and writes staging, reports progress on the job, and answers its own task token.

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,12 +9,14 @@ import { TaskTokens } from '../../local/task-tokens.js';
 /** Each of AWS's limits, held by the local engine as AWS holds it, on a one-state machine. */
 let dir: string;
 const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
+const sqs = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'media-ingest-limits-'));
 });
 afterAll(async () => {
   dynamo.destroy();
+  sqs.destroy();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -24,10 +27,8 @@ async function engineFor(definition: string, lambda: (event: unknown) => Promise
   const ctx = {
     tokens: new TaskTokens(),
     lambdas: () => ({ 'arn:aws:lambda:us-east-1:000000000000:function:media-ingest-classify': lambda }),
-    worker: () => ({ bundle: '/nonexistent', env: {}, scratch: dir, sandbox: false }),
-    running: new Set<number>(),
-    logDir: join(dir, 'logs'),
     dynamo,
+    sqs,
   };
   return LocalEngine.create(ctx, definition, join(dir, 'executions'));
 }
@@ -56,19 +57,4 @@ describe('AWS limits in the local engine', () => {
     expect(() => engine.start('tenant/job', '{}')).toThrow(expect.objectContaining({ name: 'InvalidName' }));
   });
 
-  it('refuses ECS container overrides over 8192 characters before any task starts', async () => {
-    const engine = await engineFor(
-      task({
-        Resource: 'arn:aws:states:::ecs:runTask.waitForTaskToken',
-        Parameters: {
-          Cluster: '${ClusterArn}',
-          TaskDefinition: '${WorkerTaskDefinitionArn}',
-          Overrides: { ContainerOverrides: [{ Name: '${WorkerContainerName}', Environment: [{ Name: 'TASK_TOKEN', 'Value.$': '$$.Task.Token' }, { Name: 'BIG', 'Value.$': '$.big' }] }] },
-        },
-      }),
-    );
-    const execution = engine.start('big-overrides', JSON.stringify({ big: 'x'.repeat(9000) }));
-    await execution.done;
-    expect(execution).toMatchObject({ status: 'FAILED', error: 'ECS.AmazonECSException', cause: expect.stringContaining('8192') });
-  });
 });

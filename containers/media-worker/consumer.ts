@@ -1,0 +1,147 @@
+import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { Deps } from '../../core/component.js';
+import { WorkerLostError, errorCause } from '../../core/errors.js';
+import { parseInput } from '../../core/input.js';
+import { logger, STEP_LOG } from '../../core/logger.js';
+import { scaleInProtection } from './protection.js';
+import { type Report, runStep, type StepMessage, StepMessageSchema } from './step.js';
+
+/** SQS's longest long poll: an idle worker costs one request every 20 s. */
+const WAIT_SECONDS = 20;
+/** Step Functions needs no more than this between heartbeats, and the claim is renewed at least three times a timeout. */
+const MAX_BEAT_MS = 30_000;
+
+/** The token is no longer waited for: the execution was stopped (a cancel) or gave up on the task. */
+const isGone = (err: unknown) => ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes((err as Error).name);
+
+/**
+ * The queue loop of one worker: `MEDIA_INGEST_WORKER_CONCURRENCY` slots, each long-polling for one step at a time.
+ * A received message is a claim for its visibility timeout, which the worker renews next to SendTaskHeartbeat while
+ * the step runs; it is deleted once the worker has reported. `onGone` ends the worker when a running step's token is
+ * no longer valid (its job was cancelled or timed out): the step is dropped with its tools and scratch.
+ */
+export class Consumer {
+  private stopping = false;
+  /** Messages being worked on, by receipt handle: a stop makes them visible again. */
+  private readonly held = new Set<string>();
+  private readonly protection;
+  private readonly queueUrl: string;
+  private readonly visibility: number;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly onGone: (why: string) => void,
+  ) {
+    this.protection = scaleInProtection(deps.config.ECS_AGENT_URI);
+    this.queueUrl = deps.config.WORK_QUEUE_URL;
+    this.visibility = deps.config.MEDIA_INGEST_VISIBILITY_TIMEOUT_SECONDS;
+  }
+
+  /** Runs every slot until `stop`. */
+  async run(): Promise<void> {
+    await Promise.all(Array.from({ length: this.deps.config.MEDIA_INGEST_WORKER_CONCURRENCY }, () => this.slot()));
+  }
+
+  /** Gives every held message back (visible again at once, for another worker), as a stopping task must. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.held].map((handle) => this.setVisibility(handle, 0).catch(() => undefined)));
+  }
+
+  private async slot(): Promise<void> {
+    while (!this.stopping) {
+      let messages: Message[] = [];
+      try {
+        const out = await this.deps.clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: WAIT_SECONDS, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+        );
+        messages = out.Messages ?? [];
+      } catch (err) {
+        logger.warn('receive failed', { error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      for (const message of messages) {
+        // A failure here leaves the message to come back after its visibility timeout.
+        if (!this.stopping) await this.handle(message).catch((err: Error) => logger.error('message not handled', { error: err }));
+      }
+    }
+  }
+
+  private setVisibility(handle: string, seconds: number) {
+    return this.deps.clients.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: handle, VisibilityTimeout: seconds }));
+  }
+
+  private remove(handle: string) {
+    return this.deps.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: handle }));
+  }
+
+  private async handle(received: Message): Promise<void> {
+    const handle = received.ReceiptHandle!;
+    let message: StepMessage;
+    try {
+      message = parseInput(StepMessageSchema, JSON.parse(received.Body ?? ''), 'step message');
+    } catch (err) {
+      // Nobody can be told: only the state machine sends here, so this is not ours to run.
+      logger.error('unreadable message dropped', { error: (err as Error).message });
+      await this.remove(handle);
+      return;
+    }
+    const { sfn } = this.deps.clients;
+    const { taskToken, jobId, step } = message;
+    try {
+      await sfn.send(new SendTaskHeartbeatCommand({ taskToken }));
+    } catch (err) {
+      if (!isGone(err)) throw err;
+      // Cancelled or timed out while queued: nothing will read a result.
+      logger.info('stale step dropped', { jobId, step, reason: (err as Error).name });
+      await this.remove(handle);
+      return;
+    }
+    const deliveries = Number(received.Attributes?.ApproximateReceiveCount ?? 1);
+    const limit = this.deps.config.MEDIA_INGEST_MAX_RECEIVE_COUNT;
+    if (deliveries >= limit) {
+      // Every earlier holder died without reporting: fail the task, and let the message go on to the dead-letter queue.
+      const lost = new WorkerLostError(`the ${step} step's worker died ${deliveries - 1} times without reporting; its message goes to the dead-letter queue`);
+      logger.error('step lost', { jobId, step, deliveries });
+      await sfn.send(new SendTaskFailureCommand({ taskToken, error: lost.name, cause: errorCause(lost) })).catch(() => undefined);
+      await this.setVisibility(handle, 0);
+      return;
+    }
+    await this.work(handle, message);
+  }
+
+  private async work(handle: string, message: StepMessage): Promise<void> {
+    const { sfn } = this.deps.clients;
+    const { taskToken, jobId, step } = message;
+    this.held.add(handle);
+    await this.protection.acquire();
+    const beat = setInterval(() => {
+      this.setVisibility(handle, this.visibility).catch((err: Error) => logger.warn('claim renewal failed', { jobId, step, error: err.message }));
+      sfn.send(new SendTaskHeartbeatCommand({ taskToken })).catch((err: Error) => {
+        if (isGone(err)) this.remove(handle).finally(() => this.onGone(`${jobId} ${step}: ${err.name}`));
+        else logger.warn('heartbeat failed', { jobId, step, error: err.message });
+      });
+    }, Math.min(MAX_BEAT_MS, (this.visibility * 1000) / 3));
+    let report: Report;
+    logger.info(STEP_LOG.started, { jobId, step });
+    try {
+      report = await runStep(this.deps, message);
+    } finally {
+      clearInterval(beat);
+      logger.info(STEP_LOG.ended, { jobId, step });
+    }
+    try {
+      if ('output' in report) await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(report.output) }));
+      else await sfn.send(new SendTaskFailureCommand({ taskToken, ...report }));
+      await this.remove(handle);
+    } catch (err) {
+      // A report nobody waits for is dropped; any other failure leaves the message to come back and run again.
+      if (isGone(err)) await this.remove(handle);
+      else logger.error('report failed', { jobId, step, error: err as Error });
+    } finally {
+      this.held.delete(handle);
+      await this.protection.release();
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { STEP_LOG } from '../core/logger.js';
+import { sandboxed } from './sandbox.js';
+
+/** How a worker runs here: the image's bundle, the task definition's environment, the scratch it may write. */
+export interface WorkerTask {
+  bundle: string;
+  /** The template's environment (local values in) plus the stand-ins' endpoints. */
+  env: Record<string, string>;
+  scratch: string;
+  /** Under bubblewrap, as Fargate runs it: read-only root, only the scratch writable, a non-root user. */
+  sandbox: boolean;
+}
+
+/** A stopped worker gets this long to give its messages back and clean up (ECS waits 30 s; here less). */
+const STOP_GRACE_MS = 10_000;
+/** A worker that died is replaced after this pause, as the ECS service replaces a task (never in a tight loop). */
+const RESTART_MS = 500;
+
+interface Worker {
+  child: ChildProcess;
+  /** Steps it is running now, as its log says. */
+  busy: number;
+}
+
+/**
+ * N warm worker processes consuming the work queue, as the ECS service's tasks do: each started once and kept across
+ * steps and jobs, under the sandbox, in its own process group (a terminal's Ctrl-C never reaches it; a stop reaches
+ * it and every tool it started). A worker that exits is replaced. Each logs to `logs/worker-<n>.log`.
+ */
+export class WorkerPool {
+  private readonly workers = new Map<number, Worker>();
+  private stopping = false;
+  private exited = new Set<() => void>();
+
+  constructor(
+    private task: WorkerTask,
+    readonly size: number,
+    private readonly logDir: string,
+  ) {
+    mkdirSync(logDir, { recursive: true });
+    for (let n = 1; n <= size; n++) this.start(n);
+  }
+
+  private start(n: number): void {
+    const log = createWriteStream(join(this.logDir, `worker-${n}.log`), { flags: 'a' });
+    const command = [process.execPath, this.task.bundle];
+    const [file, ...args] = this.task.sandbox ? sandboxed(command, this.task.scratch) : command;
+    const child = spawn(file!, args, { env: this.task.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const worker: Worker = { child, busy: 0 };
+    this.workers.set(child.pid!, worker);
+    let pending = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        if (line.includes(`"${STEP_LOG.started}"`)) worker.busy++;
+        else if (line.includes(`"${STEP_LOG.ended}"`)) worker.busy--;
+      }
+    });
+    child.stderr!.pipe(log, { end: false });
+    child.once('exit', () => {
+      log.end();
+      this.workers.delete(child.pid!);
+      for (const done of this.exited) done();
+      if (!this.stopping) setTimeout(() => !this.stopping && this.start(n), RESTART_MS).unref();
+    });
+  }
+
+  /** Process groups of the workers now (bubblewrap and the worker in each). */
+  groups(): number[] {
+    return [...this.workers.keys()];
+  }
+
+  /** Process groups of the workers running a step now: what a test kills to lose a worker mid-step. */
+  busy(): number[] {
+    return [...this.workers].filter(([, w]) => w.busy > 0).map(([pid]) => pid);
+  }
+
+  private signal(group: number, name: NodeJS.Signals): void {
+    try {
+      process.kill(-group, name);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** SIGTERM to every worker, as ECS stops tasks (held messages go back to the queue); SIGKILL past the grace. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const groups = this.groups();
+    for (const group of groups) this.signal(group, 'SIGTERM');
+    const gone = new Promise<void>((resolve) => {
+      const check = () => this.workers.size === 0 && resolve();
+      this.exited.add(check);
+      check();
+    });
+    const timer = setTimeout(() => groups.forEach((g) => this.signal(g, 'SIGKILL')), STOP_GRACE_MS);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  /** A redeploy: the workers are stopped and started again with the new task (their messages come back). */
+  async replace(task: WorkerTask): Promise<void> {
+    await this.stop();
+    this.stopping = false;
+    this.exited.clear();
+    this.task = task;
+    for (let n = 1; n <= this.size; n++) this.start(n);
+  }
+}
