@@ -15,6 +15,11 @@ const MAX_BEAT_MS = 30_000;
 /** The token is no longer waited for: the execution was stopped (a cancel) or gave up on the task. */
 const isGone = (err: unknown) => ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes((err as Error).name);
 
+/** A step's start or end, on stdout whatever the log level: the local pool counts its busy workers by these lines. */
+function mark(event: string, { jobId, step }: StepMessage): void {
+  process.stdout.write(`${JSON.stringify({ level: 'INFO', message: event, timestamp: new Date().toISOString(), jobId, step })}\n`);
+}
+
 /**
  * The queue loop of one worker: `MEDIA_INGEST_WORKER_CONCURRENCY` slots, each long-polling for one step at a time.
  * A received message is a claim for its visibility timeout, which the worker renews next to SendTaskHeartbeat while
@@ -124,12 +129,12 @@ export class Consumer {
       });
     }, Math.min(MAX_BEAT_MS, (this.visibility * 1000) / 3));
     let report: Report;
-    logger.info(STEP_LOG.started, { jobId, step });
+    mark(STEP_LOG.started, message);
     try {
       report = await runStep(this.deps, message);
     } finally {
       clearInterval(beat);
-      logger.info(STEP_LOG.ended, { jobId, step });
+      mark(STEP_LOG.ended, message);
     }
     try {
       if ('output' in report) await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(report.output) }));

@@ -1,8 +1,10 @@
+import { readFileSync, statSync } from 'node:fs';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalRuntime } from '../../local/runtime.js';
+import { serveFile } from '../../local/sample-media.js';
 import { makeClip } from '../fixtures/media.js';
 import { startServer, type TestServer } from '../fixtures/server.js';
 
@@ -16,8 +18,14 @@ beforeAll(async () => {
   const clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2, width: 320, height: 240 });
   server = await startServer({
     '/clip.mp4': { file: clip },
-    // Ranges (classify's probe) are answered; a full download never ends: a step that is still running.
-    '/forever.mp4': { handler: (req, res) => (req.headers.range ? res.writeHead(206, { 'content-range': 'bytes 0-0/1000000', 'content-type': 'video/mp4' }).end('x') : res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': 1_000_000 }).write('x')) },
+    // Ranges (classify's probe) are served; a full download stalls half-way and never ends: a step still running.
+    '/forever.mp4': {
+      handler: (req, res) => {
+        if (req.headers.range) return serveFile(req, res, clip);
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': statSync(clip).size });
+        res.write(readFileSync(clip).subarray(0, 1000));
+      },
+    },
   });
   runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'], workers: 2, settings: { visibilityTimeoutSeconds: 5 } });
 });
@@ -59,5 +67,68 @@ describe('a burst far larger than the pool', () => {
     expect(intervals.length).toBeGreaterThanOrEqual(100);
     expect(mostAtOnce(intervals)).toBe(2);
     expect(await runtime.queueDepth()).toEqual({ work: 0, deadLetters: 0 });
+  });
+});
+
+/** Whether any process of the group is alive. */
+const alive = (group: number) => {
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Waits (bounded) until `check` holds. */
+async function until(check: () => boolean | Promise<boolean>, tries = 200): Promise<void> {
+  for (let i = 0; i < tries && !(await check()); i++) await sleep(100);
+}
+
+describe('cancelled jobs', () => {
+  it('drops a running step with its worker, and a queued step without running it', async () => {
+    const url = server.url('/forever.mp4');
+    const running = [await runtime.submit({ source: { type: 'http', url } }), await runtime.submit({ source: { type: 'http', url } })];
+    await until(() => runtime.workers.busy().length === 2);
+    const holders = runtime.workers.busy();
+    expect(holders).toHaveLength(2);
+    const queued = await runtime.submit({ source: { type: 'http', url } });
+    await until(async () => (await runtime.job(queued))?.stage === 'extract');
+    expect((await runtime.cancelRunning()).sort()).toEqual([...running, queued].sort());
+    for (const id of [...running, queued]) expect(await runtime.finish(id)).toMatchObject({ status: 'CANCELLED', error: { code: 'Cancelled' } });
+    // The holders learn it at their next heartbeat, drop the step and end; the queued message is dropped unrun.
+    await until(() => !holders.some(alive));
+    expect(holders.filter(alive)).toEqual([]);
+    await until(async () => (await runtime.queueDepth()).work === 0);
+    expect(await runtime.queueDepth()).toEqual({ work: 0, deadLetters: 0 });
+    const started = (await stepIntervals()).length;
+    const logs = await Promise.all([1, 2].map((n) => readFile(join(runtime.dataDir, 'logs', `worker-${n}.log`), 'utf8')));
+    expect(logs.join('')).not.toMatch(new RegExp(`"step started"[^\\n]*${queued}`));
+    expect(started).toBeGreaterThan(0);
+    for (const id of [...running, queued]) expect(() => statSync(join(runtime.workDir, id))).toThrow(/ENOENT/);
+  });
+});
+
+describe('a step that crashes its worker every time', () => {
+  it('goes to the dead-letter queue after its last delivery, and the job ends FAILED with WorkerLost', async () => {
+    const jobId = await runtime.submit({ source: { type: 'http', url: server.url('/forever.mp4') } });
+    const killed = new Set<number>();
+    const ended = runtime.finish(jobId);
+    let done = false;
+    void ended.then(() => (done = true));
+    // Each worker that starts the step dies at once, as a worker the step crashes would.
+    while (!done) {
+      for (const group of runtime.workers.busy().filter((g) => !killed.has(g))) {
+        process.kill(-group, 'SIGKILL');
+        killed.add(group);
+      }
+      await sleep(100);
+    }
+    const record = await ended;
+    expect(record).toMatchObject({ status: 'FAILED', stage: 'extract', error: { code: 'WorkerLost' } });
+    expect(record.error!.message).toMatch(/died 2 times/);
+    expect(killed.size).toBe(2);
+    await until(async () => (await runtime.queueDepth()).deadLetters === 1);
+    expect(await runtime.queueDepth()).toEqual({ work: 0, deadLetters: 1 });
   });
 });
