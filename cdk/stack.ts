@@ -121,7 +121,8 @@ export class MediaIngestStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       functions,
       restApi: this.api.restApi,
-      deadLetters: [cleanup.deadLetters, reconcile.deadLetters],
+      deadLetters: [cleanup.deadLetters, reconcile.deadLetters, workers.deadLetters],
+      workQueue: workers.queue,
     });
   }
 }

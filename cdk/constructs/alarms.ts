@@ -14,9 +14,13 @@ export interface AlarmsProps {
   readonly functions: readonly lambda.IFunction[];
   readonly restApi: apigateway.RestApi;
   readonly deadLetters: readonly sqs.IQueue[];
+  /** The work queue: a step waiting longer than `waitingAlarmAfter` means the workers cannot keep up (or none run). */
+  readonly workQueue: sqs.IQueue;
+  /** Default: 15 minutes. */
+  readonly waitingAlarmAfter?: Duration;
 }
 
-/** Failed executions, throttles, Lambda errors, API 5xx and dead letters, all to one SNS topic. */
+/** Failed executions, throttles, Lambda errors, API 5xx, dead letters and steps left waiting, all to one SNS topic. */
 export class Alarms extends Construct {
   readonly topic: sns.Topic;
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -25,10 +29,10 @@ export class Alarms extends Construct {
     super(scope, id);
     this.topic = new sns.Topic(this, 'Topic', { displayName: 'media-ingest alarms', enforceSSL: true });
     acknowledge(this.topic, 'AwsSolutions-SNS2', 'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed key, and alarm messages carry no job data');
-    const alarm = (name: string, metric: cloudwatch.IMetric, description: string) => {
+    const alarm = (name: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => {
       const a = new cloudwatch.Alarm(this, name, {
         metric,
-        threshold: 1,
+        threshold,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -46,5 +50,12 @@ export class Alarms extends Construct {
     });
     alarm('Api5xx', props.restApi.metricServerError({ period }), 'the jobs API answered 5xx');
     props.deadLetters.forEach((q, i) => alarm(`DeadLetters${i}`, q.metricApproximateNumberOfMessagesVisible({ period }), `dead letters in ${q.node.path}`));
+    const waiting = props.waitingAlarmAfter ?? Duration.minutes(15);
+    alarm(
+      'StepsWaiting',
+      props.workQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
+      `a step has waited on the work queue for ${waiting.toMinutes()} minutes: the workers cannot keep up, or none can start`,
+      waiting.toSeconds(),
+    );
   }
 }

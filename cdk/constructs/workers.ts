@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -8,7 +8,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledge } from '../nag.js';
+import { acknowledge, findingEnv } from '../nag.js';
 import { componentEnvironment, valueOf, type VariableName } from '../../core/config.js';
 import { workerImageDir } from '../worker-image.js';
 
@@ -155,6 +155,12 @@ export class Workers extends Construct {
     // Scale-in protection while a step runs, through the ECS agent (containers/media-worker/protection.ts).
     const tasks = Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` });
     taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecs:UpdateTaskProtection'], resources: [tasks] }));
+    const cluster = this.cluster.node.defaultChild as CfnResource;
+    acknowledge(
+      taskRole,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${findingEnv(this)}:task/<${Stack.of(this).getLogicalId(cluster)}>/*]`,
+      'task IDs are assigned as the service starts tasks; the grant covers only tasks of this cluster (a worker protects its own task)',
+    );
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,

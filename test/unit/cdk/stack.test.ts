@@ -156,8 +156,79 @@ describe('the workers', () => {
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
     const privateSubnets = ofType('AWS::EC2::Subnet').filter(([, s]) => s.Properties.MapPublicIpOnLaunch === false);
     expect(privateSubnets).toHaveLength(2);
-    expect(logicalId(substitutions.PrivateSubnetA)).toBe(privateSubnets[0]![0]);
-    expect(logicalId(substitutions.PrivateSubnetB)).toBe(privateSubnets[1]![0]);
+    // The worker service runs its tasks there, without public addresses.
+    const [, service] = ofType('AWS::ECS::Service')[0]!;
+    const vpcConfig = service.Properties.NetworkConfiguration.AwsvpcConfiguration;
+    expect(vpcConfig.AssignPublicIp).toBe('DISABLED');
+    expect(vpcConfig.Subnets.map(logicalId).sort()).toEqual(privateSubnets.map(([id]) => id).sort());
+  });
+});
+
+describe('the work queue and the worker service', () => {
+  const queues = ofType('AWS::SQS::Queue');
+  const [workId, work] = queues.find(([id]) => id.startsWith('WorkersWorkQueue'))!;
+  const [deadId, dead] = queues.find(([id]) => id.startsWith('WorkersWorkDeadLetters'))!;
+  const policyOf = (id: string) => ofType('AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues.some((q: unknown) => logicalId(q) === id))![1];
+
+  it('is the queue the ASL sends steps to: encrypted, TLS-only, 256 KiB messages, a dead-letter queue after 3 receives', () => {
+    expect(logicalId(substitutions.WorkQueueUrl)).toBe(workId);
+    expect(work.Properties).toMatchObject({ SqsManagedSseEnabled: true, MaximumMessageSize: 262144, VisibilityTimeout: 60, RedrivePolicy: { maxReceiveCount: 3 } });
+    expect(logicalId(work.Properties.RedrivePolicy.deadLetterTargetArn)).toBe(deadId);
+    expect(dead.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    for (const id of [workId, deadId]) {
+      expect(policyOf(id).Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('takes its visibility timeout and receive count from the settings', () => {
+    const t = new MediaIngestStack(new App(), 'Tuned', { settings: { visibilityTimeoutSeconds: 300, maxReceiveCount: 5 } });
+    const [, q] = Object.entries(Template.fromStack(t).findResources('AWS::SQS::Queue')).find(([id]) => id.startsWith('WorkersWorkQueue'))!;
+    expect(q.Properties).toMatchObject({ VisibilityTimeout: 300, RedrivePolicy: { maxReceiveCount: 5 } });
+  });
+
+  it('alarms on dead letters and on the age of the oldest waiting step', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const on = (metric: string, queue: string) => alarms.filter((a) => a.MetricName === metric && a.Dimensions?.some((d: { Value: unknown }) => logicalId(d.Value) === queue));
+    expect(on('ApproximateNumberOfMessagesVisible', deadId)).toHaveLength(1);
+    expect(on('ApproximateAgeOfOldestMessage', workId)).toEqual([expect.objectContaining({ AlarmActions: [expect.anything()] })]);
+  });
+
+  it('is consumed by a Fargate service of the worker task, from 0 to 20 tasks, scaling on the backlog every minute', () => {
+    const [serviceId, service] = ofType('AWS::ECS::Service')[0]!;
+    expect(service.Properties).toMatchObject({ LaunchType: 'FARGATE', DesiredCount: 0 });
+    expect(logicalId(service.Properties.TaskDefinition)).toBe(ofType('AWS::ECS::TaskDefinition')[0]![0]);
+    const [, target] = ofType('AWS::ApplicationAutoScaling::ScalableTarget')[0]!;
+    expect(target.Properties).toMatchObject({ MinCapacity: 0, MaxCapacity: 20, ScalableDimension: 'ecs:service:DesiredCount' });
+    expect(JSON.stringify(target.Properties.ResourceId)).toContain(serviceId);
+    const policies = ofType('AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) => p.Properties.StepScalingPolicyConfiguration);
+    expect(policies.every((p) => p.AdjustmentType === 'ExactCapacity' && p.Cooldown === 60)).toBe(true);
+    // Up: one task per waiting or running step (concurrency 1), up to 20; down: none when the queue is empty.
+    const up = policies.find((p) => p.StepAdjustments.length > 1)!;
+    expect(up.StepAdjustments.map((a: { ScalingAdjustment: number }) => a.ScalingAdjustment)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const down = policies.find((p) => p.StepAdjustments.length === 1)!;
+    expect(down.StepAdjustments[0].ScalingAdjustment).toBe(0);
+    const scalingAlarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties).filter((a) => a.Metrics);
+    expect(scalingAlarms).toHaveLength(2);
+    for (const a of scalingAlarms) {
+      expect(a).toMatchObject({ EvaluationPeriods: 1 });
+      const metrics = a.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).map((m: { MetricStat: { Metric: { MetricName: string }; Period: number } }) => [m.MetricStat.Metric.MetricName, m.MetricStat.Period]);
+      expect(metrics.sort()).toEqual([['ApproximateNumberOfMessagesNotVisible', 60], ['ApproximateNumberOfMessagesVisible', 60]]);
+    }
+  });
+
+  it('takes minWorkers, maxWorkers and the concurrency per worker as props', () => {
+    const t = Template.fromStack(new MediaIngestStack(new App(), 'Sized', { workers: { minWorkers: 1, maxWorkers: 50 }, settings: { workerConcurrency: 2 } }));
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 1, MaxCapacity: 50 });
+    t.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 1 });
+    const up = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'))
+      .map((p) => p.Properties.StepScalingPolicyConfiguration)
+      .find((p) => p.StepAdjustments.length > 1);
+    const adjustments = up.StepAdjustments.map((a: { ScalingAdjustment: number }) => a.ScalingAdjustment);
+    expect(adjustments.length).toBeLessThanOrEqual(39);
+    expect(adjustments.at(-1)).toBe(50);
+    expect(Math.min(...adjustments)).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -180,14 +251,12 @@ describe('the workflow', () => {
     const needed = new Set<string>();
     if (asl.includes('arn:aws:states:::lambda:invoke')) needed.add('lambda:InvokeFunction');
     if (asl.includes('arn:aws:states:::dynamodb:updateItem')) needed.add('dynamodb:UpdateItem');
-    if (asl.includes('arn:aws:states:::ecs:runTask.waitForTaskToken')) ['ecs:RunTask', 'iam:PassRole'].forEach((a) => needed.add(a));
+    if (asl.includes('arn:aws:states:::sqs:sendMessage.waitForTaskToken')) needed.add('sqs:SendMessage');
     expect(scoped.flatMap((s) => [s.Action].flat()).sort()).toEqual([...needed].sort());
     const on = (action: string) => [scoped.find((s) => [s.Action].flat().includes(action))!.Resource].flat().map(logicalId).sort();
     expect(on('lambda:InvokeFunction')).toEqual([substitutions.ClassifyFunctionArn, substitutions.PublishFunctionArn, substitutions.NotifyFunctionArn].map(logicalId).sort());
     expect(on('dynamodb:UpdateItem')).toEqual([logicalId(substitutions.JobsTableName)]);
-    expect(on('ecs:RunTask')).toEqual([logicalId(substitutions.WorkerTaskDefinitionArn)]);
-    const taskDefinition = ofType('AWS::ECS::TaskDefinition')[0]![1];
-    expect(on('iam:PassRole')).toEqual([logicalId(taskDefinition.Properties.TaskRoleArn), logicalId(taskDefinition.Properties.ExecutionRoleArn)].sort());
+    expect(on('sqs:SendMessage')).toEqual([logicalId(substitutions.WorkQueueUrl)]);
     // Unscoped statements are only the X-Ray and log-delivery APIs, which have no resource-level permissions.
     for (const s of statements.filter((x) => x.Resource === '*')) for (const a of [s.Action].flat()) expect(a).toMatch(/^(xray|logs):/);
   });
@@ -334,9 +403,11 @@ describe('cleanup and alarms', () => {
     expect(metric('Errors')).toHaveLength(10);
     expect(metric('Throttles')).toHaveLength(10);
     expect(metric('5XXError')).toHaveLength(1);
-    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(2);
+    // Dead letters of cleanup, reconcile and the work queue.
+    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
     const topic = ofType('AWS::SNS::Topic')[0]![0];
-    for (const a of alarms) expect(a.AlarmActions.map(logicalId)).toEqual([topic]);
+    // The worker service's scaling alarms (on a metric expression) act on its scaling policies instead.
+    for (const a of alarms.filter((x) => !x.Metrics)) expect(a.AlarmActions.map(logicalId)).toEqual([topic]);
   });
 });
 
