@@ -10,9 +10,9 @@ const USAGE = `media-ingest — turn a media URL into verified artifacts, on thi
 
 Usage:
   media-ingest run <url|file> [--actions download,transcode,transcribe] [--out DIR] [--json]
-                         [--allow-host HOST]... [--connections N] [--data-dir DIR]
-  media-ingest serve [--port N] [--allow-host HOST]... [--data-dir DIR]
-  media-ingest demo [--out DIR] [--data-dir DIR]
+                         [--allow-host HOST]... [--connections N] [--workers N] [--data-dir DIR]
+  media-ingest serve [--port N] [--allow-host HOST]... [--workers N] [--data-dir DIR]
+  media-ingest demo [--out DIR] [--workers N] [--data-dir DIR]
   media-ingest help
 
 run     runs one job to its end. Exit 0 when it SUCCEEDED, 1 when it FAILED, 2 on bad usage.
@@ -22,6 +22,8 @@ run     runs one job to its end. Exit 0 when it SUCCEEDED, 1 when it FAILED, 2 o
 serve   the HTTP API on 127.0.0.1: POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /uploads (default port 8080).
 demo    makes sample media, serves it on loopback, runs a job on it and prints where the artifacts are.
 
+--workers N (1-64) warm worker processes run the steps, one at a time each (default: $MEDIA_INGEST_WORKERS or the
+        number of cores); more jobs than workers wait on the work queue.
 Loopback, private and link-local addresses are refused (UnsafeUrl) unless --allow-host names them.
 State lives in --data-dir (default: $MEDIA_INGEST_DATA_DIR or ./.media-ingest).`;
 
@@ -34,6 +36,7 @@ const OPTIONS = {
   'allow-host': { type: 'string', multiple: true, default: [] as string[] },
   connections: { type: 'string' },
   port: { type: 'string' },
+  workers: { type: 'string' },
   'data-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -141,12 +144,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const dataDir = resolve(values['data-dir'] ?? process.env.MEDIA_INGEST_DATA_DIR ?? '.media-ingest');
   const allowHosts = values['allow-host'];
+  const workers = integer(values.workers ?? process.env.MEDIA_INGEST_WORKERS, 'workers', 1, 64);
 
   if (command === 'run') {
     if (rest.length !== 1) throw new UsageError('run takes exactly one URL or file');
     const opts = { actions: actions(values.actions), connections: integer(values.connections, 'connections', 1, 64), out: values.out };
     const print = routeLogs(dataDir);
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts, say });
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts, say, workers });
     try {
       const { record, written, seconds } = await runJob(runtime, rest[0]!, opts);
       print(values.json ? JSON.stringify(record) + '\n' : summary(record, seconds, written));
@@ -160,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
     if (rest.length) throw new UsageError('serve takes no arguments');
     const port = integer(values.port, 'port', 0, 65535) ?? 8080;
     const print = routeLogs(dataDir);
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts, say });
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts, say, workers });
     const { server, url } = await startApiServer(port, runtime);
     print(`media-ingest API on ${url} (POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /uploads); data in ${dataDir}; Ctrl-C stops (running jobs finish first)\n`);
     const signal = () =>
@@ -192,7 +196,7 @@ async function main(argv: string[]): Promise<number> {
     const clip = makeClip(join(dataDir, 'demo-source'), 'sample.mp4', { speech: 'Hello from media ingest. This clip was made on your machine and served on loopback.' });
     const { url, server } = await serveSample(clip, 'sample.mp4');
     print(`serving it at ${url}; running a job with download, transcode and transcribe…\n`);
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1', ...allowHosts], say });
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1', ...allowHosts], say, workers });
     try {
       const { record, written, seconds } = await runJob(runtime, url, { actions: ['download', 'transcode', 'transcribe'], out });
       print(summary(record, seconds, written));

@@ -1,22 +1,15 @@
 import './polyfills.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { join, resolve } from 'node:path';
 import { type Clients, destroyClients } from '../core/aws.js';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseCallLog, recordCalls, type RecordedCall } from '../core/call-log.js';
 import { CALL_LOG_VARIABLE, type Deps, setUp } from '../core/component.js';
 import { type Component, type Config, type Settings } from '../core/config.js';
 import { executionArn, executionName, type JobRecord } from '../core/job.js';
-import { uploadPrefix } from '../core/storage.js';
 import * as classify from '../lambdas/classify/handler.js';
 import * as notify from '../lambdas/notify/handler.js';
 import * as publish from '../lambdas/publish/handler.js';
@@ -26,6 +19,7 @@ import * as createUpload from '../lambdas/create-upload/handler.js';
 import * as getJobEntry from '../lambdas/get-job/handler.js';
 import * as listJobs from '../lambdas/list-jobs/handler.js';
 import * as startJobEntry from '../lambdas/start-job/handler.js';
+import { downloadArtifacts, uploadFile } from './artifacts.js';
 import { answerOf, type ApiCall, proxyEvent } from './api-events.js';
 import { type Deployment, deploymentFor } from './deployment.js';
 import { lambdaEnvironment, platformEnv, settingsOf, workerTask } from './environments.js';
@@ -68,7 +62,8 @@ export class LocalRuntime {
   private deployment!: Deployment;
   private components = new Map<Component, Deps>();
   private lambdas: Record<string, (event: unknown) => Promise<unknown>> = {};
-  private pool: WorkerPool | undefined;
+  /** The warm workers: their process groups (bubblewrap and the worker in each), and those running a step now. */
+  workers!: WorkerPool;
   private apiHandlers!: Record<'startJob' | 'listJobs' | 'getJob' | 'cancelJob' | 'createUpload', ReturnType<typeof startJobEntry.forEnvironment>>;
 
   /** The API's functions, as API Gateway invokes them (local/api-server.ts routes to these). */
@@ -151,8 +146,8 @@ export class LocalRuntime {
     await this.queue.configure(this.deployment.queue);
     const task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandboxed, this.queue.workQueueUrl);
     // A redeploy replaces the service's tasks: the old workers give their messages back, new ones take them.
-    if (this.pool) await this.pool.replace(task);
-    else this.pool = new WorkerPool(task, this.options.workers ?? availableParallelism(), join(this.dataDir, 'logs'));
+    if (this.workers) await this.workers.replace(task);
+    else this.workers = new WorkerPool(task, this.options.workers ?? availableParallelism(), join(this.dataDir, 'logs'));
   }
 
   /**
@@ -199,11 +194,6 @@ export class LocalRuntime {
     return join(this.dataDir, 'work');
   }
 
-  /** The warm workers: their process groups (bubblewrap and the worker in each), and those running a step now. */
-  get workers(): WorkerPool {
-    return this.pool!;
-  }
-
   /** Messages in the work queue and in its dead-letter queue, visible or not. */
   queueDepth(): Promise<{ work: number; deadLetters: number }> {
     return this.queue.depth();
@@ -238,11 +228,8 @@ export class LocalRuntime {
   }
 
   /** Puts a local file under the local tenant's upload prefix, as a caller's upload would be; returns its key. */
-  async upload(path: string): Promise<string> {
-    const name = basename(path).replace(/[^A-Za-z0-9._-]/g, '_').slice(-100) || 'upload';
-    const key = `${uploadPrefix(LOCAL_TENANT)}${randomUUID()}/${name}`;
-    await new Upload({ client: this.s3, params: { Bucket: this.config.STAGING_BUCKET, Key: key, Body: createReadStream(path) } }).done();
-    return key;
+  upload(path: string): Promise<string> {
+    return uploadFile(this.s3, this.config.STAGING_BUCKET, LOCAL_TENANT, path);
   }
 
   /** Resolves when no execution is running. */
@@ -293,21 +280,13 @@ export class LocalRuntime {
   }
 
   /** Copies a job's artifacts from local S3 into `dir`, under their artifact names. */
-  async download(record: JobRecord, dir: string): Promise<string[]> {
-    await mkdir(dir, { recursive: true });
-    const written: string[] = [];
-    for (const artifact of record.artifacts) {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: artifact.bucket, Key: artifact.key }));
-      const path = join(dir, artifact.name);
-      await pipeline(out.Body as Readable, createWriteStream(path));
-      written.push(path);
-    }
-    return written;
+  download(record: JobRecord, dir: string): Promise<string[]> {
+    return downloadArtifacts(this.s3, record, dir);
   }
 
   async stop(): Promise<void> {
     await this.engine.drain();
-    await this.pool?.stop();
+    await this.workers.stop();
     await this.queue.stop();
     await new Promise<void>((res) => this.sfnServer.close(() => res()));
     this.sfnServer.closeAllConnections();

@@ -31,7 +31,7 @@ describe('contracts between the parts', () => {
 
   it('matches in Retry and Catch only known codes, States.* or the integrated services\' own errors', () => {
     const names = Object.values(definition.States).flatMap((s) => [...(s.Retry ?? []), ...(s.Catch ?? [])].flatMap((r) => r.ErrorEquals));
-    const unknown = names.filter((n) => !(ERROR_CODES as readonly string[]).includes(n) && !/^(States|Lambda|DynamoDB|ECS)\.[A-Za-z]+$/.test(n));
+    const unknown = names.filter((n) => !(ERROR_CODES as readonly string[]).includes(n) && !/^(States|Lambda|DynamoDB|SQS)\.[A-Za-z]+$/.test(n));
     expect(unknown).toEqual([]);
   });
 

@@ -88,9 +88,11 @@ const LEGITIMATE: RecordedCall[] = [
   // The state machine: the ASL's Task resources.
   ...['classify', 'publish', 'notify'].map((f) => call('statemachine', 'lambda:InvokeFunction', { function: f })),
   call('statemachine', 'dynamodb:UpdateItem', jobs),
-  call('statemachine', 'ecs:RunTask', { taskDefinition: 'media-worker' }),
-  call('statemachine', 'iam:PassRole', { role: 'worker' }),
-  call('statemachine', 'iam:PassRole', { role: 'worker-execution' }),
+  call('statemachine', 'sqs:SendMessage', { queue: 'work' }),
+  // The worker consumes the work queue.
+  call('worker', 'sqs:ReceiveMessage', { queue: 'work' }),
+  call('worker', 'sqs:ChangeMessageVisibility', { queue: 'work' }),
+  call('worker', 'sqs:DeleteMessage', { queue: 'work' }),
 ];
 
 const summary = (e: { component: string; action: string; arn: string; explanation: string }) => `${e.component} ${e.action} ${e.arn}: ${e.explanation}`;
@@ -122,6 +124,11 @@ describe('IAM, proven offline against the synthesised roles', () => {
       call('cancel-job', 's3:ListBucket', { bucket: 'media-ingest-staging', prefix: 'uploads/' }),
       call('publish', 'secretsmanager:GetSecretValue', { secret: 'callback' }),
       call('statemachine', 's3:GetObject', staging('source.mp4')),
+      // The worker may only consume its queue, the state machine only send to it.
+      call('worker', 'sqs:SendMessage', { queue: 'work' }),
+      call('worker', 'sqs:PurgeQueue', { queue: 'work' }),
+      call('statemachine', 'sqs:ReceiveMessage', { queue: 'work' }),
+      call('statemachine', 'sqs:DeleteMessage', { queue: 'work' }),
     ];
     const denied = await deniedCalls(template, outside);
     expect(denied.map((e) => `${e.component} ${e.action}`)).toEqual(outside.map((c) => `${c.component} ${c.action}`));

@@ -44,10 +44,17 @@ describe('statemachine/pipeline.asl.json', () => {
     expect(state.TimeoutSeconds).toBeGreaterThan(0);
   });
 
-  it('gives every Fargate task a HeartbeatSeconds shorter than its timeout', () => {
-    const fargate = tasks.filter(([, s]) => s.Resource?.includes('ecs:runTask'));
-    expect(fargate.map(([n]) => n).sort()).toEqual(['Extract', 'Merge', 'Transcribe']);
-    for (const [, s] of fargate) expect(s.HeartbeatSeconds).toBeLessThan(s.TimeoutSeconds!);
+  it('sends Extract, Merge and Transcribe to the work queue with only a reference, and no heartbeat deadline a backlog could pass', () => {
+    const queued = tasks.filter(([, s]) => s.Resource === 'arn:aws:states:::sqs:sendMessage.waitForTaskToken');
+    expect(queued.map(([n]) => n).sort()).toEqual(['Extract', 'Merge', 'Transcribe']);
+    for (const [name, s] of queued) {
+      expect((s as { Parameters?: unknown }).Parameters).toEqual({
+        QueueUrl: '${WorkQueueUrl}',
+        MessageBody: { step: name.toLowerCase(), 'taskToken.$': '$$.Task.Token', 'tenant.$': '$.tenant', 'jobId.$': '$.jobId' },
+      });
+      // A message may wait behind a burst longer than any heartbeat: the claim's liveness is the visibility timeout.
+      expect(s.HeartbeatSeconds).toBeUndefined();
+    }
   });
 
   it.each(tasks)('gives Task %s a Retry and a Catch of every error that leads to a recorded failure', (name, state) => {
