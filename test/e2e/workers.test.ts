@@ -70,16 +70,6 @@ describe('a burst far larger than the pool', () => {
   });
 });
 
-/** Whether any process of the group is alive. */
-const alive = (group: number) => {
-  try {
-    process.kill(-group, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Waits (bounded) until `check` holds. */
 async function until(check: () => boolean | Promise<boolean>, tries = 200): Promise<void> {
   for (let i = 0; i < tries && !(await check()); i++) await sleep(100);
@@ -97,6 +87,7 @@ describe('cancelled jobs', () => {
     expect((await runtime.cancelRunning()).sort()).toEqual([...running, queued].sort());
     for (const id of [...running, queued]) expect(await runtime.finish(id)).toMatchObject({ status: 'CANCELLED', error: { code: 'Cancelled' } });
     // The holders learn it at their next heartbeat, drop the step and end; the queued message is dropped unrun.
+    const alive = (group: number) => runtime.workers.groups().includes(group);
     await until(() => !holders.some(alive));
     expect(holders.filter(alive)).toEqual([]);
     await until(async () => (await runtime.queueDepth()).work === 0);
