@@ -95,9 +95,10 @@ const sha256 = async (path: string) => createHash('sha256').update(await readFil
 /** The peak RSS the worker of `step` logged for a job (from its log, one JSON object a line). */
 function workerPeakRss(record: JobRecord, step: string): number {
   const logs = join(fx.dir, 'data', 'logs');
-  const lines = readdirSync(logs).filter((f) => f.endsWith(`-${step}.log`)).flatMap((f) => readFileSync(join(logs, f), 'utf8').split('\n'));
-  const entries = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { message?: string; jobId?: string; maxRssBytes?: number });
-  const peaks = entries.filter((e) => e.message === 'step resources' && e.jobId === record.jobId).map((e) => e.maxRssBytes!);
+  const lines = readdirSync(logs).filter((f) => /^worker-\d+\.log$/.test(f)).flatMap((f) => readFileSync(join(logs, f), 'utf8').split('\n'));
+  const entries = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { message?: string; jobId?: string; step?: string; maxRssBytes?: number });
+  // A warm worker's peak is its lifetime's: this job's step, or an earlier one on the same worker.
+  const peaks = entries.filter((e) => e.message === 'step resources' && e.jobId === record.jobId && e.step === step).map((e) => e.maxRssBytes!);
   expect(peaks.length).toBeGreaterThan(0);
   return Math.max(...peaks);
 }
