@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Config } from './config.js';
 import { normaliseHost } from './egress.js';
-import { InvalidRequestError } from './errors.js';
+import { InvalidRequestError, UnsafeUrlError } from './errors.js';
 import { safeFetch } from './http.js';
 import { logger } from './logger.js';
 import { backoffMs, retry } from './retry.js';
@@ -16,11 +16,26 @@ export function checkCallbackUrl(config: Config, raw: string): { url: URL; secre
     throw new InvalidRequestError('callback_url: callbacks are not configured here (MEDIA_INGEST_CALLBACK_SECRET is not set)');
   }
   const url = new URL(raw);
-  // Compared as the egress policy compares hosts: case and a trailing dot make no difference.
-  if (!config.MEDIA_INGEST_CALLBACK_ALLOW_HOSTS.map(normaliseHost).includes(normaliseHost(url.hostname))) {
+  if (!onCallbackAllowlist(config, url)) {
     throw new InvalidRequestError(`callback_url: host ${url.hostname} is not on the callback allowlist (MEDIA_INGEST_CALLBACK_ALLOW_HOSTS)`);
   }
   return { url, secret };
+}
+
+/** Compared as the egress policy compares hosts: case and a trailing dot make no difference. */
+function onCallbackAllowlist(config: Config, url: URL): boolean {
+  return config.MEDIA_INGEST_CALLBACK_ALLOW_HOSTS.map(normaliseHost).includes(normaliseHost(url.hostname));
+}
+
+/** A redirect hop of a callback: off the allowlist, delivery ends there (UnsafeUrl, never retried) and nothing is sent. */
+function checkCallbackHop(config: Config): (hop: URL) => void {
+  return (hop) => {
+    if (!onCallbackAllowlist(config, hop)) {
+      throw new UnsafeUrlError(`callback redirect to host ${hop.hostname} refused: it is not on the callback allowlist (MEDIA_INGEST_CALLBACK_ALLOW_HOSTS)`, {
+        details: { host: hop.hostname },
+      });
+    }
+  };
 }
 
 /**
@@ -63,6 +78,8 @@ export async function deliverCallback(config: Config, table: JobsTable, tenant: 
           },
           body,
           signal: AbortSignal.timeout(10_000),
+          // The signature and the record go to allowlisted hosts only, whatever the receiver redirects to.
+          checkHop: checkCallbackHop(config),
         });
         await response.body?.cancel();
         outcome.status = response.status;

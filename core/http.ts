@@ -17,6 +17,8 @@ export interface SafeFetchOptions {
   readonly headers?: Record<string, string>;
   readonly body?: string | FormData;
   readonly signal?: AbortSignal;
+  /** A rule every redirect hop must pass besides the egress policy (callbacks: their allowlist); throws to refuse. */
+  readonly checkHop?: (url: URL) => void;
 }
 
 export interface SafeResponse {
@@ -92,7 +94,9 @@ export async function safeFetch(config: Config, rawUrl: string, options: SafeFet
     if (hop >= config.MEDIA_INGEST_MAX_REDIRECTS) {
       throw new InvalidRequestError(`more than ${config.MEDIA_INGEST_MAX_REDIRECTS} redirects from ${rawUrl}`);
     }
-    url = withoutCredentials(checkUrl(policy, new URL(location, url).toString()).toString());
+    const next = checkUrl(policy, new URL(location, url).toString());
+    options.checkHop?.(next);
+    url = withoutCredentials(next.toString());
   }
 }
 
