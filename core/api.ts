@@ -2,14 +2,24 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type Deps, entry } from './component.js';
 import type { Component } from './config.js';
 import { logger } from './logger.js';
-import { InvalidRequestError, MediaIngestError, type ErrorCode } from './errors.js';
+import { bodyLimit } from './api-routes.js';
+import { InvalidRequestError, MediaIngestError, PayloadTooLargeError, type ErrorCode } from './errors.js';
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   InvalidRequest: 400,
   UnsafeUrl: 400,
+  // A declared upload size past the job limit: the request itself is what is wrong.
+  TooLarge: 400,
   JobNotFound: 404,
+  RequestTimeout: 408,
   Conflict: 409,
+  PayloadTooLarge: 413,
 };
+
+/** PayloadTooLarge past the route's body limit (API Gateway stops at 10 MB; each route needs far less). */
+export function bodySizeError(bytes: number, limit: number): PayloadTooLargeError | undefined {
+  return bytes > limit ? new PayloadTooLargeError(`the request body has ${bytes} bytes or more; this route takes at most ${limit}`) : undefined;
+}
 
 export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -49,7 +59,8 @@ export interface ApiRequest {
   tenant: string;
   /** The body as JSON (`emptyBody` when there is none and the route allows it). */
   body: () => unknown;
-  jobId: string | undefined;
+  /** The `{id}` path parameter: a job's id, or an upload's. */
+  id: string | undefined;
   query: Record<string, string | undefined>;
 }
 
@@ -60,11 +71,15 @@ export interface ApiRequest {
 export function apiEntry(component: Component, status: number, make: (deps: Deps) => (req: ApiRequest) => Promise<unknown>, emptyBody?: unknown) {
   return entry(component, (deps) => {
     const run = make(deps);
+    const limit = bodyLimit(component, deps.config.MEDIA_INGEST_MAX_REQUEST_BYTES);
+    const idKey = component.endsWith('-upload') ? 'uploadId' : 'jobId';
     return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-      const jobId = event.pathParameters?.id;
-      logger.appendKeys({ requestId: event.requestContext?.requestId, ...(jobId ? { jobId } : {}) });
+      const id = event.pathParameters?.id;
+      logger.appendKeys({ requestId: event.requestContext?.requestId, ...(id ? { [idKey]: id } : {}) });
       try {
-        const result = await run({ tenant: tenantOf(event), body: () => parseBody(event, emptyBody), jobId, query: event.queryStringParameters ?? {} });
+        const tooLarge = bodySizeError(Buffer.byteLength(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'), limit);
+        if (tooLarge) throw tooLarge;
+        const result = await run({ tenant: tenantOf(event), body: () => parseBody(event, emptyBody), id, query: event.queryStringParameters ?? {} });
         return json(status, result);
       } catch (err) {
         return errorResponse(err);

@@ -44,6 +44,7 @@ const bool = z
   .transform((v) => v === 'true' || v === '1');
 
 const API: Component[] = ['start-job', 'get-job', 'list-jobs', 'cancel-job', 'create-upload'];
+const UPLOADS: Component[] = ['create-upload'];
 const CALLBACKS: Component[] = ['start-job', 'notify', 'reconcile'];
 const FETCHERS: Component[] = ['classify', 'notify', 'reconcile', 'worker'];
 const ALL: Component[] = COMPONENTS.filter((c) => c !== 'statemachine');
@@ -68,8 +69,8 @@ function setting<S extends z.ZodType, K extends Kind>(schema: S, kind: K, reader
  */
 const VARIABLES = {
   // Resources, filled in by the deployment.
-  JOBS_TABLE: { schema: z.string().min(1), kind: 'string', readers: [...API.filter((c) => c !== 'create-upload'), 'notify', 'reconcile', 'cleanup', 'worker'], required: true },
-  STAGING_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['start-job', 'classify', 'publish', 'notify', 'reconcile', 'cancel-job', 'cleanup', 'create-upload', 'worker'], required: true },
+  JOBS_TABLE: { schema: z.string().min(1), kind: 'string', readers: [...API.filter((c) => !UPLOADS.includes(c)), 'notify', 'reconcile', 'cleanup', 'worker'], required: true },
+  STAGING_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['start-job', 'classify', 'publish', 'notify', 'reconcile', 'cancel-job', 'cleanup', ...UPLOADS, 'worker'], required: true },
   ARTIFACTS_BUCKET: { schema: z.string().min(1), kind: 'string', readers: ['publish'], required: true },
   STATE_MACHINE_ARN: { schema: z.string().min(1), kind: 'string', readers: ['start-job'], required: true },
   WORK_QUEUE_URL: { schema: z.string().min(1), kind: 'string', readers: ['worker'], required: true },
@@ -90,6 +91,8 @@ const VARIABLES = {
   MEDIA_INGEST_MAX_SEGMENTS: setting(int(20_000), 'int', ['classify', 'worker']),
   MEDIA_INGEST_MAX_HEIGHT: setting(int(1080), 'int', ['classify', 'worker']),
   MEDIA_INGEST_PLATFORM_ATTEMPTS: setting(int(3), 'int', ['worker']),
+  // API Gateway refuses more than 10 MB itself: a higher limit would hold only locally.
+  MEDIA_INGEST_MAX_REQUEST_BYTES: setting(z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(10 * 1024 * 1024), 'int', API),
   MEDIA_INGEST_MAX_REDIRECTS: setting(z.coerce.number().int().min(0).default(5), 'int', FETCHERS),
   MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: setting(int(16), 'int', FETCHERS),
   MEDIA_INGEST_CONNECT_TIMEOUT_MS: setting(int(10_000), 'int', FETCHERS),

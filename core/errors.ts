@@ -17,6 +17,9 @@ export const ERROR_CODES = [
   'PublishFailed',
   'JobNotFound',
   'Conflict',
+  // The API's own answers to requests it refuses.
+  'PayloadTooLarge',
+  'RequestTimeout',
   // Recorded by reconcile when an execution ends outside the ASL's own failure path.
   'ExecutionFailed',
   'ExecutionTimedOut',
@@ -100,6 +103,13 @@ export class JobNotFoundError extends MediaIngestError {
 export class ConflictError extends MediaIngestError {
   constructor(message: string, options?: Options) { super('Conflict', message, options); }
 }
+export class PayloadTooLargeError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('PayloadTooLarge', message, options); }
+}
+export class RequestTimeoutError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('RequestTimeout', message, options); }
+}
+
 
 /** The cause string a failed step reports: the same JSON shape Lambda gives Step Functions. */
 export function errorCause(err: unknown): string {

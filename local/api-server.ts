@@ -1,25 +1,51 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bodySizeError, errorResponse } from '../core/api.js';
+import { API_ROUTES, bodyLimit } from '../core/api-routes.js';
+import { RequestTimeoutError } from '../core/errors.js';
 import { proxyEvent } from './api-events.js';
 import { LOCAL_TENANT, type LocalRuntime } from './runtime.js';
 
 type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
-type Api = ReturnType<LocalRuntime['api']>;
 
-/** The API Gateway routes, backed by the same Lambda handlers (on the environments the template gives them). */
-const ROUTES: Array<{ method: string; pattern: RegExp; resource: string; handler: keyof Api }> = [
-  { method: 'POST', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: 'startJob' },
-  { method: 'GET', pattern: /^\/jobs\/?$/, resource: '/jobs', handler: 'listJobs' },
-  { method: 'GET', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: 'getJob' },
-  { method: 'DELETE', pattern: /^\/jobs\/(?<id>[^/]+)$/, resource: '/jobs/{id}', handler: 'cancelJob' },
-  { method: 'POST', pattern: /^\/uploads\/?$/, resource: '/uploads', handler: 'createUpload' },
-];
+/** How long a request body may take to arrive (API Gateway's own is about its 29-second integration timeout). */
+export const BODY_TIMEOUT_MS = 30_000;
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** The API Gateway routes (core/api-routes.ts), backed by the same Lambda handlers (on the template's environments). */
+const ROUTES = API_ROUTES.map((route) => ({
+  ...route,
+  pattern: new RegExp(`^${route.resource.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}/?$`),
+}));
+
+/**
+ * The body, up to `limit` bytes within `timeoutMs`: a declared or counted length past the limit is PayloadTooLarge
+ * and a body that has not ended in time is RequestTimeout, both without reading (or keeping) the rest.
+ */
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      req.removeAllListeners('data').pause();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new RequestTimeoutError(`the request body did not arrive within ${timeoutMs} ms`)), timeoutMs);
+    const declared = bodySizeError(Number(req.headers['content-length'] ?? 0), limit);
+    if (declared) return fail(declared);
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      const counted = bodySizeError(bytes, limit);
+      if (counted) return fail(counted);
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', fail);
+  });
 }
 
 /** The event for a request to `resource`; the caller is the local tenant (IAM identity on AWS). */
@@ -30,8 +56,20 @@ function eventOf(req: IncomingMessage, resource: string, body: string, params: R
   return proxyEvent({ tenant: LOCAL_TENANT, method: req.method ?? 'GET', resource, path: url.pathname, body, params, query, headers });
 }
 
+/** A refused request's answer; the connection closes after it, so the rest of its body is never read. */
+function refuse(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  const answer = errorResponse(err);
+  res.writeHead(answer.statusCode, { ...(answer.headers as Record<string, string>), connection: 'close' }).end(answer.body);
+  res.on('finish', () => req.socket.end());
+}
+
+export interface ApiServerOptions {
+  /** How long a request body may take. Default: BODY_TIMEOUT_MS. */
+  bodyTimeoutMs?: number;
+}
+
 /** `media-ingest serve`: the HTTP API on loopback. */
-export async function startApiServer(port: number, runtime: LocalRuntime): Promise<{ server: Server; url: string }> {
+export async function startApiServer(port: number, runtime: LocalRuntime, options: ApiServerOptions = {}): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const route = ROUTES.find((r) => r.method === req.method && r.pattern.test(path));
@@ -40,10 +78,14 @@ export async function startApiServer(port: number, runtime: LocalRuntime): Promi
       return;
     }
     const params = (route.pattern.exec(path)?.groups ?? {}) as Record<string, string>;
-    readBody(req)
-      .then((body) => (runtime.api()[route.handler] as Handler)(eventOf(req, route.resource, body, params)))
-      .then((result) => res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body))
-      .catch((err: Error) => res.writeHead(500).end(JSON.stringify({ error: { code: 'InternalError', message: err.message } })));
+    const limit = bodyLimit(route.component, runtime.config.MEDIA_INGEST_MAX_REQUEST_BYTES);
+    readBody(req, limit, options.bodyTimeoutMs ?? BODY_TIMEOUT_MS).then(
+      (body) =>
+        (runtime.api()[route.component] as Handler)(eventOf(req, route.resource, body, params))
+          .then((result) => res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body))
+          .catch((err: Error) => res.writeHead(500).end(JSON.stringify({ error: { code: 'InternalError', message: err.message } }))),
+      (err: unknown) => refuse(req, res, err),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

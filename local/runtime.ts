@@ -4,6 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ApiComponent } from '../core/api-routes.js';
 import { type Clients, destroyClients } from '../core/aws.js';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseCallLog, recordCalls, type RecordedCall } from '../core/call-log.js';
@@ -64,7 +65,7 @@ export class LocalRuntime {
   private lambdas: Record<string, (event: unknown) => Promise<unknown>> = {};
   /** The warm workers: their process groups (bubblewrap and the worker in each), and those running a step now. */
   workers!: WorkerPool;
-  private apiHandlers!: Record<'startJob' | 'listJobs' | 'getJob' | 'cancelJob' | 'createUpload', ReturnType<typeof startJobEntry.forEnvironment>>;
+  private apiHandlers!: Record<ApiComponent, ReturnType<typeof startJobEntry.forEnvironment>>;
 
   /** The API's functions, as API Gateway invokes them (local/api-server.ts routes to these). */
   api() {
@@ -137,11 +138,11 @@ export class LocalRuntime {
     };
     this.reconcile = reconcile.forEnvironment(lambdaEnv('reconcile'));
     this.apiHandlers = {
-      startJob: startJobEntry.forEnvironment(lambdaEnv('start-job')),
-      listJobs: listJobs.forEnvironment(lambdaEnv('list-jobs')),
-      getJob: getJobEntry.forEnvironment(lambdaEnv('get-job')),
-      cancelJob: cancelJobEntry.forEnvironment(lambdaEnv('cancel-job')),
-      createUpload: createUpload.forEnvironment(lambdaEnv('create-upload')),
+      'start-job': startJobEntry.forEnvironment(lambdaEnv('start-job')),
+      'list-jobs': listJobs.forEnvironment(lambdaEnv('list-jobs')),
+      'get-job': getJobEntry.forEnvironment(lambdaEnv('get-job')),
+      'cancel-job': cancelJobEntry.forEnvironment(lambdaEnv('cancel-job')),
+      'create-upload': createUpload.forEnvironment(lambdaEnv('create-upload')),
     };
     await this.queue.configure(this.deployment.queue);
     const task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandboxed, this.queue.workQueueUrl);
@@ -223,7 +224,7 @@ export class LocalRuntime {
   /** Starts a job with `POST /jobs`, for the local tenant; `connections` is the request's own field. */
   async submit(body: unknown, connections?: number): Promise<string> {
     const request = connections === undefined ? body : { ...(body as object), connections };
-    const answer = await this.call('startJob', { method: 'POST', resource: '/jobs', path: '/jobs', body: JSON.stringify(request) });
+    const answer = await this.call('start-job', { method: 'POST', resource: '/jobs', path: '/jobs', body: JSON.stringify(request) });
     return (answer as { jobId: string }).jobId;
   }
 
@@ -251,7 +252,7 @@ export class LocalRuntime {
     for (const { tenant, jobId } of jobs) {
       const route = { method: 'DELETE', resource: '/jobs/{id}', path: `/jobs/${jobId}`, params: { id: jobId } };
       // A job that ended meanwhile (Conflict) needs no cancelling.
-      await this.call('cancelJob', route, tenant).catch((err: unknown) => {
+      await this.call('cancel-job', route, tenant).catch((err: unknown) => {
         if ((err as Error).name !== 'Conflict') throw err;
       });
     }
@@ -261,7 +262,7 @@ export class LocalRuntime {
   /** The job's record with `GET /jobs/{id}`, as `tenant`; undefined when there is none. */
   async job(jobId: string, tenant = LOCAL_TENANT): Promise<JobRecord | undefined> {
     const route = { method: 'GET', resource: '/jobs/{id}', path: `/jobs/${jobId}`, params: { id: jobId } };
-    return (this.call('getJob', route, tenant) as Promise<JobRecord>).catch((err: Error) => {
+    return (this.call('get-job', route, tenant) as Promise<JobRecord>).catch((err: Error) => {
       if (err.name === 'JobNotFound') return undefined;
       throw err;
     });
