@@ -108,12 +108,13 @@ export class MediaIngestStack extends Stack {
     const functions = [...Object.values(this.workflow.functions), ...this.api.functions, cleanup.function, reconcile.function];
     if (props.encryptionKey) {
       // SSE-KMS: S3 and DynamoDB use the key with the caller's permissions. Every reader of the table or of objects
-      // decrypts (create-upload only presigns a PUT); whoever writes objects generates data keys.
+      // decrypts (and so does a multipart upload's, whose part URLs create-upload signs); writers generate data keys.
       const key = props.encryptionKey;
-      for (const fn of functions) if (fn.component !== 'create-upload') key.grantDecrypt(fn);
+      for (const fn of functions) key.grantDecrypt(fn);
       key.grantDecrypt(workers.taskDefinition.taskRole);
       key.grantDecrypt(this.workflow.stateMachine);
-      for (const writer of [this.workflow.functions.publish, this.api.functions.find((fn) => fn.component === 'create-upload')!, workers.taskDefinition.taskRole]) {
+      const uploaders = this.api.functions.filter((fn) => fn.component.endsWith('-upload'));
+      for (const writer of [this.workflow.functions.publish, ...uploaders, workers.taskDefinition.taskRole]) {
         key.grant(writer, 'kms:GenerateDataKey');
       }
     }

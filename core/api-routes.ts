@@ -3,7 +3,7 @@ import type { Component } from './config.js';
 /** API Gateway's own limit on a REST API request body; the local API stands in for it with the same number. */
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-export type ApiComponent = 'start-job' | 'get-job' | 'list-jobs' | 'cancel-job' | 'create-upload';
+export type ApiComponent = 'start-job' | 'get-job' | 'list-jobs' | 'cancel-job' | 'create-upload' | 'complete-upload';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -25,6 +25,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', resource: '/jobs/{id}', component: 'get-job', maxBodyBytes: 0 },
   { method: 'DELETE', resource: '/jobs/{id}', component: 'cancel-job', maxBodyBytes: 0 },
   { method: 'POST', resource: '/uploads', component: 'create-upload', maxBodyBytes: 4 * 1024 },
+  // Up to 1,000 parts (core/uploads.ts) of about 70 bytes each: part number and ETag.
+  { method: 'POST', resource: '/uploads/{id}/complete', component: 'complete-upload', maxBodyBytes: 128 * 1024 },
 ];
 
 export const API_COMPONENTS: readonly Component[] = [...new Set(API_ROUTES.map((r) => r.component))];

@@ -10,7 +10,9 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   UnsafeUrl: 400,
   // A declared upload size past the job limit: the request itself is what is wrong.
   TooLarge: 400,
+  QuotaExceeded: 403,
   JobNotFound: 404,
+  UploadNotFound: 404,
   RequestTimeout: 408,
   Conflict: 409,
   PayloadTooLarge: 413,

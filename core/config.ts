@@ -7,6 +7,7 @@ export const COMPONENTS = [
   'list-jobs',
   'cancel-job',
   'create-upload',
+  'complete-upload',
   'classify',
   'publish',
   'notify',
@@ -43,8 +44,8 @@ const bool = z
   .default('')
   .transform((v) => v === 'true' || v === '1');
 
-const API: Component[] = ['start-job', 'get-job', 'list-jobs', 'cancel-job', 'create-upload'];
-const UPLOADS: Component[] = ['create-upload'];
+const API: Component[] = ['start-job', 'get-job', 'list-jobs', 'cancel-job', 'create-upload', 'complete-upload'];
+const UPLOADS: Component[] = ['create-upload', 'complete-upload'];
 const CALLBACKS: Component[] = ['start-job', 'notify', 'reconcile'];
 const FETCHERS: Component[] = ['classify', 'notify', 'reconcile', 'worker'];
 const ALL: Component[] = COMPONENTS.filter((c) => c !== 'statemachine');
@@ -85,12 +86,15 @@ const VARIABLES = {
   // Settings a platform team may change (stack props and context keys).
   MEDIA_INGEST_ALLOW_HOSTS: setting(list, 'list', FETCHERS),
   MEDIA_INGEST_CONNECTIONS: setting(int(16), 'int', ['start-job']),
-  MEDIA_INGEST_MAX_BYTES: setting(int(10 * 1024 ** 3), 'int', ['classify', 'worker']),
+  MEDIA_INGEST_MAX_BYTES: setting(int(10 * 1024 ** 3), 'int', ['classify', 'create-upload', 'worker']),
   MEDIA_INGEST_MIN_BYTES: setting(int(10 * 1024), 'int', ['worker']),
   MEDIA_INGEST_MAX_DURATION_SECONDS: setting(int(4 * 3600), 'int', ['classify', 'worker']),
   MEDIA_INGEST_MAX_SEGMENTS: setting(int(20_000), 'int', ['classify', 'worker']),
   MEDIA_INGEST_MAX_HEIGHT: setting(int(1080), 'int', ['classify', 'worker']),
   MEDIA_INGEST_PLATFORM_ATTEMPTS: setting(int(3), 'int', ['worker']),
+  // An upload's parts are at least 5 MiB (S3's smallest part) and a single PUT stops at 5 GiB.
+  MEDIA_INGEST_MULTIPART_UPLOAD_THRESHOLD_BYTES: setting(z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(100 * 1024 ** 2), 'int', ['create-upload']),
+  MEDIA_INGEST_UPLOAD_QUOTA_BYTES: setting(int(100 * 1024 ** 3), 'int', ['create-upload']),
   // API Gateway refuses more than 10 MB itself: a higher limit would hold only locally.
   MEDIA_INGEST_MAX_REQUEST_BYTES: setting(z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(10 * 1024 * 1024), 'int', API),
   MEDIA_INGEST_MAX_REDIRECTS: setting(z.coerce.number().int().min(0).default(5), 'int', FETCHERS),

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   // The API's own answers to requests it refuses.
   'PayloadTooLarge',
   'RequestTimeout',
+  'QuotaExceeded',
+  'UploadNotFound',
   // Recorded by reconcile when an execution ends outside the ASL's own failure path.
   'ExecutionFailed',
   'ExecutionTimedOut',
@@ -108,6 +110,12 @@ export class PayloadTooLargeError extends MediaIngestError {
 }
 export class RequestTimeoutError extends MediaIngestError {
   constructor(message: string, options?: Options) { super('RequestTimeout', message, options); }
+}
+export class QuotaExceededError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('QuotaExceeded', message, options); }
+}
+export class UploadNotFoundError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('UploadNotFound', message, options); }
 }
 
 

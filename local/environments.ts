@@ -3,7 +3,7 @@ import { CALL_LOG_VARIABLE } from '../core/component.js';
 import { type Component, type Settings, settingsFromText } from '../core/config.js';
 import type { WorkerTask } from './pool.js';
 import type { Deployment } from './deployment.js';
-import type { StandIns } from './standins.js';
+import { LOCAL_S3_CREDENTIALS, type StandIns } from './standins.js';
 import { LOCAL_REGION } from './substitutions.js';
 
 /** The worker task's scratch mount in the template (cdk/constructs/workers.ts); here, the data directory's work/. */
@@ -24,8 +24,8 @@ export function platformEnv(standIns: StandIns, sfnEndpoint: string, sqsEndpoint
     // Every AWS call each component makes, for the offline IAM check (in scratch: the sandboxed worker writes there).
     [CALL_LOG_VARIABLE]: join(dataDir, 'work', 'aws-calls.jsonl'),
     AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_ENDPOINT_URL_S3: standIns.s3Endpoint,

@@ -16,6 +16,7 @@ import * as notify from '../lambdas/notify/handler.js';
 import * as publish from '../lambdas/publish/handler.js';
 import * as reconcile from '../lambdas/reconcile/handler.js';
 import * as cancelJobEntry from '../lambdas/cancel-job/handler.js';
+import * as completeUpload from '../lambdas/complete-upload/handler.js';
 import * as createUpload from '../lambdas/create-upload/handler.js';
 import * as getJobEntry from '../lambdas/get-job/handler.js';
 import * as listJobs from '../lambdas/list-jobs/handler.js';
@@ -143,6 +144,7 @@ export class LocalRuntime {
       'get-job': getJobEntry.forEnvironment(lambdaEnv('get-job')),
       'cancel-job': cancelJobEntry.forEnvironment(lambdaEnv('cancel-job')),
       'create-upload': createUpload.forEnvironment(lambdaEnv('create-upload')),
+      'complete-upload': completeUpload.forEnvironment(lambdaEnv('complete-upload')),
     };
     await this.queue.configure(this.deployment.queue);
     const task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandboxed, this.queue.workQueueUrl);

@@ -6,6 +6,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { isPresigned, presignedRefusal } from './presigned.js';
+
+/** s3rver's one account: what every local component signs with. */
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export interface StandIns {
   dynamoEndpoint: string;
@@ -78,6 +82,15 @@ export async function startStandIns(dataDir: string, table: string, buckets: str
     silent: true,
     directory: join(dataDir, 's3'),
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
+  });
+  // First in s3rver's Koa stack: a presigned request S3 would refuse is refused before s3rver reads its body.
+  s3.middleware.unshift(async (ctx, next) => {
+    const refusal = isPresigned(ctx.req) ? presignedRefusal(ctx.req, { [LOCAL_S3_CREDENTIALS.accessKeyId]: LOCAL_S3_CREDENTIALS.secretAccessKey }) : undefined;
+    if (!refusal) return next();
+    ctx.status = 403;
+    ctx.set('connection', 'close');
+    ctx.type = 'application/xml';
+    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${refusal.code}</Code><Message>${refusal.message}</Message></Error>`;
   });
   const s3Address = await s3.run();
   const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;

@@ -19,8 +19,18 @@ declare module 's3rver' {
     directory: string;
     configureBuckets?: Array<{ name: string; configs: Array<string | Buffer> }>;
   }
+  /** The Koa context of a request, as far as the local stand-in reads and answers it. */
+  interface Context {
+    req: import('node:http').IncomingMessage;
+    status: number;
+    type: string;
+    body: unknown;
+    set(name: string, value: string): void;
+  }
   export default class S3rver {
     constructor(options: S3rverOptions);
+    /** Koa's middleware stack (S3rver is a Koa app); composed when it starts listening. */
+    middleware: Array<(ctx: Context, next: () => Promise<void>) => Promise<void> | void>;
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
   }

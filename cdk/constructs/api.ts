@@ -12,9 +12,9 @@ import { z } from 'zod';
 import { JobRequestSchema } from '../../core/job.js';
 import type { VariableName } from '../../core/config.js';
 import { PREFIXES } from '../../core/storage.js';
-import { acknowledge, EXECUTIONS_REASON, executionsFinding } from '../nag.js';
+import { acknowledge, EXECUTIONS_REASON, executionsFinding, prefixFinding, UPLOADS_REASON } from '../nag.js';
 import { JOBS_BY_TIME_INDEX } from '../../core/records.js';
-import { UploadRequestSchema } from '../../core/uploads.js';
+import { CompleteUploadSchema, UPLOAD_RECORD_PREFIX, UploadRequestSchema } from '../../core/uploads.js';
 import { NodeFunction } from './node-function.js';
 import { grantList, grantObjects, grantRequestSecrets } from './grants.js';
 
@@ -44,7 +44,8 @@ export function modelSchema(body: z.ZodType = JobRequestSchema): apigateway.Json
 
 /**
  * The REST API, IAM-authorised, throttled, access-logged and validating bodies:
- * `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `DELETE /jobs/{id}` (cancel), `POST /uploads` (a presigned PUT URL).
+ * `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `DELETE /jobs/{id}` (cancel), `POST /uploads` (presigned PUT URLs for
+ * the declared size), `POST /uploads/{id}/complete` (joins a multipart upload's parts): core/api-routes.ts.
  */
 export class Api extends Construct {
   readonly restApi: apigateway.RestApi;
@@ -60,7 +61,8 @@ export class Api extends Construct {
     const listJobs = new NodeFunction(this, 'ListJobs', { name: 'list-jobs', values });
     const cancelJob = new NodeFunction(this, 'CancelJob', { name: 'cancel-job', values });
     const createUpload = new NodeFunction(this, 'CreateUpload', { name: 'create-upload', values });
-    this.functions = [startJob, getJob, listJobs, cancelJob, createUpload];
+    const completeUpload = new NodeFunction(this, 'CompleteUpload', { name: 'complete-upload', values });
+    this.functions = [startJob, getJob, listJobs, cancelJob, createUpload, completeUpload];
 
     const item = (actions: string[]) => new iam.PolicyStatement({ actions, resources: [table.tableArn] });
     startJob.addToRolePolicy(item(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
@@ -74,8 +76,15 @@ export class Api extends Construct {
     acknowledge(cancelJob.role!, executionsFinding(stateMachine), EXECUTIONS_REASON);
     grantList(cancelJob.role!, staging, PREFIXES.staging);
     grantObjects(cancelJob.role!, staging, PREFIXES.staging, ['s3:DeleteObject']);
-    // The presigned URL carries this role's permission: a PUT under the uploads prefix and nothing else.
+    // The presigned URLs carry this role's permission: a PUT under the uploads prefix (an object, a multipart upload
+    // and its parts, the upload's record) and nothing else; the listing sums the tenant's declared sizes for its quota.
+    grantList(createUpload.role!, staging, PREFIXES.uploads);
     grantObjects(createUpload.role!, staging, PREFIXES.uploads, ['s3:PutObject']);
+    // Completing reads the upload's record and joins its parts (CompleteMultipartUpload is s3:PutObject).
+    grantList(completeUpload.role!, staging, PREFIXES.uploads);
+    completeUpload.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [staging.arnForObjects(`${PREFIXES.uploads}*/${UPLOAD_RECORD_PREFIX}*`)] }));
+    acknowledge(completeUpload.role!, prefixFinding(staging, `${PREFIXES.uploads}*/${UPLOAD_RECORD_PREFIX}`), UPLOADS_REASON);
+    grantObjects(completeUpload.role!, staging, PREFIXES.uploads, ['s3:PutObject']);
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     this.restApi = new apigateway.RestApi(this, 'RestApi', {
@@ -93,6 +102,7 @@ export class Api extends Construct {
     });
     const model = this.restApi.addModel('JobRequest', { contentType: 'application/json', schema: modelSchema(JobRequestSchema) });
     const uploadModel = this.restApi.addModel('UploadRequest', { contentType: 'application/json', schema: modelSchema(UploadRequestSchema) });
+    const completeModel = this.restApi.addModel('CompleteUpload', { contentType: 'application/json', schema: modelSchema(CompleteUploadSchema) });
     const validator = this.restApi.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     const jobs = this.restApi.root.addResource('jobs');
     const job = jobs.addResource('{id}');
@@ -100,9 +110,12 @@ export class Api extends Construct {
     jobs.addMethod('GET', new apigateway.LambdaIntegration(listJobs), { requestValidator: validator });
     job.addMethod('GET', new apigateway.LambdaIntegration(getJob), { requestValidator: validator });
     job.addMethod('DELETE', new apigateway.LambdaIntegration(cancelJob), { requestValidator: validator });
-    this.restApi.root
-      .addResource('uploads')
-      .addMethod('POST', new apigateway.LambdaIntegration(createUpload), { requestValidator: validator, requestModels: { 'application/json': uploadModel } });
+    const uploads = this.restApi.root.addResource('uploads');
+    uploads.addMethod('POST', new apigateway.LambdaIntegration(createUpload), { requestValidator: validator, requestModels: { 'application/json': uploadModel } });
+    uploads
+      .addResource('{id}')
+      .addResource('complete')
+      .addMethod('POST', new apigateway.LambdaIntegration(completeUpload), { requestValidator: validator, requestModels: { 'application/json': completeModel } });
 
     if (props.webAclArn) {
       new wafv2.CfnWebACLAssociation(this, 'WebAcl', { resourceArn: this.restApi.deploymentStage.stageArn, webAclArn: props.webAclArn });

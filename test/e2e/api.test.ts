@@ -144,12 +144,12 @@ describe('the loopback HTTP API', () => {
 
 describe('uploads through the API', () => {
   it('POST /uploads gives a presigned PUT URL under the tenant\'s prefix; the uploaded file becomes a job\'s source', async () => {
-    const res = await fetch(`${api.url}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: '../../My Clip.mp4', content_type: 'video/mp4' }) });
+    const clip = readFileSync(join(fx.dir, 'media', 'clip.mp4'));
+    const res = await fetch(`${api.url}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: '../../My Clip.mp4', content_type: 'video/mp4', size: clip.length }) });
     expect(res.status).toBe(201);
     const ticket = (await res.json()) as { key: string; url: string; method: string; headers: Record<string, string>; source: unknown };
     expect(ticket.key).toMatch(/^uploads\/local\/[0-9a-f-]{36}\/My_Clip\.mp4$/);
     expect(ticket.source).toEqual({ type: 'upload', url: ticket.key });
-    const clip = readFileSync(join(fx.dir, 'media', 'clip.mp4'));
     const put = await fetch(ticket.url, { method: ticket.method, headers: ticket.headers, body: clip });
     expect(put.status).toBe(200);
     const job = await post(JSON.stringify({ job_id: 'api-upload-1', source: ticket.source }));

@@ -14,6 +14,7 @@ const TENANT = '111122223333';
 const JOB = '6f1c1c1e-0000-4000-8000-000000000001';
 const staging = (name: string): CallResource => ({ bucket: 'media-ingest-staging', key: `staging/${TENANT}/${JOB}/${name}` });
 const upload: CallResource = { bucket: 'media-ingest-staging', key: `uploads/${TENANT}/0c5e/talk.mp4` };
+const uploadRecord: CallResource = { bucket: 'media-ingest-staging', key: `uploads/${TENANT}/0c5e/.ticket-1048576.json` };
 const jobs: CallResource = { table: 'media-ingest-jobs' };
 const execution: CallResource = { execution: `arn:aws:states:us-east-1:000000000000:execution:media-ingest-local:${TENANT}-${JOB}` };
 const call = (component: string, action: string, resource: CallResource, command?: string): RecordedCall => ({
@@ -50,8 +51,16 @@ const LEGITIMATE: RecordedCall[] = [
   call('cancel-job', 'states:StopExecution', execution),
   call('cancel-job', 's3:ListBucket', { bucket: 'media-ingest-staging', prefix: `staging/${TENANT}/${JOB}/` }),
   call('cancel-job', 's3:DeleteObject', staging('source.mp4')),
-  // create-upload: the presigned PUT carries this role's permission.
+  // create-upload: the quota's listing, the upload's record; the presigned PUTs (one, or the parts) carry this role's permission.
+  call('create-upload', 's3:ListBucket', { bucket: 'media-ingest-staging', prefix: `uploads/${TENANT}/` }),
   call('create-upload', 's3:PutObject', upload, 'PutObject'),
+  call('create-upload', 's3:PutObject', upload, 'CreateMultipartUpload'),
+  call('create-upload', 's3:PutObject', upload, 'UploadPart'),
+  call('create-upload', 's3:PutObject', uploadRecord, 'PutObject'),
+  // complete-upload: the upload's record, then the parts joined.
+  call('complete-upload', 's3:ListBucket', { bucket: 'media-ingest-staging', prefix: `uploads/${TENANT}/0c5e/.ticket-` }),
+  call('complete-upload', 's3:GetObject', uploadRecord),
+  call('complete-upload', 's3:PutObject', upload, 'CompleteMultipartUpload'),
   // cleanup: the sweep of staging, stale multipart uploads, audit items, RUNNING jobs whose execution ended.
   call('cleanup', 's3:ListBucket', { bucket: 'media-ingest-staging', prefix: 'staging/' }),
   call('cleanup', 'dynamodb:GetItem', jobs),
@@ -150,7 +159,7 @@ describe('IAM with a customer-managed KMS key', () => {
     expect(new Set(implied.map((e) => e.action))).toEqual(new Set(['kms:Decrypt', 'kms:GenerateDataKey']));
     // Every role that touches the buckets' objects or the table needs the key: all but the state machine's S3-less calls.
     expect(new Set(implied.map((e) => e.component))).toEqual(
-      new Set(['classify', 'publish', 'notify', 'start-job', 'get-job', 'list-jobs', 'cancel-job', 'create-upload', 'cleanup', 'worker', 'statemachine']),
+      new Set(['classify', 'publish', 'notify', 'start-job', 'get-job', 'list-jobs', 'cancel-job', 'create-upload', 'complete-upload', 'cleanup', 'worker', 'statemachine']),
     );
     expect(evaluations.filter((e) => !e.allowed).map(summary)).toEqual([]);
   });
@@ -174,8 +183,8 @@ describe('IAM with a customer-managed KMS key', () => {
     expect(() => nagged.synth()).not.toThrow();
   });
 
-  it('grants no key use a component does not need (create-upload only encrypts)', async () => {
-    const denied = await deniedCalls(templates, [call('create-upload', 's3:GetObject', upload)]);
-    expect(denied.map((e) => e.action)).toEqual(['s3:GetObject', 'kms:Decrypt']);
+  it('grants no access a component does not need (create-upload cannot read an upload, complete-upload only its record)', async () => {
+    const denied = await deniedCalls(templates, [call('create-upload', 's3:GetObject', upload), call('complete-upload', 's3:GetObject', upload)]);
+    expect(denied.map((e) => `${e.component} ${e.action}`)).toEqual(['create-upload s3:GetObject', 'complete-upload s3:GetObject']);
   });
 });

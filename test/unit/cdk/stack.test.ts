@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MediaIngestStack } from '../../../cdk/stack.js';
+import { API_ROUTES } from '../../../core/api-routes.js';
 import { ASL_PATH } from '../../../local/engine.js';
 import { unbundledApp } from '../../fixtures/cdk.js';
 import { LOCAL_SUBSTITUTIONS } from '../../../local/substitutions.js';
@@ -279,8 +280,21 @@ describe('the workflow', () => {
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Resource: unknown }>)
       .filter((st) => JSON.stringify(st.Resource).includes('request-secrets.json'));
     expect(JSON.stringify(secretsGrant[0]?.Resource)).toContain('/staging/*/request-secrets.json');
-    // POST /uploads presigns with its own role: PUT under uploads/ and nothing else in staging.
-    expect(grants('ApiCreateUploadRole')).toEqual([{ actions: ['s3:PutObject'], prefix: 'uploads/' }]);
+    // POST /uploads presigns with its own role: PUT under uploads/, a listing of uploads/ (the quota) and nothing else.
+    expect(grants('ApiCreateUploadRole')).toEqual([
+      { actions: ['s3:ListBucket'], prefix: undefined },
+      { actions: ['s3:PutObject'], prefix: 'uploads/' },
+    ]);
+    // Completing a multipart upload: the listing, each upload's record, and CompleteMultipartUpload (s3:PutObject).
+    expect(grants('ApiCompleteUploadRole')).toEqual([
+      { actions: ['s3:ListBucket'], prefix: undefined },
+      { actions: ['s3:GetObject'], prefix: undefined },
+      { actions: ['s3:PutObject'], prefix: 'uploads/' },
+    ]);
+    const uploadRoles = ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: unknown) => /^Api(Create|Complete)UploadRole/.test(logicalId(r) ?? '')));
+    const uploadStatements = uploadRoles.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }>);
+    expect(JSON.stringify(uploadStatements.find((st) => st.Action === 's3:GetObject')?.Resource)).toContain('/uploads/*/.ticket-*');
+    for (const st of uploadStatements.filter((x) => x.Action === 's3:ListBucket')) expect(st.Condition).toEqual({ StringLike: { 's3:prefix': 'uploads/*' } });
     const taskRole = logicalId(ofType('AWS::ECS::TaskDefinition')[0]![1].Properties.TaskRoleArn)!;
     expect(grants(taskRole)).toEqual(expect.arrayContaining([{ actions: ['s3:GetObject'], prefix: 'uploads/' }]));
   });
@@ -343,22 +357,28 @@ describe('the workflow', () => {
 
   it('runs every Lambda on a current Node.js runtime with tracing, and its own role', () => {
     const functions = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Handler === 'index.handler');
-    expect(functions).toHaveLength(10);
+    expect(functions).toHaveLength(11);
     const roles = new Set<string | undefined>();
     for (const [, f] of functions) {
       expect(f.Properties.Runtime).toBe('nodejs24.x');
       expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       roles.add(logicalId(f.Properties.Role));
     }
-    expect(roles.size).toBe(10);
+    expect(roles.size).toBe(11);
   });
 });
 
 describe('the API', () => {
   const methods = ofType('AWS::ApiGateway::Method').filter(([, m]) => m.Properties.HttpMethod !== 'OPTIONS');
 
-  it('has POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id} and POST /uploads, all IAM-authorised and validated', () => {
-    expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'POST', 'POST']);
+  it('has exactly the routes of core/api-routes.ts, all IAM-authorised and validated', () => {
+    const paths = new Map(ofType('AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties]));
+    const pathOf = (ref: unknown): string => {
+      const parent = paths.get(logicalId(ref) ?? '');
+      return parent ? `${pathOf(parent.ParentId)}/${parent.PathPart}` : '';
+    };
+    const stacked = methods.map(([, m]) => `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId)}`).sort();
+    expect(stacked).toEqual(API_ROUTES.map((r) => `${r.method} ${r.resource}`).sort());
     for (const [, m] of methods) {
       expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
       expect(m.Properties.RequestValidatorId).toBeDefined();
@@ -400,8 +420,8 @@ describe('cleanup and alarms', () => {
     const metric = (name: string) => alarms.filter((a) => a.MetricName === name);
     expect(metric('ExecutionsFailed')).toHaveLength(1);
     expect(metric('ExecutionThrottled')).toHaveLength(1);
-    expect(metric('Errors')).toHaveLength(10);
-    expect(metric('Throttles')).toHaveLength(10);
+    expect(metric('Errors')).toHaveLength(11);
+    expect(metric('Throttles')).toHaveLength(11);
     expect(metric('5XXError')).toHaveLength(1);
     // Dead letters of cleanup, reconcile and the work queue.
     expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
