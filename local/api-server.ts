@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bodySizeError, errorResponse } from '../core/api.js';
@@ -7,7 +7,6 @@ import { RequestTimeoutError } from '../core/errors.js';
 import { proxyEvent } from './api-events.js';
 import { LOCAL_TENANT, type LocalRuntime } from './runtime.js';
 
-type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 /** How long a request body may take to arrive (API Gateway's own is about its 29-second integration timeout). */
 export const BODY_TIMEOUT_MS = 30_000;
@@ -81,7 +80,7 @@ export async function startApiServer(port: number, runtime: LocalRuntime, option
     const limit = bodyLimit(route.component, runtime.config.MEDIA_INGEST_MAX_REQUEST_BYTES);
     readBody(req, limit, options.bodyTimeoutMs ?? BODY_TIMEOUT_MS).then(
       (body) =>
-        (runtime.api()[route.component] as Handler)(eventOf(req, route.resource, body, params))
+        runtime.api()[route.component](eventOf(req, route.resource, body, params))
           .then((result) => res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body))
           .catch((err: Error) => res.writeHead(500).end(JSON.stringify({ error: { code: 'InternalError', message: err.message } }))),
       (err: unknown) => refuse(req, res, err),

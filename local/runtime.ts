@@ -11,20 +11,11 @@ import { parseCallLog, recordCalls, type RecordedCall } from '../core/call-log.j
 import { CALL_LOG_VARIABLE, type Deps, setUp } from '../core/component.js';
 import { type Component, type Config, type Settings } from '../core/config.js';
 import { executionArn, executionName, type JobRecord } from '../core/job.js';
-import * as classify from '../lambdas/classify/handler.js';
-import * as notify from '../lambdas/notify/handler.js';
-import * as publish from '../lambdas/publish/handler.js';
-import * as reconcile from '../lambdas/reconcile/handler.js';
-import * as cancelJobEntry from '../lambdas/cancel-job/handler.js';
-import * as completeUpload from '../lambdas/complete-upload/handler.js';
-import * as createUpload from '../lambdas/create-upload/handler.js';
-import * as getJobEntry from '../lambdas/get-job/handler.js';
-import * as listJobs from '../lambdas/list-jobs/handler.js';
-import * as startJobEntry from '../lambdas/start-job/handler.js';
 import { downloadArtifacts, uploadFile } from './artifacts.js';
 import { answerOf, type ApiCall, proxyEvent } from './api-events.js';
 import { type Deployment, deploymentFor } from './deployment.js';
 import { lambdaEnvironment, platformEnv, settingsOf, workerTask } from './environments.js';
+import { type ApiHandler, apiHandlers, workflowHandlers } from './handlers.js';
 import { LocalEngine } from './engine.js';
 import { WorkerPool } from './pool.js';
 import { type QueueStandIn, startQueueStandIn } from './queue.js';
@@ -66,7 +57,7 @@ export class LocalRuntime {
   private lambdas: Record<string, (event: unknown) => Promise<unknown>> = {};
   /** The warm workers: their process groups (bubblewrap and the worker in each), and those running a step now. */
   workers!: WorkerPool;
-  private apiHandlers!: Record<ApiComponent, ReturnType<typeof startJobEntry.forEnvironment>>;
+  private apiHandlers!: Record<ApiComponent, ApiHandler>;
 
   /** The API's functions, as API Gateway invokes them (local/api-server.ts routes to these). */
   api() {
@@ -132,20 +123,14 @@ export class LocalRuntime {
     for (const deps of this.components.values()) destroyClients(deps.clients);
     this.components.clear();
     const lambdaEnv = (component: Component) => lambdaEnvironment(this.deployment, component, this.platform, this.env);
+    const workflow = workflowHandlers(lambdaEnv);
     this.lambdas = {
-      [LOCAL_SUBSTITUTIONS.ClassifyFunctionArn]: classify.forEnvironment(lambdaEnv('classify')),
-      [LOCAL_SUBSTITUTIONS.PublishFunctionArn]: publish.forEnvironment(lambdaEnv('publish')),
-      [LOCAL_SUBSTITUTIONS.NotifyFunctionArn]: notify.forEnvironment(lambdaEnv('notify')),
+      [LOCAL_SUBSTITUTIONS.ClassifyFunctionArn]: workflow.classify,
+      [LOCAL_SUBSTITUTIONS.PublishFunctionArn]: workflow.publish,
+      [LOCAL_SUBSTITUTIONS.NotifyFunctionArn]: workflow.notify,
     };
-    this.reconcile = reconcile.forEnvironment(lambdaEnv('reconcile'));
-    this.apiHandlers = {
-      'start-job': startJobEntry.forEnvironment(lambdaEnv('start-job')),
-      'list-jobs': listJobs.forEnvironment(lambdaEnv('list-jobs')),
-      'get-job': getJobEntry.forEnvironment(lambdaEnv('get-job')),
-      'cancel-job': cancelJobEntry.forEnvironment(lambdaEnv('cancel-job')),
-      'create-upload': createUpload.forEnvironment(lambdaEnv('create-upload')),
-      'complete-upload': completeUpload.forEnvironment(lambdaEnv('complete-upload')),
-    };
+    this.reconcile = workflow.reconcile;
+    this.apiHandlers = apiHandlers(lambdaEnv);
     await this.queue.configure(this.deployment.queue);
     const task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandboxed, this.queue.workQueueUrl);
     // A redeploy replaces the service's tasks: the old workers give their messages back, new ones take them.

@@ -1,3 +1,4 @@
+import { COMPONENTS } from '../../../core/config.js';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -346,7 +347,8 @@ describe('the workflow', () => {
 
   it('bundles every Lambda as one ESM file with the require banner, leaving the AWS SDK to the runtime', () => {
     const functions = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Handler === 'index.handler');
-    expect(functions).toHaveLength(10);
+    // Every component of the contract is a Lambda but the worker and the state machine.
+    expect(functions).toHaveLength(COMPONENTS.filter((c) => c !== 'worker' && c !== 'statemachine').length);
     for (const [, f] of functions) {
       const code = readFileSync(join(app.outdir, `asset.${String(f.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
       expect(code.startsWith("import{createRequire}from'module';const require=createRequire(import.meta.url);")).toBe(true);
