@@ -119,6 +119,24 @@ export class UploadNotFoundError extends MediaIngestError {
 }
 
 
+/** What an unexpected error in a step is recorded as, so every failure a job records has a stable code. */
+const STEP_FAILURES = {
+  classify: 'UnsupportedSource',
+  extract: 'ExtractionFailed',
+  merge: 'MergeFailed',
+  transcribe: 'TranscriptionFailed',
+  publish: 'PublishFailed',
+} as const satisfies Record<string, ErrorCode>;
+
+/** A step's error with a stable code: its own when it has one, else the step's failure, naming what was thrown. */
+export function asStepFailure(err: unknown, step: keyof typeof STEP_FAILURES): MediaIngestError {
+  if (err instanceof MediaIngestError) return err;
+  const e = err instanceof Error ? err : new Error(String(err));
+  // A tool's failure carries its stderr tail: kept for the record.
+  const tail = (err as { stderrTail?: unknown } | undefined)?.stderrTail;
+  return new MediaIngestError(STEP_FAILURES[step], `${e.name}: ${e.message}`, { cause: err, details: Array.isArray(tail) ? { stderrTail: tail.map(String) } : {} });
+}
+
 /** The cause string a failed step reports: the same JSON shape Lambda gives Step Functions. */
 export function errorCause(err: unknown): string {
   const e = err instanceof Error ? err : new Error(String(err));

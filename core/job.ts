@@ -13,6 +13,13 @@ export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAI
 export const STEPS = ['classify', 'extract', 'merge', 'transcribe', 'publish'] as const;
 export type Step = (typeof STEPS)[number];
 
+/** Whether a URL carries userinfo (`user:password@`); anything the WHATWG parser cannot read has none to carry. */
+function hasUserinfo(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const parsed = new URL(url);
+  return parsed.username !== '' || parsed.password !== '';
+}
+
 /** The job request: the API body and what the CLI builds. The tenant never comes from here. */
 /** How the job runs, decided at submission (stored on the record). */
 export const JobOptionsSchema = z.object({ connections: z.number().int().min(1).max(64) });
@@ -25,7 +32,8 @@ export const JobRequestSchema = z.strictObject({
     .optional(),
   source: z.strictObject({
     type: z.enum(['youtube', 'http', 'upload']),
-    url: z.string().min(1).max(4096),
+    // Credentials in a URL would travel through logs and histories: refused, never echoed (the message names none).
+    url: z.string().min(1).max(4096).refine((url) => !hasUserinfo(url), 'must not carry credentials (user:password@host); use a URL that needs none, such as a signed one'),
     metadata: z.record(z.string(), z.unknown()).optional(),
   }),
   actions: z.array(z.enum(ACTIONS)).min(1).default(DEFAULT_ACTIONS),

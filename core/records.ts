@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { ConflictError, type ErrorCode, InvalidRequestError, parseCause } from './errors.js';
 import type { Checkpoint, JobOptions, JobRecord, JobRequest, JobStatus, PublishCheckpoint, Step } from './job.js';
 
@@ -157,18 +158,27 @@ export async function* runningJobs(jobs: JobsTable): AsyncGenerator<{ tenant: st
 /** The GSI that lists a tenant's jobs by creation time (cdk/constructs/jobs-table.ts creates it). */
 export const JOBS_BY_TIME_INDEX = 'byCreatedAt';
 
+/** A page token: the index's last key (the table's key and the index's), for the tenant it was issued to. */
+// Bounded so a forged key never reaches DynamoDB's own key checks (empty or over 1,024 bytes): 256 characters fit.
+const keyPart = z.string().min(1).max(256);
+const PageKeySchema = z.strictObject({ tenant: keyPart, jobId: keyPart, createdAt: keyPart });
+
+/** The start key a `next` token stands for; anything this API did not give out (or gave another tenant) is refused. */
+function startKey(tenant: string, next: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(next, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const key = PageKeySchema.safeParse(parsed);
+  if (!key.success || key.data.tenant !== tenant) throw new InvalidRequestError('next: not a token this API gave out');
+  return key.data;
+}
+
 /** A tenant's jobs, newest first; `next` is an opaque token for the following page. */
 export async function listJobs(jobs: JobsTable, tenant: string, limit: number, next?: string): Promise<{ jobs: JobRecord[]; next?: string }> {
-  let start: Record<string, unknown> | undefined;
-  if (next) {
-    try {
-      start = JSON.parse(Buffer.from(next, 'base64url').toString('utf8')) as Record<string, unknown>;
-    } catch {
-      throw new InvalidRequestError('next: not a token this API gave out');
-    }
-    // A token is only ever valid for the tenant it was issued to.
-    if (start.tenant !== tenant) throw new InvalidRequestError('next: not a token this API gave out');
-  }
+  const start = next ? startKey(tenant, next) : undefined;
   const out = await jobs.db.send(
     new QueryCommand({
       TableName: jobs.name,

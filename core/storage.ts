@@ -41,7 +41,17 @@ export function stagingKey(tenant: string, jobId: string, name: string): string 
   return stagingPrefix(tenant, jobId) + name;
 }
 
-/** The artifacts prefix; `storage_path` is normalised and can never leave the tenant's prefix. */
+/** S3's limit on an object key, in UTF-8 bytes. */
+export const S3_KEY_MAX_BYTES = 1024;
+/** The longest folder name in a key: what a file system (the local S3 stand-in's) holds as one name. */
+export const KEY_SEGMENT_MAX_BYTES = 255;
+const LONGEST_ARTIFACT_BYTES = Math.max(...Object.values(ARTIFACT_NAMES).map((name) => Buffer.byteLength(name)));
+
+/**
+ * The artifacts prefix: `jobs/<job>/` by default, else `<storage_path>/<job>/`. The job's own folder at the end means
+ * no job's artifacts can land on another's; `storage_path` is normalised, can never leave the tenant's prefix, and
+ * every artifact key fits S3's limit.
+ */
 export function artifactsPrefix(tenant: string, jobId: string, storagePath?: string): string {
   const base = `${PREFIXES.artifacts}${tenant}/`;
   if (storagePath === undefined) return `${base}jobs/${jobId}/`;
@@ -52,5 +62,14 @@ export function artifactsPrefix(tenant: string, jobId: string, storagePath?: str
       `storage_path: "${storagePath}" must be a relative folder without "." or ".." segments or control characters`,
     );
   }
-  return `${base}${segments.join('/')}/`;
+  const long = segments.find((s) => Buffer.byteLength(s) > KEY_SEGMENT_MAX_BYTES);
+  if (long !== undefined) {
+    throw new InvalidRequestError(`storage_path: a folder name is ${Buffer.byteLength(long)} bytes; at most ${KEY_SEGMENT_MAX_BYTES}`);
+  }
+  const prefix = `${base}${segments.join('/')}/${jobId}/`;
+  const longest = Buffer.byteLength(prefix) + LONGEST_ARTIFACT_BYTES;
+  if (longest > S3_KEY_MAX_BYTES) {
+    throw new InvalidRequestError(`storage_path: too long, artifact keys would be ${longest} bytes; S3 allows ${S3_KEY_MAX_BYTES}`);
+  }
+  return prefix;
 }

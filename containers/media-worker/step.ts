@@ -3,7 +3,7 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Deps } from '../../core/component.js';
-import { errorCause } from '../../core/errors.js';
+import { asStepFailure, errorCause } from '../../core/errors.js';
 import { type ExecutionInput } from '../../core/job.js';
 import { logger } from '../../core/logger.js';
 import { getJob } from '../../core/records.js';
@@ -80,7 +80,8 @@ export async function runStep({ config, clients }: Deps, message: StepMessage): 
     return { output };
   } catch (err) {
     logger.error('step failed', { jobId, step, error: err as Error });
-    return { error: err instanceof Error ? err.name : 'Error', cause: errorCause(err).slice(0, 32_768) };
+    const failure = asStepFailure(err, step);
+    return { error: failure.name, cause: errorCause(failure).slice(0, 32_768) };
   } finally {
     activeScratch.delete(scratch);
     await removeScratch(scratch);

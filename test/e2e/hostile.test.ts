@@ -5,6 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { ff, makeClip } from '../fixtures/media.js';
 import { withRuntime } from '../fixtures/runtime.js';
+import { itEndsEveryJobWithAStableCode } from '../fixtures/contract.js';
 import { type ForbiddenServer, serveRange, stall, type TestServer } from '../fixtures/server.js';
 
 const SECRET = 'hostile-test-secret-0123456789';
@@ -266,3 +267,5 @@ describe('callbacks', () => {
     expect(JSON.parse(body)).toMatchObject({ jobId: record.jobId, status: 'SUCCEEDED' });
   });
 });
+
+itEndsEveryJobWithAStableCode(() => fx.runtime);

@@ -1,4 +1,3 @@
-import { createDecipheriv, type Decipher } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import type { ByteRange, SegmentedTrack } from '../../../core/playlist.js';
 import type { StepContext } from '../context.js';
 import type { PartStore } from '../parts.js';
 import { ffmpeg } from '../tools/ffmpeg.js';
+import { segmentDecipher, type SegmentDecipher } from './aes.js';
 import { openMedia, streamBody, transient, where } from './media-fetch.js';
 
 const SEGMENT_ATTEMPTS = 3;
@@ -59,7 +59,7 @@ async function fetchToFile(
   path: string,
   count: (n: number) => void,
   signal: AbortSignal,
-  options: { decipher?: () => Promise<Decipher>; cap?: number } = {},
+  options: { decipher?: () => Promise<SegmentDecipher>; cap?: number } = {},
 ): Promise<void> {
   await retry(async () => {
     const decipher = await options.decipher?.();
@@ -144,7 +144,7 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
       return done(item);
     }
     const { key, ...resource } = track.segments[index]!;
-    const decipher = key && (async () => createDecipheriv('aes-128-cbc', await keyFor(key.uri), key.iv));
+    const decipher = key && (async () => segmentDecipher(await keyFor(key.uri), key.iv, key.uri));
     await fetchToFile(ctx, resource, path, count, budget.signal, decipher ? { decipher } : {});
     await store?.save(index, path, 0, (await stat(path)).size - 1);
     done(item);

@@ -1,4 +1,4 @@
-import { errorCause, MergeFailedError, parseCause, UnsafeUrlError } from '../../../core/errors.js';
+import { asStepFailure, ERROR_CODES, errorCause, MergeFailedError, parseCause, TooLargeError, UnsafeUrlError } from '../../../core/errors.js';
 
 describe('errors that cross a state boundary', () => {
   it('carry their stable code as the name Step Functions matches on', () => {
@@ -16,5 +16,25 @@ describe('errors that cross a state boundary', () => {
 
   it('read a plain-text cause as the message', () => {
     expect(parseCause('Task timed out')).toEqual({ message: 'Task timed out' });
+  });
+
+  it.each([
+    ['classify', 'UnsupportedSource'],
+    ['extract', 'ExtractionFailed'],
+    ['merge', 'MergeFailed'],
+    ['transcribe', 'TranscriptionFailed'],
+    ['publish', 'PublishFailed'],
+  ] as const)('give an unexpected error thrown in %s the stable code %s, naming what was thrown', (step, code) => {
+    const failure = asStepFailure(new RangeError('Invalid key length'), step);
+    expect(failure).toMatchObject({ name: code, code, message: 'RangeError: Invalid key length' });
+    expect(ERROR_CODES).toContain(failure.name);
+  });
+
+  it('keep a stable error as it is, and a tool\'s stderr tail on an unexpected one', () => {
+    const tooLarge = new TooLargeError('over');
+    expect(asStepFailure(tooLarge, 'extract')).toBe(tooLarge);
+    const tool = Object.assign(new Error('ffmpeg exited with code 1'), { name: 'ToolError', stderrTail: ['bad header'] });
+    expect(parseCause(errorCause(asStepFailure(tool, 'merge')))).toEqual({ message: 'ToolError: ffmpeg exited with code 1', stderrTail: ['bad header'] });
+    expect(asStepFailure('thrown text', 'extract')).toMatchObject({ name: 'ExtractionFailed', message: 'Error: thrown text' });
   });
 });

@@ -29,10 +29,14 @@ describe('the job request schema', () => {
     [{ ...valid, callback_url: 'file:///etc/passwd' }, 'callback_url'],
     [{ ...valid, job_id: '../x' }, 'job_id'],
     [{ ...valid, tenant: 'someone-else' }, '(body)'],
+    [{ source: { type: 'http', url: 'http://alice:s3cret@media.example.com/a.mp4' } }, 'source.url'],
+    [{ source: { type: 'http', url: 'https://alice@media.example.com/a.mp4' } }, 'source.url'],
+    [{ source: { type: 'http', url: 'http:\\\\alice:s3cret@media.example.com/a.mp4' } }, 'source.url'],
   ])('refuses %j and names the field %s', (body, field) => {
     const result = JobRequestSchema.safeParse(body);
     expect(result.success).toBe(false);
     expect(describeZodError(result.error!)).toContain(`${field}:`);
+    expect(describeZodError(result.error!)).not.toContain('s3cret');
   });
 });
 
