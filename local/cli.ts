@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MediaIngestError } from '../core/errors.js';
 import { ACTIONS, type Action, DEFAULT_ACTIONS, type JobRecord } from '../core/job.js';
 import { startApiServer } from './api-server.js';
 import { LocalRuntime } from './runtime.js';
@@ -15,7 +16,8 @@ Usage:
   media-ingest demo [--out DIR] [--workers N] [--data-dir DIR]
   media-ingest help
 
-run     runs one job to its end. Exit 0 when it SUCCEEDED, 1 when it FAILED, 2 on bad usage.
+run     runs one job to its end. Exit 0 when it SUCCEEDED, 1 when it FAILED, 2 on bad usage or a refused request,
+        130 when Ctrl-C cancelled it (recorded CANCELLED, its tools stopped, its scratch removed).
         A URL is fetched (file, HLS, DASH or any page yt-dlp knows); a local file is uploaded first.
         --json prints exactly one JSON object on stdout: the final job record.
         --out copies the artifacts to DIR (source.mp4, metadata.json, thumbnail.jpg, audio.wav, transcript.*).
@@ -28,6 +30,9 @@ Loopback, private and link-local addresses are refused (UnsafeUrl) unless --allo
 State lives in --data-dir (default: $MEDIA_INGEST_DATA_DIR or ./.media-ingest).`;
 
 class UsageError extends Error {}
+
+/** How `run` and `demo` exit for a job's final status. */
+const EXIT_CODES: Partial<Record<JobRecord['status'], number>> = { SUCCEEDED: 0, FAILED: 1, CANCELLED: 130 };
 
 const OPTIONS = {
   actions: { type: 'string' },
@@ -126,11 +131,25 @@ async function sourceOf(runtime: LocalRuntime, target: string): Promise<{ type: 
   return { type: 'upload', url: await runtime.upload(target) };
 }
 
+/** Until `done` settles, Ctrl-C (or a TERM) cancels the job, once: as `DELETE /jobs/{id}` would. */
+function cancelOnInterrupt(runtime: LocalRuntime, jobId: string, done: Promise<unknown>): void {
+  let cancelling = false;
+  const cancel = () => {
+    if (cancelling) return;
+    cancelling = true;
+    runtime.cancel(jobId).catch((err: Error) => say(`could not cancel ${jobId}: ${err.message}`));
+  };
+  process.on('SIGINT', cancel).on('SIGTERM', cancel);
+  void done.finally(() => process.off('SIGINT', cancel).off('SIGTERM', cancel)).catch(() => undefined);
+}
+
 async function runJob(runtime: LocalRuntime, target: string, opts: { actions: Action[]; connections?: number; out?: string }) {
   const started = Date.now();
   const jobId = await runtime.submit({ source: await sourceOf(runtime, target), actions: opts.actions }, opts.connections);
   const stop = showProgress(runtime, jobId);
-  const record = await runtime.finish(jobId).finally(stop);
+  const finished = runtime.finish(jobId).finally(stop);
+  cancelOnInterrupt(runtime, jobId, finished);
+  const record = await finished;
   const written = opts.out && record.status === 'SUCCEEDED' ? await runtime.download(record, opts.out) : [];
   return { record, written, seconds: (Date.now() - started) / 1000 };
 }
@@ -154,7 +173,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       const { record, written, seconds } = await runJob(runtime, rest[0]!, opts);
       print(values.json ? JSON.stringify(record) + '\n' : summary(record, seconds, written));
-      return record.status === 'SUCCEEDED' ? 0 : 1;
+      return EXIT_CODES[record.status] ?? 1;
     } finally {
       await runtime.stop();
     }
@@ -201,7 +220,7 @@ async function main(argv: string[]): Promise<number> {
       const { record, written, seconds } = await runJob(runtime, url, { actions: ['download', 'transcode', 'transcribe'], out });
       print(summary(record, seconds, written));
       if (record.status === 'SUCCEEDED') print(`the artifacts are in ${out}\n`);
-      return record.status === 'SUCCEEDED' ? 0 : 1;
+      return EXIT_CODES[record.status] ?? 1;
     } finally {
       server.close();
       await runtime.stop();
@@ -216,6 +235,11 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof UsageError) {
       process.stderr.write(`media-ingest: ${err.message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
+    // A request the API would answer with 400: its stable code and message (already redacted), no stack.
+    if (err instanceof MediaIngestError) {
+      process.stderr.write(`media-ingest: ${err.code}: ${err.message}\n`);
       process.exit(2);
     }
     process.stderr.write(`media-ingest: ${(err as Error).stack ?? String(err)}\n`);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { STEP_LOG } from '../core/logger.js';
 import { sandboxed } from './sandbox.js';
@@ -21,8 +21,8 @@ const RESTART_MS = 500;
 
 interface Worker {
   child: ChildProcess;
-  /** Steps it is running now, as its log says. */
-  busy: number;
+  /** Steps it is running now (`<job>/<step>`, its scratch under the task's), as its log says. */
+  steps: Set<string>;
 }
 
 /**
@@ -49,21 +49,26 @@ export class WorkerPool {
     const command = [process.execPath, this.task.bundle];
     const [file, ...args] = this.task.sandbox ? sandboxed(command, this.task.scratch) : command;
     const child = spawn(file!, args, { env: this.task.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const worker: Worker = { child, busy: 0 };
+    const worker: Worker = { child, steps: new Set() };
     this.workers.set(child.pid!, worker);
     let pending = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       log.write(chunk);
       const lines = (pending + chunk.toString()).split('\n');
       pending = lines.pop()!;
-      for (const line of lines) {
-        if (line.includes(`"${STEP_LOG.started}"`)) worker.busy++;
-        else if (line.includes(`"${STEP_LOG.ended}"`)) worker.busy--;
+      for (const line of lines.filter((l) => l.includes(`"${STEP_LOG.started}"`) || l.includes(`"${STEP_LOG.ended}"`))) {
+        const { message, jobId, step } = JSON.parse(line) as { message: string; jobId: string; step: string };
+        if (message === STEP_LOG.started) worker.steps.add(`${jobId}/${step}`);
+        else worker.steps.delete(`${jobId}/${step}`);
       }
     });
     child.stderr!.pipe(log, { end: false });
     child.once('exit', () => {
       log.end();
+      // A worker that died mid-step takes its group (the tools it started) and those steps' scratch with it, as a
+      // task's processes and storage go on ECS; the step's next delivery starts clean.
+      this.signal(child.pid!, 'SIGKILL');
+      for (const step of worker.steps) rmSync(join(this.task.scratch, step), { recursive: true, force: true });
       this.workers.delete(child.pid!);
       for (const done of this.exited) done();
       if (!this.stopping) setTimeout(() => !this.stopping && this.start(n), RESTART_MS).unref();
@@ -77,7 +82,7 @@ export class WorkerPool {
 
   /** Process groups of the workers running a step now: what a test kills to lose a worker mid-step. */
   busy(): number[] {
-    return [...this.workers].filter(([, w]) => w.busy > 0).map(([pid]) => pid);
+    return [...this.workers].filter(([, w]) => w.steps.size > 0).map(([pid]) => pid);
   }
 
   private signal(group: number, name: NodeJS.Signals): void {

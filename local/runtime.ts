@@ -233,16 +233,19 @@ export class LocalRuntime {
     });
   }
 
-  /** Cancels every running job with `DELETE /jobs/{id}`, as its tenant: recorded CANCELLED, execution and worker stopped. */
+  /** Cancels a job with `DELETE /jobs/{id}`, as its tenant: recorded CANCELLED, execution and worker stopped. */
+  async cancel(jobId: string, tenant = LOCAL_TENANT): Promise<void> {
+    const route = { method: 'DELETE', resource: '/jobs/{id}', path: `/jobs/${jobId}`, params: { id: jobId } };
+    // A job that ended meanwhile (Conflict) needs no cancelling.
+    await this.call('cancel-job', route, tenant).catch((err: unknown) => {
+      if ((err as Error).name !== 'Conflict') throw err;
+    });
+  }
+
+  /** Cancels every running job (see cancel). */
   async cancelRunning(): Promise<string[]> {
     const jobs = this.runningJobs();
-    for (const { tenant, jobId } of jobs) {
-      const route = { method: 'DELETE', resource: '/jobs/{id}', path: `/jobs/${jobId}`, params: { id: jobId } };
-      // A job that ended meanwhile (Conflict) needs no cancelling.
-      await this.call('cancel-job', route, tenant).catch((err: unknown) => {
-        if ((err as Error).name !== 'Conflict') throw err;
-      });
-    }
+    for (const { tenant, jobId } of jobs) await this.cancel(jobId, tenant);
     return jobs.map((j) => j.jobId);
   }
 

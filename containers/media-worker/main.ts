@@ -31,6 +31,8 @@ const consumer = new Consumer(deps, (why) => stop(`step dropped: ${why}`, 0));
 process.once('SIGTERM', () => stop('SIGTERM', 143));
 // A terminal's Ctrl-C is the runtime's to handle: the pool stops its workers itself.
 process.on('SIGINT', () => undefined);
+// However the worker ends (a crash included), no tool outlives it.
+process.on('exit', killAllTools);
 
 logger.info('worker ready', { concurrency: deps.config.MEDIA_INGEST_WORKER_CONCURRENCY });
 consumer.run().catch((err: unknown) => {

@@ -1,6 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
 import type { ErrorDetails, MediaIngestError } from '../../../core/errors.js';
 import { redactText } from '../../../core/redact.js';
+import { killTree } from './tree.js';
 
 const STDERR_TAIL_LINES = 10;
 
@@ -46,20 +47,13 @@ export interface RunOptions {
 
 const running = new Set<ResultPromise>();
 
-function killTree(child: ResultPromise): void {
-  // The tool leads its own process group (detached), so one signal reaches everything it started.
-  if (child.pid !== undefined) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+function kill(child: ResultPromise): void {
+  if (child.pid !== undefined) killTree(child.pid);
 }
 
-/** Kills every tool still running: called when the worker itself is told to stop. */
+/** Kills every tool still running, each as a tree: called whenever the worker ends or is told to stop. */
 export function killAllTools(): void {
-  for (const child of running) killTree(child);
+  for (const child of running) kill(child);
 }
 
 /** The last lines of stderr, kept for the record: tools print the URLs they open, so they are redacted. */
@@ -72,7 +66,7 @@ export async function runTool(file: string, args: readonly string[], options: Ru
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
-    detached: true,
+    // In the worker's process group (not detached): a task stopped or killed as a group takes its tools with it.
     reject: false,
     stdin: 'ignore',
     maxBuffer: 64 * 1024 * 1024,
@@ -89,9 +83,9 @@ export async function runTool(file: string, args: readonly string[], options: Ru
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    killTree(child);
+    kill(child);
   }, options.timeoutMs);
-  const abort = () => killTree(child);
+  const abort = () => kill(child);
   options.signal?.addEventListener('abort', abort);
   try {
     const result = await child;

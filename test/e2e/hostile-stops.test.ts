@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { JobRecord } from '../../core/job.js';
+import { LocalRuntime } from '../../local/runtime.js';
+import { ff } from '../fixtures/media.js';
+import { startServer, type TestServer } from '../fixtures/server.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let dir: string;
+let origin: TestServer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'media-ingest-hostile-stops-'));
+  // Sorenson H.263 cannot go into MP4: Merge re-encodes it with libx264, a tool busy for many seconds.
+  const flv = join(dir, 'slow.flv');
+  ff('-f', 'lavfi', '-i', 'testsrc=duration=60:size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=duration=60', '-c:v', 'flv1', '-q:v', '31', '-c:a', 'libmp3lame', '-shortest', flv);
+  origin = await startServer({ '/slow.flv': { file: flv, contentType: 'video/x-flv' } });
+});
+
+afterAll(async () => {
+  await origin?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  cmdline: string;
+}
+
+/** Live processes that belong to a data directory: its path in their command line or their environment (WORK_DIR). */
+function processesOf(dataDir: string): Proc[] {
+  const found: Proc[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      const environ = readFileSync(`/proc/${name}/environ`, 'utf8');
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state !== 'Z' && (cmdline.includes(dataDir) || environ.includes(dataDir))) found.push({ pid: Number(name), ppid: Number(ppid), cmdline });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 120_000): Promise<T> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) {
+    const value = probe();
+    if (value !== undefined) return value;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The libx264 ffmpeg of a data directory's Merge step, once it runs. */
+const encoder = (dataDir: string) => () => processesOf(dataDir).find((p) => p.cmdline.startsWith('ffmpeg ') && p.cmdline.includes('libx264'));
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+
+describe('stops', () => {
+  it('kills a tool whose worker died, removes its scratch, and the cancelled job leaves nothing running', async () => {
+    const dataDir = join(dir, 'data-runtime');
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1'], retryIntervalMs: 50 });
+    let record: JobRecord;
+    try {
+      const jobId = await runtime.submit({ source: { type: 'http', url: origin.url('/slow.flv') } });
+      const ffmpeg = await until('the re-encode', encoder(dataDir));
+      // The worker is the tool's parent: killed alone, with no chance to clean up.
+      process.kill(ffmpeg.ppid, 'SIGKILL');
+      await until('the orphaned ffmpeg to die', () => (alive(ffmpeg.pid) ? undefined : true), 5_000);
+      // The Merge task is retried on a new worker: cancel the job while that one re-encodes.
+      const retried = await until('the retried re-encode', () => encoder(dataDir)()?.pid !== ffmpeg.pid ? encoder(dataDir)() : undefined);
+      await runtime.cancel(jobId);
+      record = await runtime.finish(jobId);
+      await until('the retried ffmpeg to die', () => (alive(retried.pid) ? undefined : true), 10_000);
+    } finally {
+      await runtime.stop();
+    }
+    expect(record).toMatchObject({ status: 'CANCELLED', error: { code: 'Cancelled' } });
+    expect(processesOf(dataDir)).toEqual([]);
+    expect(existsSync(join(runtime.workDir, record.jobId)) ? readdirSync(join(runtime.workDir, record.jobId), { recursive: true }) : 'gone').toBe('gone');
+  });
+
+  it('cancels the job of `run` on Ctrl-C: record CANCELLED, exit 130, no worker or ffmpeg left, scratch removed', async () => {
+    const dataDir = join(dir, 'data-cli');
+    // The CLI's own entry (bin/media-ingest execs this after its dependency check).
+    const cli = spawn(process.execPath, ['--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs'), join(ROOT, 'local/cli.ts'),
+      'run', origin.url('/slow.flv'), '--allow-host', '127.0.0.1', '--data-dir', dataDir, '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => cli.on('exit', resolve));
+    try {
+      const ffmpeg = await until('the re-encode', encoder(dataDir), 180_000);
+      cli.kill('SIGINT');
+      expect(await Promise.race([exited, sleep(60_000).then(() => 'still running')])).toBe(130);
+      expect(alive(ffmpeg.pid)).toBe(false);
+    } finally {
+      if (cli.exitCode === null) cli.kill('SIGKILL');
+    }
+    const record = JSON.parse(stdout) as JobRecord;
+    expect({ status: record.status, stage: record.stage, code: record.error?.code, stderr }).toMatchObject({ status: 'CANCELLED', stage: 'merge', code: 'Cancelled' });
+    expect(processesOf(dataDir)).toEqual([]);
+    expect(existsSync(join(dataDir, 'work', record.jobId))).toBe(false);
+  });
+
+  it('refuses a source URL with credentials in `run`: exit 2, the stable code, no stack and no password', async () => {
+    const cli = spawn(process.execPath, ['--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs'), join(ROOT, 'local/cli.ts'),
+      'run', `http://alice:pw-${process.pid}@127.0.0.1:${origin.port}/slow.flv`, '--allow-host', '127.0.0.1', '--data-dir', join(dir, 'data-cli')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    cli.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    cli.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    expect(await new Promise((resolve) => cli.on('exit', resolve))).toBe(2);
+    expect(output).toContain('media-ingest: InvalidRequest: source.url: must not carry credentials');
+    expect(output).not.toContain(`pw-${process.pid}`);
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+});
