@@ -63,6 +63,27 @@ const encoder = (dataDir: string) => () => processesOf(dataDir).find((p) => p.cm
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
+/**
+ * The CLI's own entry (bin/media-ingest execs it after its dependency check), leading its own process group as a
+ * terminal's foreground job does.
+ */
+function startCli(...args: string[]) {
+  const child = spawn(process.execPath, ['--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs'), join(ROOT, 'local/cli.ts'), ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+/** A terminal's Ctrl-C: SIGINT to the whole foreground process group, not only to the CLI. */
+const ctrlC = (child: { pid?: number }) => process.kill(-child.pid!, 'SIGINT');
+
 describe('stops', () => {
   it('kills a tool whose worker died, removes its scratch, and the cancelled job leaves nothing running', async () => {
     const dataDir = join(dir, 'data-runtime');
@@ -89,35 +110,50 @@ describe('stops', () => {
 
   it('cancels the job of `run` on Ctrl-C: record CANCELLED, exit 130, no worker or ffmpeg left, scratch removed', async () => {
     const dataDir = join(dir, 'data-cli');
-    // The CLI's own entry (bin/media-ingest execs this after its dependency check).
-    const cli = spawn(process.execPath, ['--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs'), join(ROOT, 'local/cli.ts'),
-      'run', origin.url('/slow.flv'), '--allow-host', '127.0.0.1', '--data-dir', dataDir, '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => cli.on('exit', resolve));
+    const cli = startCli('run', origin.url('/slow.flv'), '--allow-host', '127.0.0.1', '--data-dir', dataDir, '--json');
     try {
       const ffmpeg = await until('the re-encode', encoder(dataDir), 180_000);
-      cli.kill('SIGINT');
-      expect(await Promise.race([exited, sleep(60_000).then(() => 'still running')])).toBe(130);
+      ctrlC(cli.child);
+      expect(await Promise.race([cli.exited, sleep(60_000, 'still running', { ref: false })])).toBe(130);
       expect(alive(ffmpeg.pid)).toBe(false);
     } finally {
-      if (cli.exitCode === null) cli.kill('SIGKILL');
+      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
     }
-    const record = JSON.parse(stdout) as JobRecord;
-    expect({ status: record.status, stage: record.stage, code: record.error?.code, stderr }).toMatchObject({ status: 'CANCELLED', stage: 'merge', code: 'Cancelled' });
+    const record = JSON.parse(cli.stdout()) as JobRecord;
+    expect({ status: record.status, stage: record.stage, code: record.error?.code }).toEqual({ status: 'CANCELLED', stage: 'merge', code: 'Cancelled' });
     expect(processesOf(dataDir)).toEqual([]);
     expect(existsSync(join(dataDir, 'work', record.jobId))).toBe(false);
   });
 
+  it('lets a running step finish on serve\'s first Ctrl-C: the encoder runs on, the job SUCCEEDS, serve exits 0', async () => {
+    const dataDir = join(dir, 'data-serve');
+    const serve = startCli('serve', '--port', '0', '--allow-host', '127.0.0.1', '--data-dir', dataDir);
+    try {
+      const api = (await until('the API', () => /on (http:\/\/\S+) /.exec(serve.stdout())?.[1]))!;
+      const res = await fetch(`${api}/jobs`, { method: 'POST', body: JSON.stringify({ job_id: 'ctrl-c', source: { type: 'http', url: origin.url('/slow.flv') } }) });
+      expect(res.status).toBe(202);
+      const ffmpeg = await until('the re-encode', encoder(dataDir), 180_000);
+      ctrlC(serve.child);
+      await until('serve to say it waits', () => (serve.stdout().includes('waiting for 1 running job(s)') ? true : undefined), 10_000);
+      await sleep(1000);
+      expect(alive(ffmpeg.pid)).toBe(true);
+      expect(await Promise.race([serve.exited, sleep(200_000, 'still running', { ref: false })])).toBe(0);
+    } finally {
+      if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
+    }
+    const runtime = await LocalRuntime.start({ dataDir });
+    try {
+      expect(await runtime.job('ctrl-c')).toMatchObject({ status: 'SUCCEEDED', error: null });
+    } finally {
+      await runtime.stop();
+    }
+    expect(processesOf(dataDir)).toEqual([]);
+  }, 300_000);
+
   it('refuses a source URL with credentials in `run`: exit 2, the stable code, no stack and no password', async () => {
-    const cli = spawn(process.execPath, ['--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs'), join(ROOT, 'local/cli.ts'),
-      'run', `http://alice:pw-${process.pid}@127.0.0.1:${origin.port}/slow.flv`, '--allow-host', '127.0.0.1', '--data-dir', join(dir, 'data-cli')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    cli.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    cli.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    expect(await new Promise((resolve) => cli.on('exit', resolve))).toBe(2);
+    const cli = startCli('run', `http://alice:pw-${process.pid}@127.0.0.1:${origin.port}/slow.flv`, '--allow-host', '127.0.0.1', '--data-dir', join(dir, 'data-cli'));
+    expect(await cli.exited).toBe(2);
+    const output = cli.stdout() + cli.stderr();
     expect(output).toContain('media-ingest: InvalidRequest: source.url: must not carry credentials');
     expect(output).not.toContain(`pw-${process.pid}`);
     expect(output).not.toMatch(/\n\s+at /);
