@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { STEP_LOG } from '../core/logger.js';
 import { sandboxed } from './sandbox.js';
 
@@ -12,6 +12,16 @@ export interface WorkerTask {
   scratch: string;
   /** Under bubblewrap, as Fargate runs it: read-only root, only the scratch writable, a non-root user. */
   sandbox: boolean;
+}
+
+/** A step's scratch (`<job>/<step>` under the task's), and its job's folder once no other step uses it. */
+function removeStepScratch(scratch: string, step: string): void {
+  rmSync(join(scratch, step), { recursive: true, force: true });
+  try {
+    rmdirSync(join(scratch, dirname(step)));
+  } catch {
+    // another step of the job still uses it
+  }
 }
 
 /** A stopped worker gets this long to give its messages back and clean up (ECS waits 30 s; here less). */
@@ -68,7 +78,7 @@ export class WorkerPool {
       // A worker that died mid-step takes its group (the tools it started) and those steps' scratch with it, as a
       // task's processes and storage go on ECS; the step's next delivery starts clean.
       this.signal(child.pid!, 'SIGKILL');
-      for (const step of worker.steps) rmSync(join(this.task.scratch, step), { recursive: true, force: true });
+      for (const step of worker.steps) removeStepScratch(this.task.scratch, step);
       this.workers.delete(child.pid!);
       for (const done of this.exited) done();
       if (!this.stopping) setTimeout(() => !this.stopping && this.start(n), RESTART_MS).unref();
