@@ -22,3 +22,8 @@ export function parseInput<S extends z.ZodType>(
   if (!parsed.success) throw new as(`${what ? `${what}: ` : ''}${describeZodError(parsed.error)}`);
   return parsed.data;
 }
+
+/** A whole number written in decimal digits only: `1e1`, `0x10`, ` 16` or `16.0` are not one. */
+export function wholeNumber(text: string): number | undefined {
+  return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+}

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { bodySizeError, errorResponse } from '../core/api.js';
 import { API_ROUTES, bodyLimit } from '../core/api-routes.js';
-import { RequestTimeoutError } from '../core/errors.js';
+import { InvalidRequestError, RequestTimeoutError } from '../core/errors.js';
 import { proxyEvent } from './api-events.js';
 import { LOCAL_TENANT, type LocalRuntime } from './runtime.js';
 
@@ -76,7 +76,13 @@ export async function startApiServer(port: number, runtime: LocalRuntime, option
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NotFound', message: `no route ${req.method} ${path}` } }));
       return;
     }
-    const params = (route.pattern.exec(path)?.groups ?? {}) as Record<string, string>;
+    let params: Record<string, string>;
+    try {
+      // API Gateway hands the handler path parameters URL-decoded.
+      params = Object.fromEntries(Object.entries(route.pattern.exec(path)?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+    } catch {
+      return refuse(req, res, new InvalidRequestError(`the path ${path} is not validly URL-encoded`));
+    }
     const limit = bodyLimit(route.component, runtime.config.MEDIA_INGEST_MAX_REQUEST_BYTES);
     readBody(req, limit, options.bodyTimeoutMs ?? BODY_TIMEOUT_MS).then(
       (body) =>

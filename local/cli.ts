@@ -2,6 +2,7 @@ import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MediaIngestError } from '../core/errors.js';
+import { wholeNumber } from '../core/input.js';
 import { ACTIONS, type Action, DEFAULT_ACTIONS, type JobRecord } from '../core/job.js';
 import { startApiServer } from './api-server.js';
 import { LocalRuntime } from './runtime.js';
@@ -56,9 +57,15 @@ function parse(argv: string[]) {
 
 function integer(value: string | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
+  const n = wholeNumber(value);
+  if (n === undefined || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
   return n;
+}
+
+/** `--out` must name a folder (or nothing yet): checked before the job runs, not after it has succeeded. */
+function outDir(value: string | undefined): string | undefined {
+  if (value !== undefined && existsSync(value) && !statSync(value).isDirectory()) throw new UsageError(`--out ${value} is a file, not a folder`);
+  return value;
 }
 
 function actions(value: string | undefined): Action[] {
@@ -167,7 +174,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'run') {
     if (rest.length !== 1) throw new UsageError('run takes exactly one URL or file');
-    const opts = { actions: actions(values.actions), connections: integer(values.connections, 'connections', 1, 64), out: values.out };
+    const opts = { actions: actions(values.actions), connections: integer(values.connections, 'connections', 1, 64), out: outDir(values.out) };
     const print = routeLogs(dataDir);
     const runtime = await LocalRuntime.start({ dataDir, allowHosts, say, workers });
     try {
@@ -209,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'demo') {
     if (rest.length) throw new UsageError('demo takes no arguments');
-    const out = resolve(values.out ?? join(dataDir, 'demo-artifacts'));
+    const out = resolve(outDir(values.out) ?? join(dataDir, 'demo-artifacts'));
     const print = routeLogs(dataDir);
     print('making a 6-second sample clip with speech (ffmpeg + flite)…\n');
     const clip = makeClip(join(dataDir, 'demo-source'), 'sample.mp4', { speech: 'Hello from media ingest. This clip was made on your machine and served on loopback.' });

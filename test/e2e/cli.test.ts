@@ -97,6 +97,18 @@ describe('media-ingest run', () => {
     expect(stderr).toContain('neither a URL nor a file');
   });
 
+  it.each([
+    [['--connections', '0x10'], '--connections must be a whole number'],
+    [['--connections', '1e1'], '--connections must be a whole number'],
+    [['--out', BIN], 'is a file, not a folder'],
+  ])('refuses %j before any job runs: exit 2, the reason on stderr, nothing on stdout', async (args, reason) => {
+    const data = join(scratch.dir, 'refused-data');
+    const { code, stdout, stderr } = await cli('run', server.url('/clip.mp4'), '--allow-host', '127.0.0.1', '--json', '--data-dir', data, ...args);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toContain(reason);
+    expect(stderr).not.toContain('    at ');
+  });
+
   it('prints a readable summary without --json', async () => {
     const { code, stdout } = await cli('run', server.url('/missing.mp4'), '--allow-host', '127.0.0.1');
     expect(code).toBe(1);

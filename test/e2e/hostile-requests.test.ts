@@ -162,6 +162,22 @@ describe('GET /jobs page tokens', () => {
   });
 });
 
+describe('the small ones', () => {
+  it.each(['1e1', '0x10', ' 5', '5.0', '-1'])('answers limit=%s with 400: decimal digits only', async (limit) => {
+    const res = await fetch(`${api.url}/jobs?limit=${encodeURIComponent(limit)}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'InvalidRequest', message: expect.stringContaining('limit') } });
+  });
+
+  it('URL-decodes a path id as API Gateway does: /jobs/key%2D34 is the job key-34', async () => {
+    await runtime.finish(await runtime.submit({ job_id: 'key-34', source: { type: 'http', url: origin.url('/clip.mp4') } }));
+    const res = await fetch(`${api.url}/jobs/key%2D34`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ jobId: 'key-34' });
+    expect((await fetch(`${api.url}/jobs/%E0%A4%A`)).status).toBe(400);
+  });
+});
+
 describe('the stable-code contract', () => {
   it('names a job whose error code is outside ERROR_CODES (the check can fail)', () => {
     const record = { jobId: 'j', error: { code: 'RangeError', message: 'Invalid key length' } } as JobRecord;
