@@ -87,7 +87,8 @@ const ctrlC = (child: { pid?: number }) => process.kill(-child.pid!, 'SIGINT');
 describe('stops', () => {
   it('kills a tool whose worker died, removes its scratch, and the cancelled job leaves nothing running', async () => {
     const dataDir = join(dir, 'data-runtime');
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1'], retryIntervalMs: 50 });
+    // A short claim: the dead worker's message comes back within seconds, and a cancel reaches a worker as soon.
+    const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1'], retryIntervalMs: 50, settings: { visibilityTimeoutSeconds: 5 } });
     let record: JobRecord;
     try {
       const jobId = await runtime.submit({ source: { type: 'http', url: origin.url('/slow.flv') } });
@@ -95,7 +96,7 @@ describe('stops', () => {
       // The worker is the tool's parent: killed alone, with no chance to clean up.
       process.kill(ffmpeg.ppid, 'SIGKILL');
       await until('the orphaned ffmpeg to die', () => (alive(ffmpeg.pid) ? undefined : true), 5_000);
-      // The Merge task is retried on a new worker: cancel the job while that one re-encodes.
+      // The Merge message comes back to another worker after the visibility timeout: cancel the job while it re-encodes.
       const retried = await until('the retried re-encode', () => encoder(dataDir)()?.pid !== ffmpeg.pid ? encoder(dataDir)() : undefined);
       await runtime.cancel(jobId);
       record = await runtime.finish(jobId);
