@@ -35,6 +35,14 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * A code a job record may carry: one of ours, or a name Step Functions itself gives a failed state, recorded as it is
+ * (`States.Timeout` past a step's TimeoutSeconds, `States.TaskFailed`, …, or an integrated service's own error).
+ */
+export function isStableCode(code: string): boolean {
+  return (ERROR_CODES as readonly string[]).includes(code) || /^(States|Lambda|DynamoDB|SQS)\.[A-Za-z]+$/.test(code);
+}
+
 export interface ErrorDetails {
   /** Last lines of a tool's stderr, kept for the job record. */
   readonly stderrTail?: string[];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { JobRecord } from '../../core/job.js';
 import { ff } from '../fixtures/media.js';
+import { itEndsEveryJobWithAStableCode } from '../fixtures/contract.js';
 import { withRuntime } from '../fixtures/runtime.js';
 import { folderRoutes, hitsUnder, lyingRangeRoute, type RangeLie, type Route, type TestServer } from '../fixtures/server.js';
 
@@ -189,3 +190,5 @@ describe('a segment of 300 MB', () => {
     expect(peaks.merge).toBeLessThan(200 * MiB);
   }, 300_000);
 });
+
+itEndsEveryJobWithAStableCode(() => fx.runtime);
