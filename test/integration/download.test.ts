@@ -43,7 +43,7 @@ function context(connections: number): StepContext {
   return {
     step: 'extract',
     input: { tenant: 't', jobId: 'j', request: { source: { type: 'http', url }, actions: ['download'] }, options: { connections }, checkpoints: {} },
-    config: loadConfig('worker', {JOBS_TABLE: 'jobs', STAGING_BUCKET: 'unused',  MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1' }),
+    config: loadConfig('worker', { JOBS_TABLE: 'jobs', STAGING_BUCKET: 'unused', WORK_QUEUE_URL: 'unused', MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1' }),
     scratch: scratch.dir,
     stagingBucket: 'unused',
     s3: new S3Client({ region: 'us-east-1' }),
@@ -93,7 +93,7 @@ describe('connections per host', () => {
     };
     server.http.on('connection', track);
     const ctx = context(16);
-    const capped = { ...ctx, config: loadConfig('worker', {JOBS_TABLE: 'jobs', STAGING_BUCKET: 'unused',  MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: '3' }) };
+    const capped = { ...ctx, config: loadConfig('worker', { JOBS_TABLE: 'jobs', STAGING_BUCKET: 'unused', WORK_QUEUE_URL: 'unused', MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', MEDIA_INGEST_MAX_CONNECTIONS_PER_HOST: '3' }) };
     const source: ClassifyCheckpoint = { kind: 'direct', url, contentType: 'video/mp4', acceptRanges: true, bytes: SIZE, durationMs: 0 };
     const dest = join(scratch.dir, 'capped.mp4');
     try {
