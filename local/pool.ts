@@ -75,13 +75,15 @@ export class WorkerPool {
     child.stderr!.pipe(log, { end: false });
     child.once('exit', () => {
       log.end();
-      // A worker that died mid-step takes its group (the tools it started) and those steps' scratch with it, as a
-      // task's processes and storage go on ECS; the step's next delivery starts clean.
-      this.signal(child.pid!, 'SIGKILL');
-      for (const step of worker.steps) removeStepScratch(this.task.scratch, step);
       this.workers.delete(child.pid!);
+      if (!this.stopping) {
+        // A worker that died on its own takes its group (the tools it started) and its steps' scratch with it, as a
+        // task's processes and storage go on ECS; the step's next delivery starts clean. A stopped one cleans up itself.
+        this.signal(child.pid!, 'SIGKILL');
+        for (const step of worker.steps) removeStepScratch(this.task.scratch, step);
+        setTimeout(() => !this.stopping && this.start(n), RESTART_MS).unref();
+      }
       for (const done of this.exited) done();
-      if (!this.stopping) setTimeout(() => !this.stopping && this.start(n), RESTART_MS).unref();
     });
   }
 
@@ -108,14 +110,25 @@ export class WorkerPool {
     this.stopping = true;
     const groups = this.groups();
     for (const group of groups) this.signal(group, 'SIGTERM');
-    const gone = new Promise<void>((resolve) => {
+    // bubblewrap ends at once; the worker in the group gives its messages back and cleans up: wait for the whole group.
+    const empty = () => groups.every((group) => !this.alive(group));
+    for (const until = Date.now() + STOP_GRACE_MS; !empty() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+    for (const group of groups) this.signal(group, 'SIGKILL');
+    await new Promise<void>((resolve) => {
       const check = () => this.workers.size === 0 && resolve();
       this.exited.add(check);
       check();
     });
-    const timer = setTimeout(() => groups.forEach((g) => this.signal(g, 'SIGKILL')), STOP_GRACE_MS);
-    await gone;
-    clearTimeout(timer);
+  }
+
+  /** Whether any process of the group is left (bubblewrap, the worker, its tools). */
+  private alive(group: number): boolean {
+    try {
+      process.kill(-group, 0);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** A redeploy: the workers are stopped and started again with the new task (their messages come back). */

@@ -7,8 +7,11 @@ import { logger, STEP_LOG } from '../../core/logger.js';
 import { scaleInProtection } from './protection.js';
 import { type Report, runStep, type StepMessage, StepMessageSchema } from './step.js';
 
-/** SQS's longest long poll: an idle worker costs one request every 20 s. */
-const WAIT_SECONDS = 20;
+/**
+ * A long poll a stopping worker can wait out (ECS gives it 30 s, the local pool 10): a poll cut short may already hold
+ * a message, lost to the queue until its visibility timeout. An idle slot costs one request every 5 s.
+ */
+const WAIT_SECONDS = 5;
 /** Step Functions needs no more than this between heartbeats, and the claim is renewed at least three times a timeout. */
 const MAX_BEAT_MS = 30_000;
 
@@ -43,6 +46,9 @@ export class Consumer {
     this.visibility = deps.config.MEDIA_INGEST_VISIBILITY_TIMEOUT_SECONDS;
   }
 
+  /** Long polls in flight: a stop lets them end (one cut short may already hold a message, lost until its timeout). */
+  private readonly polls = new Set<Promise<Message[]>>();
+
   /** Runs every slot until `stop`. */
   async run(): Promise<void> {
     await Promise.all(Array.from({ length: this.deps.config.MEDIA_INGEST_WORKER_CONCURRENCY }, () => this.slot()));
@@ -52,25 +58,33 @@ export class Consumer {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.held].map((handle) => this.setVisibility(handle, 0).catch(() => undefined)));
+    await Promise.all(this.polls);
   }
 
   private async slot(): Promise<void> {
     while (!this.stopping) {
-      let messages: Message[] = [];
-      try {
-        const out = await this.deps.clients.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: WAIT_SECONDS, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
-        );
-        messages = out.Messages ?? [];
-      } catch (err) {
-        logger.warn('receive failed', { error: (err as Error).message });
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-      for (const message of messages) {
-        // A failure here leaves the message to come back after its visibility timeout.
-        if (!this.stopping) await this.handle(message).catch((err: Error) => logger.error('message not handled', { error: err }));
-      }
+      const poll = this.poll();
+      this.polls.add(poll);
+      const messages = await poll.finally(() => this.polls.delete(poll));
+      // A failure here leaves the message to come back after its visibility timeout.
+      for (const message of messages) await this.handle(message).catch((err: Error) => logger.error('message not handled', { error: err }));
     }
+  }
+
+  /** One long poll; what it brings in as the worker stops goes straight back to the queue, neither run nor counted lost. */
+  private async poll(): Promise<Message[]> {
+    try {
+      const out = await this.deps.clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: WAIT_SECONDS, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+      );
+      const messages = out.Messages ?? [];
+      if (!this.stopping) return messages;
+      await Promise.all(messages.map((m) => this.setVisibility(m.ReceiptHandle!, 0).catch(() => undefined)));
+    } catch (err) {
+      logger.warn('receive failed', { error: (err as Error).message });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return [];
   }
 
   private setVisibility(handle: string, seconds: number) {
@@ -135,6 +149,11 @@ export class Consumer {
     } finally {
       clearInterval(beat);
       mark(STEP_LOG.ended, message);
+    }
+    if (this.stopping) {
+      // Stopped mid-step: the message is back on the queue for another worker; this run (its tools killed) reports nothing.
+      this.held.delete(handle);
+      return this.protection.release();
     }
     try {
       if ('output' in report) await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(report.output) }));

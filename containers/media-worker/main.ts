@@ -4,8 +4,8 @@ import { Consumer } from './consumer.js';
 import { removeActiveScratch } from './step.js';
 import { killAllTools } from './tools/run.js';
 
-/** How long a stop waits for the held messages to be given back before it exits anyway. */
-const GIVE_BACK_MS = 5_000;
+/** How long a stop waits for the held messages to be given back (and the polls in flight to end) before it exits anyway. */
+const GIVE_BACK_MS = 8_000;
 
 // Configuration and clients once, from the task definition's environment (the configuration contract's 'worker').
 const deps = setUp('worker', process.env);
