@@ -1,30 +1,24 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { JobRecord } from '../../core/job.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { ff } from '../fixtures/media.js';
-import { startServer, type TestServer } from '../fixtures/server.js';
+import { withScratch } from '../fixtures/runtime.js';
+import type { TestServer } from '../fixtures/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let dir: string;
 let origin: TestServer;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-hostile-stops-'));
-  // Sorenson H.263 cannot go into MP4: Merge re-encodes it with libx264, a tool busy for many seconds.
-  const flv = join(dir, 'slow.flv');
-  ff('-f', 'lavfi', '-i', 'testsrc=duration=60:size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=duration=60', '-c:v', 'flv1', '-q:v', '31', '-c:a', 'libmp3lame', '-shortest', flv);
-  origin = await startServer({ '/slow.flv': { file: flv, contentType: 'video/x-flv' } });
-});
-
-afterAll(async () => {
-  await origin?.close();
-  await rm(dir, { recursive: true, force: true });
+const scratch = withScratch('hostile-stops', {
+  setup: async ({ serve }) => {
+    // Sorenson H.263 cannot go into MP4: Merge re-encodes it with libx264, a tool busy for many seconds.
+    const flv = join(scratch.dir, 'slow.flv');
+    ff('-f', 'lavfi', '-i', 'testsrc=duration=60:size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=duration=60', '-c:v', 'flv1', '-q:v', '31', '-c:a', 'libmp3lame', '-shortest', flv);
+    origin = await serve({ '/slow.flv': { file: flv, contentType: 'video/x-flv' } });
+  },
 });
 
 interface Proc {
@@ -69,7 +63,7 @@ const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/pro
  */
 function startCli(...args: string[]) {
   const child = spawn(process.execPath, ['--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs'), join(ROOT, 'local/cli.ts'), ...args], {
-    cwd: dir,
+    cwd: scratch.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -86,7 +80,7 @@ const ctrlC = (child: { pid?: number }) => process.kill(-child.pid!, 'SIGINT');
 
 describe('stops', () => {
   it('kills a tool whose worker died, removes its scratch, and the cancelled job leaves nothing running', async () => {
-    const dataDir = join(dir, 'data-runtime');
+    const dataDir = join(scratch.dir, 'data-runtime');
     // A short claim: the dead worker's message comes back within seconds, and a cancel reaches a worker as soon.
     const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1'], retryIntervalMs: 50, settings: { visibilityTimeoutSeconds: 5 } });
     let record: JobRecord;
@@ -110,7 +104,7 @@ describe('stops', () => {
   });
 
   it('cancels the job of `run` on Ctrl-C: record CANCELLED, exit 130, no worker or ffmpeg left, scratch removed', async () => {
-    const dataDir = join(dir, 'data-cli');
+    const dataDir = join(scratch.dir, 'data-cli');
     const cli = startCli('run', origin.url('/slow.flv'), '--allow-host', '127.0.0.1', '--data-dir', dataDir, '--json');
     try {
       const ffmpeg = await until('the re-encode', encoder(dataDir), 180_000);
@@ -127,7 +121,7 @@ describe('stops', () => {
   });
 
   it('lets a running step finish on serve\'s first Ctrl-C: the encoder runs on, the job SUCCEEDS, serve exits 0', async () => {
-    const dataDir = join(dir, 'data-serve');
+    const dataDir = join(scratch.dir, 'data-serve');
     const serve = startCli('serve', '--port', '0', '--allow-host', '127.0.0.1', '--data-dir', dataDir);
     try {
       const api = (await until('the API', () => /on (http:\/\/\S+) /.exec(serve.stdout())?.[1]))!;
@@ -152,7 +146,7 @@ describe('stops', () => {
   }, 300_000);
 
   it('refuses a source URL with credentials in `run`: exit 2, the stable code, no stack and no password', async () => {
-    const cli = startCli('run', `http://alice:pw-${process.pid}@127.0.0.1:${origin.port}/slow.flv`, '--allow-host', '127.0.0.1', '--data-dir', join(dir, 'data-cli'));
+    const cli = startCli('run', `http://alice:pw-${process.pid}@127.0.0.1:${origin.port}/slow.flv`, '--allow-host', '127.0.0.1', '--data-dir', join(scratch.dir, 'data-cli'));
     expect(await cli.exited).toBe(2);
     const output = cli.stdout() + cli.stderr();
     expect(output).toContain('media-ingest: InvalidRequest: source.url: must not carry credentials');

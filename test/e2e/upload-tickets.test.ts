@@ -1,30 +1,22 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer } from '../../local/api-server.js';
-import { LocalRuntime } from '../../local/runtime.js';
 import { ff, makeClip } from '../fixtures/media.js';
+import { withRuntime } from '../fixtures/runtime.js';
 
 const MiB = 1024 * 1024;
-let dir: string;
-let runtime: LocalRuntime;
 let api: { server: Server; url: string };
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-upload-tickets-'));
-  // The smallest threshold S3's 5 MiB parts allow, so a test file goes up in parts.
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), settings: { multipartUploadThresholdBytes: 5 * MiB, uploadQuotaBytes: 256 * MiB } });
-  api = await startApiServer(0, runtime);
-});
+// The smallest threshold S3's 5 MiB parts allow, so a test file goes up in parts.
+const fx = withRuntime('upload-tickets', { runtime: { allowHosts: [], settings: { multipartUploadThresholdBytes: 5 * MiB, uploadQuotaBytes: 256 * MiB } } });
 
-afterAll(async () => {
-  api?.server.close();
-  await runtime?.stop();
-  await rm(dir, { recursive: true, force: true });
+beforeAll(async () => {
+  api = await startApiServer(0, fx.runtime);
+  fx.atEnd(() => api.server.close());
 });
 
 interface Ticket {
@@ -51,7 +43,7 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 
 describe('upload tickets', () => {
   it('states the declared size, and the local S3 refuses a body larger or smaller than it', async () => {
-    const clip = readFileSync(makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 }));
+    const clip = readFileSync(makeClip(join(fx.dir, 'media'), 'clip.mp4', { seconds: 2 }));
     const ticket = await ticketFor({ filename: 'clip.mp4', content_type: 'video/mp4', size: clip.length });
     expect(ticket).toMatchObject({ size: clip.length, headers: { 'content-length': String(clip.length) } });
     for (const body of [Buffer.concat([clip, clip]), clip.subarray(0, clip.length - 1)]) {
@@ -59,10 +51,10 @@ describe('upload tickets', () => {
       expect(put.status).toBe(403);
       expect(await put.text()).toContain('SignatureDoesNotMatch');
     }
-    await expect(runtime.s3.send(new HeadObjectCommand({ Bucket: runtime.config.STAGING_BUCKET, Key: ticket.key }))).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(fx.runtime.s3.send(new HeadObjectCommand({ Bucket: fx.runtime.config.STAGING_BUCKET, Key: ticket.key }))).rejects.toMatchObject({ name: 'NotFound' });
     const put = await fetch(ticket.url!, { method: 'PUT', headers: ticket.headers, body: clip });
     expect(put.status).toBe(200);
-    const record = await runtime.finish(await runtime.submit({ source: ticket.source }));
+    const record = await fx.runtime.finish(await fx.runtime.submit({ source: ticket.source }));
     expect(record.status).toBe('SUCCEEDED');
   });
 
@@ -81,8 +73,8 @@ describe('upload tickets', () => {
   });
 
   it('gives a file over the threshold part URLs; completed through the API it becomes a job that SUCCEEDS with the file\'s sha256', async () => {
-    const path = join(dir, 'media', 'big.mp4');
-    await mkdir(join(dir, 'media'), { recursive: true });
+    const path = join(fx.dir, 'media', 'big.mp4');
+    await mkdir(join(fx.dir, 'media'), { recursive: true });
     // Noise does not compress: a second and a half of lossless video is over 10 MiB.
     ff('-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=1.5', '-f', 'lavfi', '-i', 'sine=duration=1.5', '-vf', 'noise=alls=40:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-c:a', 'aac', '-shortest', path);
     const file = readFileSync(path);
@@ -110,7 +102,7 @@ describe('upload tickets', () => {
     expect(done.status).toBe(200);
     expect(await done.json()).toMatchObject({ key: ticket.key, size: file.length, source: ticket.source });
 
-    const record = await runtime.finish(await runtime.submit({ source: ticket.source }));
+    const record = await fx.runtime.finish(await fx.runtime.submit({ source: ticket.source }));
     expect(record.status).toBe('SUCCEEDED');
     expect(record.checkpoints.extract).toMatchObject({ source: { bytes: file.length, sha256: sha256(file) } });
   });
