@@ -23,8 +23,8 @@ export function progressReporter(table: JobsTable, input: ExecutionInput, step: 
   let last = 0;
   let started: number | undefined;
   return (bytes, estimate) => {
-    // A total is never below what has arrived, however it was estimated.
-    const totalBytes = estimate === undefined ? undefined : Math.max(estimate, bytes);
+    // An estimate below what has arrived is no total (progress never shows more bytes than its total, nor 100 % early).
+    const totalBytes = estimate !== undefined && estimate >= bytes ? estimate : undefined;
     const now = Date.now();
     started ??= now;
     const finished = totalBytes !== undefined && bytes >= totalBytes;
