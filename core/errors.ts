@@ -152,6 +152,11 @@ export function errorCause(err: unknown): string {
   return JSON.stringify(redactDeep({ errorType: e.name, errorMessage: e.message, ...details }));
 }
 
+/** A function's thrown error as Step Functions reports it: the error's name, and its cause. */
+export function lambdaError(err: unknown): { error: string; cause: string } {
+  return { error: err instanceof Error ? err.name : 'Error', cause: errorCause(err) };
+}
+
 /** Reads a Step Functions `Cause` back into a message and stderr tail, whichever runtime produced it. */
 export function parseCause(cause: string | undefined): { message: string; stderrTail?: string[] } {
   if (!cause) return { message: '' };

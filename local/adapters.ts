@@ -6,7 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { errorCause } from '../core/errors.js';
+import { lambdaError } from '../core/errors.js';
 import { executionName } from '../core/job.js';
 import { TaskFailure, type TaskTokens } from './task-tokens.js';
 
@@ -21,7 +21,7 @@ interface TaskState {
 
 export interface AdapterContext {
   tokens: TaskTokens;
-  /** The Lambdas the ASL invokes, by function ARN (their entry points on the template's environments). */
+  /** The Lambdas the ASL invokes, by function ARN (their entries on the template's environments and limits). */
   lambdas: () => Record<string, (event: Json) => Promise<Json>>;
   /** The engine's client on the SQS stand-in: its calls are the state machine's, held to its role. */
   sqs: SQSClient;
@@ -32,7 +32,10 @@ export interface AdapterContext {
 /** Lambda's limit on a synchronous invocation's request and response. */
 export const LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024;
 
-/** `lambda:invoke` → the same handler, in-process; a thrown error reaches the ASL as Lambda reports it. */
+/**
+ * `lambda:invoke` → the same handler (local/lambda-threads.ts: in a thread, within its memory and timeout); a thrown
+ * error, or the runtime's own failure, reaches the ASL as Lambda reports it.
+ */
 function lambdaAdapter(ctx: AdapterContext): Adapter {
   return async (input) => {
     const { FunctionName, Payload } = input as { FunctionName: string; Payload: Json };
@@ -46,7 +49,9 @@ function lambdaAdapter(ctx: AdapterContext): Adapter {
     try {
       response = JSON.stringify((await fn(JSON.parse(request))) ?? null);
     } catch (err) {
-      throw new TaskFailure((err as Error).name, errorCause(err));
+      if (err instanceof TaskFailure) throw err;
+      const { error, cause } = lambdaError(err);
+      throw new TaskFailure(error, cause);
     }
     if (Buffer.byteLength(response) > LAMBDA_PAYLOAD_LIMIT) {
       throw new TaskFailure('Lambda.ResponseSizeTooLarge', `the response is ${Buffer.byteLength(response)} bytes; Lambda returns ${LAMBDA_PAYLOAD_LIMIT}`);

@@ -7,16 +7,18 @@ import type { Component, Settings } from '../core/config.js';
 import type { QueueShape } from './queue.js';
 import { LOCAL_OUTPUTS, LOCAL_SUBSTITUTIONS } from './substitutions.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** What decides the template and the worker bundle: a change to any of these synthesises again. */
 const SOURCES = ['cdk', 'core', 'containers', 'statemachine', 'package-lock.json'];
-const CACHE = join(tmpdir(), 'media-ingest-deployments');
+export const CACHE = join(tmpdir(), 'media-ingest-deployments');
 const STACK = 'Local';
 
 /** What the synthesised stack deploys, with local values in place of its ARNs and names. */
 export interface Deployment {
   /** Each Lambda's environment, by component, as the template sets it. */
   functions: Partial<Record<Component, Record<string, string>>>;
+  /** Each Lambda's MemorySize and Timeout, by component, as the template sets them. */
+  limits: Partial<Record<Component, FunctionLimits>>;
   /** The worker task's environment, as the template sets it. */
   worker: Record<string, string>;
   /** Variables ECS injects into the worker from Secrets Manager (their values come from the host locally). */
@@ -31,20 +33,29 @@ export interface Deployment {
   templateFile: string;
 }
 
+/** What Lambda holds a function to: its memory (MiB) and the seconds an invocation may run. */
+export interface FunctionLimits {
+  memoryMb: number;
+  timeoutSeconds: number;
+}
+
+/** CloudFormation's defaults for a function that sets neither. */
+const LAMBDA_DEFAULTS: FunctionLimits = { memoryMb: 128, timeoutSeconds: 3 };
+
 type Json = unknown;
 interface Resource {
   Type: string;
   Properties: Record<string, Json>;
 }
 
-/** A digest of every source file that decides the deployment. */
-function sourceDigest(): string {
+/** A digest of every file under these paths (relative to the repository). */
+export function sourceDigest(sources: string[]): string {
   const hash = createHash('sha256');
   const walk = (path: string) => {
     if (statSync(path).isDirectory()) for (const name of readdirSync(path).sort()) walk(join(path, name));
     else hash.update(path).update(readFileSync(path));
   };
-  for (const source of SOURCES) walk(join(ROOT, source));
+  for (const source of sources) walk(join(ROOT, source));
   return hash.digest('hex');
 }
 
@@ -91,11 +102,14 @@ function extract(outdir: string): Deployment {
   if (!machine || typeof machine.Properties.DefinitionString !== 'string') throw new Error('the template has no inline state machine definition');
   const resolve = resolver(template, machine);
   const functions: Deployment['functions'] = {};
+  const limits: Deployment['limits'] = {};
   for (const fn of ofType(template, 'AWS::Lambda::Function')) {
     const component = /^media-ingest (.+) function$/.exec(String(fn.Properties.Description ?? ''))?.[1] as Component | undefined;
     if (!component) continue;
     const variables = ((fn.Properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {}) as Record<string, Json>;
     functions[component] = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, resolve(v, `${component} ${k}`)]));
+    const { MemorySize, Timeout } = fn.Properties as { MemorySize?: number; Timeout?: number };
+    limits[component] = { memoryMb: MemorySize ?? LAMBDA_DEFAULTS.memoryMb, timeoutSeconds: Timeout ?? LAMBDA_DEFAULTS.timeoutSeconds };
   }
   const [task] = ofType(template, 'AWS::ECS::TaskDefinition');
   const container = (task!.Properties.ContainerDefinitions as Array<{ Environment?: Array<{ Name: string; Value: Json }>; Secrets?: Array<{ Name: string }>; Image: Json }>)[0]!;
@@ -107,6 +121,7 @@ function extract(outdir: string): Deployment {
   if (!image) throw new Error('the template names no worker image the assembly has');
   return {
     functions,
+    limits,
     worker,
     queue: queueShape(template, machine),
     workerSecrets: (container.Secrets ?? []).map((s) => s.Name),
@@ -138,29 +153,35 @@ const LOCAL_STT_KEY_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:
 
 const memory = new Map<string, Promise<Deployment>>();
 
+/** Builds a cache folder once: beside it, then renamed into place, so that no reader sees half of one. */
+export async function buildOnce(dir: string, build: (into: string) => Promise<void>): Promise<void> {
+  if (existsSync(join(dir, 'done'))) return;
+  mkdirSync(dirname(dir), { recursive: true });
+  const building = `${dir}.${process.pid}.${Date.now()}`;
+  await build(building);
+  writeFileSync(join(building, 'done'), '');
+  // Another process may have finished the same build meanwhile: either copy will do.
+  try {
+    renameSync(building, dir);
+  } catch {
+    rmSync(building, { recursive: true, force: true });
+  }
+}
+
 /**
  * The deployment CDK would make with these settings, synthesised once per settings and sources and kept on disk,
  * so a later run (or another test) with the same settings reads it instead of synthesising again.
  */
 export function deploymentFor(settings: Settings, options: DeploymentOptions = {}, say: Say = () => undefined): Promise<Deployment> {
-  const key = createHash('sha256').update(JSON.stringify([settings, options])).update(sourceDigest()).digest('hex').slice(0, 24);
+  const key = createHash('sha256').update(JSON.stringify([settings, options])).update(sourceDigest(SOURCES)).digest('hex').slice(0, 24);
   let found = memory.get(key);
   if (!found) {
     found = (async () => {
       const dir = join(CACHE, key);
-      if (!existsSync(join(dir, 'done'))) {
-        mkdirSync(CACHE, { recursive: true });
+      await buildOnce(dir, async (building) => {
         say(`synthesising the CDK stack for these settings (once; kept in ${dir})…`);
-        const building = `${dir}.${process.pid}.${Date.now()}`;
         await synthesize(settings, options, building);
-        writeFileSync(join(building, 'done'), '');
-        // Another process may have finished the same synth meanwhile: either copy will do.
-        try {
-          renameSync(building, dir);
-        } catch {
-          rmSync(building, { recursive: true, force: true });
-        }
-      }
+      });
       return extract(dir);
     })();
     memory.set(key, found);

@@ -41,11 +41,16 @@ function hostEndpoints(host: Env): Record<string, string> {
   return Object.fromEntries(Object.entries(host).filter((e): e is [string, string] => e[0].startsWith('AWS_ENDPOINT_URL_') && !!e[1]));
 }
 
+/** The host's log level, which the components' loggers follow here as they do the function's or task's on AWS. */
+function logLevel(host: Env): Record<string, string> {
+  return host.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: host.POWERTOOLS_LOG_LEVEL } : {};
+}
+
 /** A Lambda's environment here: the template's, with the callback key from the host instead of its secret's ARN. */
 export function lambdaEnvironment(deployment: Deployment, component: Component, platform: Record<string, string>, host: Env): Record<string, string> {
   const template = deployment.functions[component];
   if (!template) throw new Error(`the template has no function for ${component}`);
-  const env: Record<string, string> = { ...template, ...hostEndpoints(host), ...platform };
+  const env: Record<string, string> = { ...template, ...hostEndpoints(host), ...platform, ...logLevel(host) };
   if (env.MEDIA_INGEST_CALLBACK_SECRET_ARN !== undefined) {
     delete env.MEDIA_INGEST_CALLBACK_SECRET_ARN;
     if (host.MEDIA_INGEST_CALLBACK_SECRET) env.MEDIA_INGEST_CALLBACK_SECRET = host.MEDIA_INGEST_CALLBACK_SECRET;
@@ -62,10 +67,9 @@ export function workerTask(deployment: Deployment, platform: Record<string, stri
   const local = (v: string) => (v === TASK_SCRATCH || v.startsWith(`${TASK_SCRATCH}/`) ? work + v.slice(TASK_SCRATCH.length) : v);
   const env = Object.fromEntries(Object.entries(deployment.worker).map(([k, v]) => [k, local(v)]));
   const injected = Object.fromEntries(deployment.workerSecrets.flatMap((name) => (host[name] ? [[name, host[name]!]] : [])));
-  const logLevel: Record<string, string> = host.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: host.POWERTOOLS_LOG_LEVEL } : {};
   return {
     bundle: deployment.workerBundle,
-    env: { ...env, WORK_QUEUE_URL: workQueueUrl, ...injected, ...hostEndpoints(host), ...platform, PATH: host.PATH ?? '/usr/bin:/bin', ...logLevel },
+    env: { ...env, WORK_QUEUE_URL: workQueueUrl, ...injected, ...hostEndpoints(host), ...platform, PATH: host.PATH ?? '/usr/bin:/bin', ...logLevel(host) },
     scratch: work,
     sandbox,
   };

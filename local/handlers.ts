@@ -2,14 +2,10 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { ApiComponent } from '../core/api-routes.js';
 import type { Component } from '../core/config.js';
 import * as cancelJob from '../lambdas/cancel-job/handler.js';
-import * as classify from '../lambdas/classify/handler.js';
 import * as completeUpload from '../lambdas/complete-upload/handler.js';
 import * as createUpload from '../lambdas/create-upload/handler.js';
 import * as getJob from '../lambdas/get-job/handler.js';
 import * as listJobs from '../lambdas/list-jobs/handler.js';
-import * as notify from '../lambdas/notify/handler.js';
-import * as publish from '../lambdas/publish/handler.js';
-import * as reconcile from '../lambdas/reconcile/handler.js';
 import * as startJob from '../lambdas/start-job/handler.js';
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -24,15 +20,5 @@ export function apiHandlers(env: Env): Record<ApiComponent, ApiHandler> {
     'cancel-job': cancelJob.forEnvironment(env('cancel-job')),
     'create-upload': createUpload.forEnvironment(env('create-upload')),
     'complete-upload': completeUpload.forEnvironment(env('complete-upload')),
-  };
-}
-
-/** The workflow's functions (what its Task states invoke) and reconcile (what the EventBridge rule invokes). */
-export function workflowHandlers(env: Env) {
-  return {
-    classify: classify.forEnvironment(env('classify')),
-    publish: publish.forEnvironment(env('publish')),
-    notify: notify.forEnvironment(env('notify')),
-    reconcile: reconcile.forEnvironment(env('reconcile')),
   };
 }

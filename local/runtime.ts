@@ -15,7 +15,8 @@ import { downloadArtifacts, uploadFile } from './artifacts.js';
 import { answerOf, type ApiCall, proxyEvent } from './api-events.js';
 import { type Deployment, deploymentFor } from './deployment.js';
 import { lambdaEnvironment, platformEnv, settingsOf, workerTask } from './environments.js';
-import { type ApiHandler, apiHandlers, workflowHandlers } from './handlers.js';
+import { type ApiHandler, apiHandlers } from './handlers.js';
+import { workflowFunctions } from './lambda-threads.js';
 import { LocalEngine } from './engine.js';
 import { WorkerPool } from './pool.js';
 import { type QueueStandIn, startQueueStandIn } from './queue.js';
@@ -66,6 +67,7 @@ export class LocalRuntime {
 
   /** The reconcile function: what the EventBridge rule invokes on AWS. */
   private reconcile!: (event: unknown) => Promise<unknown>;
+  private workflow: Awaited<ReturnType<typeof workflowFunctions>> | undefined;
 
   private constructor(
     readonly dataDir: string,
@@ -123,13 +125,15 @@ export class LocalRuntime {
     for (const deps of this.components.values()) destroyClients(deps.clients);
     this.components.clear();
     const lambdaEnv = (component: Component) => lambdaEnvironment(this.deployment, component, this.platform, this.env);
-    const workflow = workflowHandlers(lambdaEnv);
+    // A redeploy gives later invocations new execution environments; running ones end in theirs.
+    await Promise.all(Object.values(this.workflow ?? {}).map((fn) => fn.retire()));
+    this.workflow = await workflowFunctions(lambdaEnv, this.deployment.limits);
     this.lambdas = {
-      [LOCAL_SUBSTITUTIONS.ClassifyFunctionArn]: workflow.classify,
-      [LOCAL_SUBSTITUTIONS.PublishFunctionArn]: workflow.publish,
-      [LOCAL_SUBSTITUTIONS.NotifyFunctionArn]: workflow.notify,
+      [LOCAL_SUBSTITUTIONS.ClassifyFunctionArn]: this.workflow.classify.invoke,
+      [LOCAL_SUBSTITUTIONS.PublishFunctionArn]: this.workflow.publish.invoke,
+      [LOCAL_SUBSTITUTIONS.NotifyFunctionArn]: this.workflow.notify.invoke,
     };
-    this.reconcile = workflow.reconcile;
+    this.reconcile = this.workflow.reconcile.invoke;
     this.apiHandlers = apiHandlers(lambdaEnv);
     await this.queue.configure(this.deployment.queue);
     const task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandboxed, this.queue.workQueueUrl);
@@ -277,6 +281,7 @@ export class LocalRuntime {
 
   async stop(): Promise<void> {
     await this.engine.drain();
+    await Promise.all(Object.values(this.workflow!).map((fn) => fn.stop()));
     await this.workers.stop();
     await this.queue.stop();
     await new Promise<void>((res) => this.sfnServer.close(() => res()));
