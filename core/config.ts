@@ -272,3 +272,17 @@ export function componentEnvironment(component: Component, values: Partial<Recor
   }
   return env;
 }
+
+/**
+ * The CLI's own variables: they shape the local runtime only, so no deployed component reads them and AWS never sets
+ * them. Flags (`--data-dir`, `--workers`) take precedence.
+ */
+const CliConfigSchema = z.object({
+  MEDIA_INGEST_DATA_DIR: z.string().min(1).default('.media-ingest'),
+  MEDIA_INGEST_WORKERS: z.string().optional(),
+});
+export type CliConfig = z.infer<typeof CliConfigSchema>;
+
+export function cliConfig(env: Record<string, string | undefined>): CliConfig {
+  return CliConfigSchema.parse({ MEDIA_INGEST_DATA_DIR: env.MEDIA_INGEST_DATA_DIR || undefined, MEDIA_INGEST_WORKERS: env.MEDIA_INGEST_WORKERS });
+}

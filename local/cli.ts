@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cliConfig } from '../core/config.js';
 import { MediaIngestError } from '../core/errors.js';
 import { wholeNumber } from '../core/input.js';
 import { ACTIONS, type Action, DEFAULT_ACTIONS, type JobRecord } from '../core/job.js';
@@ -168,9 +169,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE + '\n');
     return command === undefined && !values.help ? 2 : 0;
   }
-  const dataDir = resolve(values['data-dir'] ?? process.env.MEDIA_INGEST_DATA_DIR ?? '.media-ingest');
+  const env = cliConfig(process.env);
+  const dataDir = resolve(values['data-dir'] ?? env.MEDIA_INGEST_DATA_DIR);
   const allowHosts = values['allow-host'];
-  const workers = integer(values.workers ?? process.env.MEDIA_INGEST_WORKERS, 'workers', 1, 64);
+  const workers = integer(values.workers ?? env.MEDIA_INGEST_WORKERS, 'workers', 1, 64);
 
   if (command === 'run') {
     if (rest.length !== 1) throw new UsageError('run takes exactly one URL or file');
