@@ -18,22 +18,42 @@ export interface StepContext {
 
 const PROGRESS_INTERVAL_MS = 1000;
 
-/** Progress on the job record, at most once a second, never failing the step it reports on. */
-export function progressReporter(table: JobsTable, input: ExecutionInput, step: Step): StepContext['progress'] {
+/** Writes a step's progress; `stop` drops a write still waiting, so none lands after the step ends. */
+export interface ProgressReporter {
+  report: StepContext['progress'];
+  stop(): void;
+}
+
+/**
+ * Progress on the job record, at most once a second, never failing the step it reports on. A report that comes too
+ * soon is written at the end of the second, so a download that stalls still shows where it stands.
+ */
+export function progressReporter(table: JobsTable, input: ExecutionInput, step: Step): ProgressReporter {
   let last = 0;
   let started: number | undefined;
-  return (bytes, estimate) => {
-    // An estimate below what has arrived is no total (progress never shows more bytes than its total, nor 100 % early).
-    const totalBytes = estimate !== undefined && estimate >= bytes ? estimate : undefined;
-    const now = Date.now();
-    started ??= now;
-    const finished = totalBytes !== undefined && bytes >= totalBytes;
-    if (now - last < PROGRESS_INTERVAL_MS && !finished) return;
-    last = now;
-    const seconds = (now - started) / 1000;
-    const bytesPerSecond = seconds > 0 ? Math.round(bytes / seconds) : undefined;
-    updateProgress(table, input.tenant, input.jobId, { step, bytes, totalBytes, bytesPerSecond }).catch((err: Error) =>
+  let latest: { bytes: number; totalBytes?: number } = { bytes: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  const write = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    last = Date.now();
+    const seconds = (last - started!) / 1000;
+    const bytesPerSecond = seconds > 0 ? Math.round(latest.bytes / seconds) : undefined;
+    updateProgress(table, input.tenant, input.jobId, { step, ...latest, bytesPerSecond }).catch((err: Error) =>
       logger.warn('progress update failed', { error: err.message }),
     );
+  };
+  return {
+    report: (bytes, estimate) => {
+      // An estimate below what has arrived is no total (progress never shows more bytes than its total, nor 100 % early).
+      const totalBytes = estimate !== undefined && estimate >= bytes ? estimate : undefined;
+      const now = Date.now();
+      started ??= now;
+      latest = { bytes, totalBytes };
+      const finished = totalBytes !== undefined && bytes >= totalBytes;
+      if (now - last >= PROGRESS_INTERVAL_MS || finished) write();
+      else timer ??= setTimeout(write, last + PROGRESS_INTERVAL_MS - now).unref();
+    },
+    stop: () => clearTimeout(timer),
   };
 }

@@ -7,7 +7,7 @@ import { asStepFailure, errorCause } from '../../core/errors.js';
 import { type ExecutionInput } from '../../core/job.js';
 import { logger } from '../../core/logger.js';
 import { getJob } from '../../core/records.js';
-import { progressReporter, type StepContext } from './context.js';
+import { type ProgressReporter, progressReporter, type StepContext } from './context.js';
 import { extract } from './steps/extract.js';
 import { merge } from './steps/merge.js';
 import { transcribe } from './steps/transcribe.js';
@@ -56,6 +56,7 @@ async function toolDirs(config: Deps['config']): Promise<void> {
 export async function runStep({ config, clients }: Deps, message: StepMessage): Promise<Report> {
   const { step, tenant, jobId } = message;
   const scratch = join(config.WORK_DIR, jobId, step);
+  let reporter: ProgressReporter | undefined;
   try {
     const jobs = { db: clients.db, name: config.JOBS_TABLE };
     // The message is only a reference: the request and the checkpoints so far are on the record.
@@ -65,6 +66,7 @@ export async function runStep({ config, clients }: Deps, message: StepMessage): 
     await toolDirs(config);
     activeScratch.add(scratch);
     await mkdir(scratch, { recursive: true });
+    reporter = progressReporter(jobs, input, step);
     const ctx: StepContext = {
       step,
       input,
@@ -73,7 +75,7 @@ export async function runStep({ config, clients }: Deps, message: StepMessage): 
       stagingBucket: config.STAGING_BUCKET,
       s3: clients.s3,
       jobs,
-      progress: progressReporter(jobs, input, step),
+      progress: reporter.report,
     };
     const output = await STEPS[step](ctx);
     logger.info('step succeeded', { jobId, step, output: output as Record<string, unknown> });
@@ -83,6 +85,7 @@ export async function runStep({ config, clients }: Deps, message: StepMessage): 
     const failure = asStepFailure(err, step);
     return { error: failure.name, cause: errorCause(failure).slice(0, 32_768) };
   } finally {
+    reporter?.stop();
     activeScratch.delete(scratch);
     await removeScratch(scratch);
     // The worker's peak memory so far (maxRSS is in KiB): flat whatever the media's size, and a test holds it to that.

@@ -19,6 +19,9 @@ let changed = false;
 const served: Array<Served & { path: string; at: number }> = [];
 /** Every HLS segment request: which segment, when. */
 const segmentRequests: Array<{ name: string; at: number }> = [];
+/** Lets `/held/`'s last segment be served: until then the job's progress stays mid-way, however slow the machine. */
+let releaseLast = () => {};
+const lastReleased = new Promise<void>((resolve) => (releaseLast = resolve));
 
 /** Serves a file with ranges at ~4 MB/s per connection, as `version` gives it at each request; `cutAfter` ends each response after that many bytes. */
 function throttled(cutAfter?: number, version: () => { data: Buffer; etag?: string } = () => ({ data: bytes })): Route {
@@ -48,9 +51,19 @@ const fx = withRuntime('resume', {
           : { file: join(playlist, f), contentType: 'application/vnd.apple.mpegurl' },
       ]),
     );
+    // The same playlist under /held/, its last segment answered only once the test releases it.
+    const last = readdirSync(playlist).filter((f) => f.endsWith('.ts')).sort().at(-1)!;
+    const held: Record<string, Route> = Object.fromEntries(
+      readdirSync(playlist).map((f) => [
+        `/held/${f}`,
+        f === last
+          ? { handler: (req: IncomingMessage, res: ServerResponse) => void lastReleased.then(() => serveRange(req, res, join(playlist, f))) }
+          : { file: join(playlist, f), contentType: f.endsWith('.ts') ? 'video/mp2t' : 'application/vnd.apple.mpegurl' },
+      ]),
+    );
     other = readFileSync(makeClip(join(dir, 'media'), 'other.mp4', { seconds: 30, width: 1280, height: 720 }));
     const changing = () => (changed ? { data: other, etag: '"v2"' } : { data: bytes, etag: '"v1"' });
-    server = await serve({ '/big.mp4': throttled(), '/changing.mp4': throttled(undefined, changing), '/cut.mp4': throttled(1024 * 1024), ...segments });
+    server = await serve({ '/big.mp4': throttled(), '/changing.mp4': throttled(undefined, changing), '/cut.mp4': throttled(1024 * 1024), ...segments, ...held });
   },
 });
 
@@ -97,9 +110,20 @@ describe('progress on the job record', () => {
   });
 
   it('an HLS playlist: bytes and a percent estimated from the media seconds fetched, 100 at the end', async () => {
-    const seen = await extractProgress(await fx.runtime.submit({ source: { type: 'http', url: server.url('/hls/index.m3u8') } }, 2));
-    expect(seen.some((p) => p.percent! > 0 && p.percent! < 100)).toBe(true);
-    expect(seen.at(-1)).toMatchObject({ percent: 100 });
+    const jobId = await fx.runtime.submit({ source: { type: 'http', url: server.url('/held/index.m3u8') } }, 2);
+    // While the last segment is held the record must show a percent strictly between 0 and 100.
+    let midway: Record<string, number> | undefined;
+    try {
+      for (let i = 0; i < 300 && !midway; i++) {
+        const progress = ((await fx.runtime.job(jobId))?.progress ?? {}) as Record<string, number>;
+        if (progress.percent! > 0 && progress.percent! < 100) midway = progress;
+        else await sleep(100);
+      }
+    } finally {
+      releaseLast();
+    }
+    expect(midway).toMatchObject({ step: 'extract', bytes: expect.any(Number), totalBytes: expect.any(Number) });
+    expect((await extractProgress(jobId)).at(-1)).toMatchObject({ percent: 100 });
   });
 });
 
