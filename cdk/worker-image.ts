@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE_BUNDLE } from './bundling.js';
 import { REPO_ROOT } from './paths.js';
 
 export const WORKER_DOCKERFILE = join(REPO_ROOT, 'containers', 'media-worker', 'Dockerfile');
@@ -27,14 +28,8 @@ function build(): string {
   const building = mkdtempSync(join(root, 'building-'));
   buildSync({
     entryPoints: [join(REPO_ROOT, 'containers', 'media-worker', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    // Bundled CommonJS dependencies still call require().
-    banner: { js: "import{createRequire}from'module';const require=createRequire(import.meta.url);" },
+    ...NODE_BUNDLE,
     outfile: join(building, WORKER_BUNDLE),
-    logLevel: 'warning',
   });
   copyFileSync(WORKER_DOCKERFILE, join(building, 'Dockerfile'));
   const hash = createHash('sha256');

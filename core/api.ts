@@ -13,6 +13,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   QuotaExceeded: 403,
   JobNotFound: 404,
   UploadNotFound: 404,
+  RouteNotFound: 404,
   RequestTimeout: 408,
   Conflict: 409,
   PayloadTooLarge: 413,

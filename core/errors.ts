@@ -22,6 +22,9 @@ export const ERROR_CODES = [
   'RequestTimeout',
   'QuotaExceeded',
   'UploadNotFound',
+  'RouteNotFound',
+  // An API answer to a failure it did not expect; the details stay in its log.
+  'InternalError',
   // Recorded by reconcile when an execution ends outside the ASL's own failure path.
   'ExecutionFailed',
   'ExecutionTimedOut',
@@ -40,7 +43,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  * (`States.Timeout` past a step's TimeoutSeconds, `States.TaskFailed`, …, or an integrated service's own error).
  */
 export function isStableCode(code: string): boolean {
-  return (ERROR_CODES as readonly string[]).includes(code) || /^(States|Lambda|DynamoDB|SQS)\.[A-Za-z]+$/.test(code);
+  return (ERROR_CODES as readonly string[]).includes(code) || /^(States|Lambda|DynamoDB|SQS|Runtime|Sandbox)\.[A-Za-z]+$/.test(code);
 }
 
 export interface ErrorDetails {
@@ -124,6 +127,9 @@ export class QuotaExceededError extends MediaIngestError {
 }
 export class UploadNotFoundError extends MediaIngestError {
   constructor(message: string, options?: Options) { super('UploadNotFound', message, options); }
+}
+export class RouteNotFoundError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('RouteNotFound', message, options); }
 }
 
 

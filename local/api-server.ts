@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { bodySizeError, errorResponse } from '../core/api.js';
 import { API_ROUTES, bodyLimit } from '../core/api-routes.js';
-import { InvalidRequestError, RequestTimeoutError } from '../core/errors.js';
+import { InvalidRequestError, RequestTimeoutError, RouteNotFoundError } from '../core/errors.js';
 import { proxyEvent } from './api-events.js';
 import { LOCAL_TENANT, type LocalRuntime } from './runtime.js';
 
@@ -72,10 +72,7 @@ export async function startApiServer(port: number, runtime: LocalRuntime, option
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const route = ROUTES.find((r) => r.method === req.method && r.pattern.test(path));
-    if (!route) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NotFound', message: `no route ${req.method} ${path}` } }));
-      return;
-    }
+    if (!route) return refuse(req, res, new RouteNotFoundError(`no route ${req.method} ${path}`));
     let params: Record<string, string>;
     try {
       // API Gateway hands the handler path parameters URL-decoded.
@@ -88,7 +85,7 @@ export async function startApiServer(port: number, runtime: LocalRuntime, option
       (body) =>
         runtime.api()[route.component](eventOf(req, route.resource, body, params))
           .then((result) => res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body))
-          .catch((err: Error) => res.writeHead(500).end(JSON.stringify({ error: { code: 'InternalError', message: err.message } }))),
+          .catch((err: unknown) => refuse(req, res, err)),
       (err: unknown) => refuse(req, res, err),
     );
   });

@@ -2,13 +2,14 @@ import { build } from 'esbuild';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { NODE_BUNDLE } from '../cdk/bundling.js';
 import type { Component } from '../core/config.js';
 import { buildOnce, CACHE, type Deployment, type FunctionLimits, ROOT, sourceDigest } from './deployment.js';
 import type { Answer } from './lambda-host.js';
 import { TaskFailure } from './task-tokens.js';
 
 /** What decides a function's bundle: the Lambdas' sources, what they import, the thread's side of an invocation. */
-const SOURCES = ['lambdas', 'core', join('local', 'lambda-host.ts'), 'package-lock.json'];
+const SOURCES = ['lambdas', 'core', join('local', 'lambda-host.ts'), join('cdk', 'bundling.ts'), 'package-lock.json'];
 
 /**
  * Bundles a handler module (its `handler` export, the AWS entry) with the thread's side of an invocation, as CDK
@@ -21,14 +22,8 @@ export async function bundleFunction(entry: string, outfile: string): Promise<vo
       resolveDir: ROOT,
       loader: 'ts',
     },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    // Bundled CommonJS dependencies still call require().
-    banner: { js: "import{createRequire}from'module';const require=createRequire(import.meta.url);" },
+    ...NODE_BUNDLE,
     outfile,
-    logLevel: 'warning',
   });
 }
 

@@ -14,6 +14,19 @@ export interface WorkerTask {
   sandbox: boolean;
 }
 
+/** A worker's step mark (`<job>/<step>` started or ended) from one line of its log, or nothing for any other line. */
+export function stepMark(line: string): { started: boolean; step: string } | undefined {
+  if (!line.includes(`"${STEP_LOG.started}"`) && !line.includes(`"${STEP_LOG.ended}"`)) return undefined;
+  try {
+    const { message, jobId, step } = JSON.parse(line) as Record<string, unknown>;
+    const known = message === STEP_LOG.started || message === STEP_LOG.ended;
+    return known && typeof jobId === 'string' && typeof step === 'string' ? { started: message === STEP_LOG.started, step: `${jobId}/${step}` } : undefined;
+  } catch {
+    // A line that only quotes the words (a tool's output, a cut line) marks nothing, and must not end the pool.
+    return undefined;
+  }
+}
+
 /** A step's scratch (`<job>/<step>` under the task's), and its job's folder once no other step uses it. */
 function removeStepScratch(scratch: string, step: string): void {
   rmSync(join(scratch, step), { recursive: true, force: true });
@@ -66,10 +79,9 @@ export class WorkerPool {
       log.write(chunk);
       const lines = (pending + chunk.toString()).split('\n');
       pending = lines.pop()!;
-      for (const line of lines.filter((l) => l.includes(`"${STEP_LOG.started}"`) || l.includes(`"${STEP_LOG.ended}"`))) {
-        const { message, jobId, step } = JSON.parse(line) as { message: string; jobId: string; step: string };
-        if (message === STEP_LOG.started) worker.steps.add(`${jobId}/${step}`);
-        else worker.steps.delete(`${jobId}/${step}`);
+      for (const mark of lines.map(stepMark)) {
+        if (mark?.started) worker.steps.add(mark.step);
+        else if (mark) worker.steps.delete(mark.step);
       }
     });
     child.stderr!.pipe(log, { end: false });

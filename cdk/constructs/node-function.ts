@@ -5,6 +5,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
+import { REQUIRE_BANNER } from '../bundling.js';
 import { acknowledge, XRAY_REASON } from '../nag.js';
 import { REPO_ROOT } from '../paths.js';
 import { type Component, componentEnvironment, type VariableName } from '../../core/config.js';
@@ -57,8 +58,7 @@ export class NodeFunction extends nodejs.NodejsFunction {
       bundling: {
         format: nodejs.OutputFormat.ESM,
         target: 'node24',
-        // Bundled CommonJS dependencies still call require().
-        banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
+        banner: REQUIRE_BANNER,
         externalModules: ['@aws-sdk/*'],
       },
     });

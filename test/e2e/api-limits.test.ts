@@ -1,33 +1,28 @@
 import { request } from 'node:http';
 import type { Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApiServer } from '../../local/api-server.js';
-import { LocalRuntime } from '../../local/runtime.js';
 import { makeClip } from '../fixtures/media.js';
-import { startServer, trickleRoute, type TestServer } from '../fixtures/server.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import { trickleRoute, type TestServer } from '../fixtures/server.js';
 
-let dir: string;
-let runtime: LocalRuntime;
 let media: TestServer;
 let api: { server: Server; url: string };
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-api-limits-'));
-  // A source that takes a few seconds: the job is running while the hostile requests arrive.
-  media = await startServer({ '/slow.mp4': trickleRoute(makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 }), 16 * 1024, 100) });
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'] });
-  api = await startApiServer(0, runtime, { bodyTimeoutMs: 1000 });
+const fx = withRuntime('api-limits', {
+  setup: async ({ dir, serve, atEnd }) => {
+    // A source that takes a few seconds: the job is running while the hostile requests arrive.
+    media = await serve({ '/slow.mp4': trickleRoute(makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 }), 16 * 1024, 100) });
+    atEnd(() => {
+      api?.server.close();
+      api?.server.closeAllConnections();
+    });
+  },
 });
 
-afterAll(async () => {
-  api?.server.close();
-  api?.server.closeAllConnections();
-  await runtime?.stop();
-  await media?.close();
-  await rm(dir, { recursive: true, force: true });
+beforeAll(async () => {
+  api = await startApiServer(0, fx.runtime, { bodyTimeoutMs: 1000 });
 });
 
 interface Sent {
@@ -69,7 +64,7 @@ describe('bounded requests to the local API', () => {
   it('answers a 50 MB body with 413 PayloadTooLarge without reading it, and a body that trickles with 408, while a job runs on to SUCCEEDED', async () => {
     const started = await fetch(`${api.url}/jobs`, { method: 'POST', body: JSON.stringify({ job_id: 'runs-on', source: { type: 'http', url: media.url('/slow.mp4') } }) });
     expect(started.status).toBe(202);
-    for (let i = 0; i < 100 && (await runtime.job('runs-on'))?.stage !== 'extract'; i++) await sleep(100);
+    for (let i = 0; i < 100 && (await fx.runtime.job('runs-on'))?.stage !== 'extract'; i++) await sleep(100);
 
     const mb = Buffer.alloc(1024 * 1024, 0x20);
     const huge = await send(mb, 50, 0, 50 * mb.length);
@@ -88,8 +83,15 @@ describe('bounded requests to the local API', () => {
     expect(trickle.body.error.code).toBe('RequestTimeout');
     expect(Date.now() - t0).toBeLessThan(10_000);
 
-    expect((await runtime.job('runs-on'))?.status).toBe('RUNNING');
-    const record = await runtime.finish('runs-on');
+    expect((await fx.runtime.job('runs-on'))?.status).toBe('RUNNING');
+    const record = await fx.runtime.finish('runs-on');
     expect(record.status).toBe('SUCCEEDED');
+  });
+
+  it('answers a route it does not have with 404 RouteNotFound, and keeps serving', async () => {
+    const answer = await fetch(`${api.url}/jobz`, { method: 'POST', body: '{}' });
+    expect(answer.status).toBe(404);
+    expect(await answer.json()).toEqual({ error: { code: 'RouteNotFound', message: 'no route POST /jobz' } });
+    expect((await fetch(`${api.url}/jobs/none`)).status).toBe(404);
   });
 });

@@ -1,4 +1,4 @@
-import { asStepFailure, ERROR_CODES, errorCause, MergeFailedError, parseCause, TooLargeError, UnsafeUrlError } from '../../../core/errors.js';
+import { asStepFailure, ERROR_CODES, errorCause, isStableCode, MergeFailedError, parseCause, TooLargeError, UnsafeUrlError } from '../../../core/errors.js';
 
 describe('errors that cross a state boundary', () => {
   it('carry their stable code as the name Step Functions matches on', () => {
@@ -36,5 +36,12 @@ describe('errors that cross a state boundary', () => {
     const tool = Object.assign(new Error('ffmpeg exited with code 1'), { name: 'ToolError', stderrTail: ['bad header'] });
     expect(parseCause(errorCause(asStepFailure(tool, 'merge')))).toEqual({ message: 'ToolError: ffmpeg exited with code 1', stderrTail: ['bad header'] });
     expect(asStepFailure('thrown text', 'extract')).toMatchObject({ name: 'ExtractionFailed', message: 'Error: thrown text' });
+  });
+
+  it('count the names AWS gives a failed state or function as stable, and nothing else', () => {
+    for (const code of ['MergeFailed', 'States.Timeout', 'Lambda.ServiceException', 'SQS.AmazonSQSException', 'Runtime.OutOfMemory', 'Sandbox.Timedout']) {
+      expect(isStableCode(code)).toBe(true);
+    }
+    for (const code of ['Error', 'TypeError', 'Runtime.', 'Other.Thing', 'States.Timeout; drop table']) expect(isStableCode(code)).toBe(false);
   });
 });
