@@ -1,62 +1,59 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobRecord } from '../../core/job.js';
 import { startApiServer } from '../../local/api-server.js';
-import { LocalRuntime } from '../../local/runtime.js';
 import { everyJob, itEndsEveryJobWithAStableCode, unstableCodes } from '../fixtures/contract.js';
 import { ff, makeClip } from '../fixtures/media.js';
-import { folderRoutes, startServer, type TestServer } from '../fixtures/server.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import { folderRoutes, type TestServer } from '../fixtures/server.js';
 
 let dir: string;
-let runtime: LocalRuntime;
 let origin: TestServer;
 let api: { server: Server; url: string };
 const PASSWORD = `s3cret${process.pid}x${Date.now()}`;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-ingest-hostile-requests-'));
-  const clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
-  // An AES-128 HLS rendition; the same segments behind a 17-byte key and behind a wrong 16-byte key.
-  mkdirSync(join(dir, 'aes'));
-  writeFileSync(join(dir, 'aes', 'k.key'), Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
-  writeFileSync(join(dir, 'keyinfo'), `k.key\n${join(dir, 'aes', 'k.key')}\n`);
-  ff('-i', clip, '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_key_info_file', join(dir, 'keyinfo'),
-    '-hls_segment_filename', join(dir, 'aes', 'seg%03d.ts'), join(dir, 'aes', 'index.m3u8'));
-  const playlist = readFileSync(join(dir, 'aes', 'index.m3u8'), 'utf8');
-  const withKey = (uri: string) => ({ status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist.replaceAll('URI="k.key"', `URI="${uri}"`) });
-  origin = await startServer({
-    '/clip.mp4': { file: clip },
-    ...folderRoutes(dir, 'aes'),
-    '/aes/short.m3u8': withKey('short.key'),
-    '/aes/wrong.m3u8': withKey('wrong.key'),
-    '/aes/short.key': { status: 200, contentType: 'application/octet-stream', body: 'x'.repeat(17) },
-    '/aes/wrong.key': { status: 200, contentType: 'application/octet-stream', body: 'y'.repeat(16) },
-  });
-  runtime = await LocalRuntime.start({ dataDir: join(dir, 'data'), allowHosts: ['127.0.0.1'], retryIntervalMs: 50 });
-  api = await startApiServer(0, runtime);
+const fx = withRuntime('hostile-requests', {
+  runtime: { retryIntervalMs: 50 },
+  setup: async (scratch) => {
+    dir = scratch.dir;
+    const clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 });
+    // An AES-128 HLS rendition; the same segments behind a 17-byte key and behind a wrong 16-byte key.
+    mkdirSync(join(dir, 'aes'));
+    writeFileSync(join(dir, 'aes', 'k.key'), Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
+    writeFileSync(join(dir, 'keyinfo'), `k.key\n${join(dir, 'aes', 'k.key')}\n`);
+    ff('-i', clip, '-c', 'copy', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_key_info_file', join(dir, 'keyinfo'),
+      '-hls_segment_filename', join(dir, 'aes', 'seg%03d.ts'), join(dir, 'aes', 'index.m3u8'));
+    const playlist = readFileSync(join(dir, 'aes', 'index.m3u8'), 'utf8');
+    const withKey = (uri: string) => ({ status: 200, contentType: 'application/vnd.apple.mpegurl', body: playlist.replaceAll('URI="k.key"', `URI="${uri}"`) });
+    origin = await scratch.serve({
+      '/clip.mp4': { file: clip },
+      ...folderRoutes(dir, 'aes'),
+      '/aes/short.m3u8': withKey('short.key'),
+      '/aes/wrong.m3u8': withKey('wrong.key'),
+      '/aes/short.key': { status: 200, contentType: 'application/octet-stream', body: 'x'.repeat(17) },
+      '/aes/wrong.key': { status: 200, contentType: 'application/octet-stream', body: 'y'.repeat(16) },
+    });
+    scratch.atEnd(() => new Promise((resolve) => api?.server.close(resolve)));
+  },
 });
 
-afterAll(async () => {
-  await new Promise((resolve) => api?.server.close(resolve));
-  await runtime?.stop();
-  await origin?.close();
-  await rm(dir, { recursive: true, force: true });
+beforeAll(async () => {
+  api = await startApiServer(0, fx.runtime);
 });
 
 const post = (body: unknown) => fetch(`${api.url}/jobs`, { method: 'POST', body: JSON.stringify(body) });
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 async function run(body: Record<string, unknown>): Promise<JobRecord> {
-  return runtime.finish(await runtime.submit(body));
+  return fx.runtime.finish(await fx.runtime.submit(body));
 }
 
 /** Every file under the data directory (S3 objects, DynamoDB, execution histories, logs) that holds `text`. */
 async function filesHolding(text: string): Promise<string[]> {
-  const entries = await readdir(runtime.dataDir, { withFileTypes: true, recursive: true });
+  const entries = await readdir(fx.runtime.dataDir, { withFileTypes: true, recursive: true });
   const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
   const holding: string[] = [];
   for (const file of files) if ((await readFile(file)).toString('latin1').includes(text)) holding.push(file);
@@ -112,7 +109,7 @@ describe('storage_path', () => {
     const res = await post({ job_id: jobId, source: { type: 'http', url: origin.url('/clip.mp4') }, storage_path: storagePath });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { code: 'InvalidRequest', message: expect.stringContaining(says) } });
-    expect(await runtime.job(jobId)).toBeUndefined();
+    expect(await fx.runtime.job(jobId)).toBeUndefined();
   });
 
   it('publishes under a folder name of 255 bytes, the longest allowed', async () => {
@@ -127,7 +124,7 @@ describe('storage_path', () => {
     expect([a.status, b.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     for (const artifact of b.artifacts) expect(artifact.key.startsWith(`tenants/local/jobs/${a.jobId}/${b.jobId}/`)).toBe(true);
     const out = join(dir, 'a-after-b');
-    const files = await runtime.download(a, out);
+    const files = await fx.runtime.download(a, out);
     expect(files).toHaveLength(a.artifacts.length);
     for (const artifact of a.artifacts) expect({ name: artifact.name, sha256: sha256(readFileSync(join(out, artifact.name))) }).toEqual({ name: artifact.name, sha256: artifact.sha256 });
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { jobId: string };
@@ -158,7 +155,7 @@ describe('GET /jobs page tokens', () => {
     const second = (await (await fetch(`${api.url}/jobs?limit=1&next=${first.next}`)).json()) as { jobs: JobRecord[] };
     expect(second.jobs).toHaveLength(1);
     expect(second.jobs[0]!.jobId).not.toBe(first.jobs[0]!.jobId);
-    expect((await everyJob(runtime)).length).toBeGreaterThan(2);
+    expect((await everyJob(fx.runtime)).length).toBeGreaterThan(2);
   });
 });
 
@@ -170,7 +167,7 @@ describe('the small ones', () => {
   });
 
   it('URL-decodes a path id as API Gateway does: /jobs/key%2D34 is the job key-34', async () => {
-    await runtime.finish(await runtime.submit({ job_id: 'key-34', source: { type: 'http', url: origin.url('/clip.mp4') } }));
+    await fx.runtime.finish(await fx.runtime.submit({ job_id: 'key-34', source: { type: 'http', url: origin.url('/clip.mp4') } }));
     const res = await fetch(`${api.url}/jobs/key%2D34`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ jobId: 'key-34' });
@@ -184,5 +181,5 @@ describe('the stable-code contract', () => {
     expect(unstableCodes([record, { ...record, jobId: 'k', error: { code: 'TooLarge', message: '' } }, { ...record, error: null }])).toEqual(['j: RangeError']);
   });
 
-  itEndsEveryJobWithAStableCode(() => runtime);
+  itEndsEveryJobWithAStableCode(() => fx.runtime);
 });
