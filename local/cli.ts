@@ -79,10 +79,10 @@ function actions(value: string | undefined): Action[] {
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
-/** Sends everything the in-process handlers log to a file, so stdout carries only the CLI's own output. */
 /** stdout as it was before logs were routed away from it: what the CLI itself says. */
 const stdout = process.stdout.write.bind(process.stdout);
 
+/** Sends what the handlers in this process log to a file, so stdout carries only the CLI's own output (written by the function it returns). */
 function routeLogs(dataDir: string): (text: string) => void {
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const log = createWriteStream(join(dataDir, 'logs', 'media-ingest.log'), { flags: 'a' });

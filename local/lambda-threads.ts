@@ -1,5 +1,7 @@
 import { build } from 'esbuild';
 import { randomUUID } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NODE_BUNDLE } from '../cdk/bundling.js';
@@ -44,13 +46,18 @@ function workflowBundles(): Promise<string> {
 /** The functions the workflow invokes: its Task states' and reconcile (what the EventBridge rule invokes). */
 const WORKFLOW_FUNCTIONS = ['classify', 'publish', 'notify', 'reconcile'] as const satisfies readonly Component[];
 
-/** The workflow's functions, each in its own threads on the environment and limits the template gives it. */
+/**
+ * The workflow's functions, each in its own threads on the environment and limits the template gives it, each
+ * logging to `<logDir>/<function>.log` as each logs to its own log group on AWS.
+ */
 export async function workflowFunctions(
   env: (component: Component) => Record<string, string>,
   limits: Deployment['limits'],
+  logDir: string,
 ): Promise<Record<(typeof WORKFLOW_FUNCTIONS)[number], LambdaThreads>> {
   const dir = await workflowBundles();
-  const of = (c: (typeof WORKFLOW_FUNCTIONS)[number]) => new LambdaThreads(join(dir, `${c}.mjs`), env(c), limits[c]!);
+  await mkdir(logDir, { recursive: true });
+  const of = (c: (typeof WORKFLOW_FUNCTIONS)[number]) => new LambdaThreads(join(dir, `${c}.mjs`), env(c), limits[c]!, join(logDir, `${c}.log`));
   return { classify: of('classify'), publish: of('publish'), notify: of('notify'), reconcile: of('reconcile') };
 }
 
@@ -70,11 +77,13 @@ export class LambdaThreads {
   private readonly idle: Worker[] = [];
   private readonly busy = new Set<Worker>();
   private retired = false;
+  private log: WriteStream | undefined;
 
   constructor(
     private readonly bundle: string,
     private readonly env: Record<string, string>,
     private readonly limits: FunctionLimits,
+    private readonly logFile: string,
   ) {}
 
   readonly invoke = (event: unknown): Promise<unknown> => {
@@ -88,6 +97,7 @@ export class LambdaThreads {
         this.busy.delete(thread);
         if (answer instanceof TaskFailure) {
           void thread.terminate();
+          this.closeLogWhenDone();
           return reject(answer);
         }
         this.release(thread);
@@ -112,20 +122,41 @@ export class LambdaThreads {
   async retire(): Promise<void> {
     this.retired = true;
     await Promise.all(this.idle.splice(0).map((thread) => thread.terminate()));
+    this.closeLogWhenDone();
   }
 
   /** Ends every thread now (a running invocation fails with `Runtime.ExitError`). */
   async stop(): Promise<void> {
-    await Promise.all([this.retire(), ...[...this.busy].map((thread) => thread.terminate())]);
+    const busy = [...this.busy];
+    this.busy.clear();
+    await Promise.all([this.retire(), ...busy.map((thread) => thread.terminate())]);
   }
 
   private spawn(): Worker {
     // No execArgv: the bundle is plain JavaScript, and the CLI's TypeScript loader has no business in the thread.
-    return new Worker(this.bundle, { env: this.env, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb } });
+    const thread = new Worker(this.bundle, {
+      env: this.env,
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb },
+      stdout: true,
+      stderr: true,
+    });
+    this.log ??= createWriteStream(this.logFile, { flags: 'a' });
+    thread.stdout.pipe(this.log, { end: false });
+    thread.stderr.pipe(this.log, { end: false });
+    return thread;
   }
 
   private release(thread: Worker): void {
     if (this.retired) void thread.terminate();
     else this.idle.push(thread);
+    this.closeLogWhenDone();
+  }
+
+  /** A retired function's log is closed once no invocation can write to it. */
+  private closeLogWhenDone(): void {
+    if (!this.retired || this.busy.size) return;
+    this.log?.end();
+    this.log = undefined;
   }
 }

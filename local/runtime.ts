@@ -127,7 +127,7 @@ export class LocalRuntime {
     const lambdaEnv = (component: Component) => lambdaEnvironment(this.deployment, component, this.platform, this.env);
     // A redeploy gives later invocations new execution environments; running ones end in theirs.
     await Promise.all(Object.values(this.workflow ?? {}).map((fn) => fn.retire()));
-    this.workflow = await workflowFunctions(lambdaEnv, this.deployment.limits);
+    this.workflow = await workflowFunctions(lambdaEnv, this.deployment.limits, join(this.dataDir, 'logs'));
     this.lambdas = {
       [LOCAL_SUBSTITUTIONS.ClassifyFunctionArn]: this.workflow.classify.invoke,
       [LOCAL_SUBSTITUTIONS.PublishFunctionArn]: this.workflow.publish.invoke,

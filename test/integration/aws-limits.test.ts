@@ -1,8 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { deploymentFor } from '../../local/deployment.js';
 import { LocalEngine } from '../../local/engine.js';
@@ -64,8 +65,8 @@ describe('AWS limits in the local engine', () => {
 describe('Lambda limits in the local runtime', () => {
   let bundle: string;
   const threads: LambdaThreads[] = [];
-  const hostile = (limits: { memoryMb: number; timeoutSeconds: number }) => {
-    const fn = new LambdaThreads(bundle, { HOSTILE_MARK: 'the template', POWERTOOLS_LOG_LEVEL: 'WARN' }, limits);
+  const hostile = (limits: { memoryMb: number; timeoutSeconds: number }, log = join(dir, 'hostile.log')) => {
+    const fn = new LambdaThreads(bundle, { HOSTILE_MARK: 'the template', POWERTOOLS_LOG_LEVEL: 'WARN' }, limits, log);
     threads.push(fn);
     return fn;
   };
@@ -114,6 +115,24 @@ describe('Lambda limits in the local runtime', () => {
     const execution = await run(invoke, fn.invoke, { throw: 'SourceUnavailable' }, 'thrown');
     expect(execution).toMatchObject({ status: 'FAILED', error: 'SourceUnavailable' });
     expect(JSON.parse(execution.cause!)).toMatchObject({ errorType: 'SourceUnavailable', errorMessage: 'asked to fail' });
+  });
+
+  it("writes a function's log lines to its own log file, as to its log group, not to this process's output", async () => {
+    const log = join(dir, 'says.log');
+    const fn = hostile({ memoryMb: 128, timeoutSeconds: 10 }, log);
+    const printed: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => (printed.push(String(chunk)), write.call(process.stdout, chunk, ...rest))) as typeof write;
+    let text = '';
+    try {
+      await fn.invoke({ say: 'a line from the thread' });
+      // The thread's output reaches the file a moment after its answer.
+      for (let i = 0; i < 50 && !text; i++) text = await readFile(log, 'utf8').catch(() => sleep(50).then(() => ''));
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(text).toBe('a line from the thread\n');
+    expect(printed.join('')).not.toContain('a line from the thread');
   });
 
   it('fails a task whose function runs out of memory with Runtime.OutOfMemory, caught as on AWS; this process lives on', async () => {
