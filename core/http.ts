@@ -150,10 +150,15 @@ export function totalSize(headers: Headers, status: number): number | undefined 
 /**
  * Asks for the first byte only: whether the resource serves ranges as asked (else it is read as one stream), its size,
  * and what identifies this version of it (ETag, else Last-Modified, with the size), so kept parts of another version
- * are never reused.
+ * are never reused. `headers` (a platform format's Referer, User-Agent) go with it and come back with the answer, for
+ * every later request of the resource.
  */
-export async function probeRanges(config: Config, rawUrl: string): Promise<{ url: string; acceptRanges: boolean; bytes: number; version: string }> {
-  const { response, url } = await safeFetch(config, rawUrl, { headers: { range: 'bytes=0-0' } });
+export async function probeRanges(
+  config: Config,
+  rawUrl: string,
+  headers?: Record<string, string>,
+): Promise<{ url: string; acceptRanges: boolean; bytes: number; version: string; headers?: Record<string, string> }> {
+  const { response, url } = await safeFetch(config, rawUrl, { headers: { ...headers, range: 'bytes=0-0' } });
   if (response.status !== 200 && response.status !== 206) {
     await response.body?.cancel();
     throw statusError(response.status, url);
@@ -163,5 +168,5 @@ export async function probeRanges(config: Config, rawUrl: string): Promise<{ url
   const honoured = response.status === 206 && response.headers.get('content-range')?.startsWith('bytes 0-0/') === true && head.length === 1;
   const bytes = totalSize(response.headers, response.status) ?? 0;
   const version = `${response.headers.get('etag') ?? response.headers.get('last-modified') ?? ''}|${bytes}`;
-  return { url, acceptRanges: honoured, bytes, version };
+  return { url, acceptRanges: honoured, bytes, version, ...(headers ? { headers } : {}) };
 }

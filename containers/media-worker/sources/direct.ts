@@ -45,7 +45,8 @@ function splitParts(size: number, part: number): Range[] {
  */
 export async function downloadDirect(
   ctx: StepContext,
-  source: Pick<ClassifyCheckpoint, 'url' | 'acceptRanges' | 'bytes'>,
+  // `headers`: what the file's server expects on every request besides (a platform format's Referer).
+  source: Pick<ClassifyCheckpoint, 'url' | 'acceptRanges' | 'bytes'> & { headers?: Record<string, string> },
   dest: string,
   store?: PartStore,
 ): Promise<number> {
@@ -72,12 +73,12 @@ export async function downloadDirect(
           count(await store.restore(i, file, part.start), source.bytes);
           return;
         }
-        await fetchPart(ctx, source.url, part, file, signal, (n) => count(n, source.bytes));
+        await fetchPart(ctx, source.url, part, file, signal, (n) => count(n, source.bytes), source.headers);
         if (store) saves.push(store.save(i, dest, part.start, part.end).catch((err: unknown) => (saveError ??= err)));
       }).finally(() => Promise.all(saves));
       if (saveError) throw saveError;
     } else {
-      await fetchWhole(ctx, source.url, file, signal, count);
+      await fetchWhole(ctx, source.url, file, signal, count, source.headers);
     }
     // Whatever the answers said, the file must be the size the probe announced.
     const size = (await file.stat()).size;
@@ -94,8 +95,8 @@ type File = Awaited<ReturnType<typeof open>>;
 const rangesIgnored = (url: string) => new RangeMismatchError(`${new URL(url).host} answered a range request with the whole file (HTTP 200)`);
 
 /** The file as one stream, when the server serves no ranges (or mis-serves them: the probe tells). */
-async function fetchWhole(ctx: StepContext, rawUrl: string, file: File, signal: AbortSignal, count: (n: number, total: number | undefined) => void): Promise<void> {
-  const media = await openMedia(ctx.config, rawUrl, undefined, signal, rangesIgnored);
+async function fetchWhole(ctx: StepContext, rawUrl: string, file: File, signal: AbortSignal, count: (n: number, total: number | undefined) => void, headers?: Record<string, string>): Promise<void> {
+  const media = await openMedia(ctx.config, rawUrl, undefined, signal, rangesIgnored, headers);
   if (media.length !== undefined) {
     try {
       checkBytes(ctx.config, media.length, 'source declares');
@@ -113,13 +114,13 @@ async function fetchWhole(ctx: StepContext, rawUrl: string, file: File, signal: 
 }
 
 /** One part, by range requests; a cut connection resumes from the last byte written, a few times. */
-async function fetchPart(ctx: StepContext, rawUrl: string, part: Range, file: File, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {
+async function fetchPart(ctx: StepContext, rawUrl: string, part: Range, file: File, signal: AbortSignal, onBytes: (n: number) => void, headers?: Record<string, string>): Promise<void> {
   let at = part.start;
   let before = at;
   await retry(
     async () => {
       before = at;
-      const media = await openMedia(ctx.config, rawUrl, { start: at, end: part.end }, signal, rangesIgnored);
+      const media = await openMedia(ctx.config, rawUrl, { start: at, end: part.end }, signal, rangesIgnored, headers);
       try {
         // `at` moves with every chunk written, so a cut connection resumes exactly where it stopped.
         await streamBody(media, async (chunk) => {

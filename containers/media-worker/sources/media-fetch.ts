@@ -32,6 +32,7 @@ export const where = (url: string) => `${new URL(url).host}${new URL(url).pathna
 /**
  * GETs a resource, or one span of it, and checks the answer before any byte is read. `ignoredRanges` is what a 200 to
  * a range request means to the caller (a direct file probes again; a byte-range playlist cannot be fetched).
+ * `headers` are the ones its server expects besides (a platform format's Referer).
  */
 export async function openMedia(
   config: Config,
@@ -39,8 +40,9 @@ export async function openMedia(
   span: Span | undefined,
   signal: AbortSignal,
   ignoredRanges: (url: string) => MediaIngestError,
+  headers: Record<string, string> = {},
 ): Promise<MediaResponse> {
-  const { response, url } = await safeFetch(config, rawUrl, { headers: span ? { range: `bytes=${span.start}-${span.end}` } : {}, signal });
+  const { response, url } = await safeFetch(config, rawUrl, { headers: { ...headers, ...(span ? { range: `bytes=${span.start}-${span.end}` } : {}) }, signal });
   const refuse = async (err: MediaIngestError): Promise<never> => {
     await response.body?.cancel().catch(() => undefined);
     throw err;

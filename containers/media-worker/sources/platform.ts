@@ -1,4 +1,4 @@
-import { copyFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEgressProxy } from '../../../core/egress-proxy.js';
 import {
@@ -12,14 +12,15 @@ import {
   UnsupportedSourceError,
 } from '../../../core/errors.js';
 import { policyOf } from '../../../core/http.js';
-import { checkBytes, checkDuration, downloadBudget } from '../../../core/limits.js';
+import { checkBytes, checkDuration } from '../../../core/limits.js';
 import { logger } from '../../../core/logger.js';
 import { retry } from '../../../core/retry.js';
 import { sanitiseText, sanitiseUrl } from '../../../core/sanitise.js';
 import type { StepContext } from '../context.js';
 import { ToolError, toolFailure } from '../tools/run.js';
-import { type YtdlpInfo, type YtdlpOptions, ytdlpDownload, ytdlpExtract } from '../tools/ytdlp.js';
+import { type YtdlpInfo, type YtdlpOptions, ytdlpExtract } from '../tools/ytdlp.js';
 import type { Downloaded } from './downloaded.js';
+import { downloadFormats, type FetchWhole } from './formats.js';
 
 /** What yt-dlp's last words mean, as a stable error. */
 function ytdlpError(err: ToolError, url: string): MediaIngestError {
@@ -65,59 +66,32 @@ function sourceInfo(info: YtdlpInfo): Record<string, string | number | null> {
 }
 
 /** One extraction and download: the chosen formats, each to its own file, fetched at the same time. */
-async function attempt(ctx: StepContext, url: string, options: YtdlpOptions): Promise<Downloaded> {
+async function attempt(ctx: StepContext, url: string, options: YtdlpOptions, fetchWhole: FetchWhole): Promise<Downloaded> {
   const { info, raw } = await ytdlpExtract(url, ctx.config.MEDIA_INGEST_MAX_HEIGHT, options);
   checkLimits(ctx, info);
   const infoFile = join(ctx.scratch, 'yt-dlp.info.json');
   await writeFile(infoFile, raw);
-  const formats = info.requested_formats?.length ? info.requested_formats : [{ format_id: info.format_id ?? 'best', vcodec: undefined }];
-  const received = formats.map(() => 0);
-  const totals = formats.map((): number | undefined => undefined);
-  // Over the byte limit, every download is stopped (the tools killed) and the step fails with TooLarge.
-  const budget = downloadBudget(ctx.config);
-  const limit = new AbortController();
-  await Promise.all(
-    formats.map((format, i) =>
-      ytdlpDownload(infoFile, format.format_id, join(ctx.scratch, `stream-${i}.%(ext)s`), {
-        ...options,
-        fragments: ctx.input.options.connections,
-        signal: limit.signal,
-        onProgress: (bytes, total) => {
-          // yt-dlp reports each format's bytes so far: the budget counts what is new.
-          const more = bytes - received[i]!;
-          received[i] = bytes;
-          totals[i] = total;
-          try {
-            budget.count(more);
-          } catch (err) {
-            limit.abort(err);
-          }
-          ctx.progress(budget.received(), totals.every((t) => t !== undefined) ? totals.reduce((a, b) => a! + b!, 0) : undefined);
-        },
-      }),
-    ),
-  );
-  const names = await readdir(ctx.scratch);
-  const files = formats.map((_, i) => names.find((n) => n.startsWith(`stream-${i}.`)));
-  if (files.some((f) => !f)) throw new ExtractionFailedError('yt-dlp reported success but wrote no file');
+  const formats = info.requested_formats?.length ? info.requested_formats : [info];
+  const files = await downloadFormats(ctx, infoFile, formats, options, fetchWhole);
   const metadataPath = join(ctx.scratch, 'source-info.json');
   await writeFile(metadataPath, JSON.stringify(sourceInfo(info), null, 2));
   // yt-dlp lists video before audio in a "video+audio" selection.
   const audioIndex = formats.length > 1 ? formats.findIndex((f) => f.vcodec === 'none') : -1;
   const videoIndex = audioIndex === 0 ? 1 : 0;
   return {
-    source: join(ctx.scratch, files[videoIndex]!),
-    ...(audioIndex >= 0 ? { audio: join(ctx.scratch, files[audioIndex]!) } : {}),
+    source: files[videoIndex]!,
+    ...(audioIndex >= 0 ? { audio: files[audioIndex]! } : {}),
     info: metadataPath,
   };
 }
 
 /**
  * A page yt-dlp knows (platforms and the generic extractor): extracts the best MP4-compatible formats under the height
- * cap, downloads them through the egress proxy, and keeps the source's metadata. A refusal mid-download (an expired
- * signed URL) gets a fresh extraction, `MEDIA_INGEST_PLATFORM_ATTEMPTS` times at most.
+ * cap, downloads them (a format that is one plain file by `fetchWhole`'s parallel ranges, the others by yt-dlp through
+ * the egress proxy), and keeps the source's metadata. A refusal mid-download (an expired signed URL) gets a fresh
+ * extraction, `MEDIA_INGEST_PLATFORM_ATTEMPTS` times at most.
  */
-export async function extractPlatform(ctx: StepContext, url: string): Promise<Downloaded> {
+export async function extractPlatform(ctx: StepContext, url: string, fetchWhole: FetchWhole): Promise<Downloaded> {
   const proxy = await startEgressProxy(policyOf(ctx.config));
   try {
     // yt-dlp writes its cookie jar back on exit: it gets a copy, and the path is never logged.
@@ -128,24 +102,24 @@ export async function extractPlatform(ctx: StepContext, url: string): Promise<Do
     }
     const options: YtdlpOptions = { proxy: proxy.url, cookiesFile, timeoutMs: ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS, cwd: ctx.scratch };
     // A refusal (an expired signed URL, most often) may be cured by a fresh extraction; nothing else is.
-    let refused: ToolError | undefined;
+    let refused: SourceForbiddenError | undefined;
     return await retry(
       async () => {
         refused = undefined;
         try {
-          return await attempt(ctx, url, options);
+          return await attempt(ctx, url, options, fetchWhole);
         } catch (err) {
           if (proxy.refusals.length) throw new UnsafeUrlError(`the egress policy refused ${proxy.refusals[0]}`);
-          if (!(err instanceof ToolError)) throw err;
-          const mapped = ytdlpError(err, url);
-          if (mapped instanceof SourceForbiddenError) refused = err;
+          // yt-dlp's refusals and our own downloader's (a 403 to a format URL) alike.
+          const mapped = err instanceof ToolError ? ytdlpError(err, url) : err;
+          if (mapped instanceof SourceForbiddenError) refused = mapped;
           throw mapped;
         }
       },
       {
         attempts: ctx.config.MEDIA_INGEST_PLATFORM_ATTEMPTS,
         retryable: () => refused !== undefined,
-        onRetry: (_, n) => logger.warn('source refused a download; extracting again for fresh URLs', { attempt: n, reason: refused?.stderrTail.at(-1) }),
+        onRetry: (_, n) => logger.warn('source refused a download; extracting again for fresh URLs', { attempt: n, reason: refused?.message }),
       },
     );
   } finally {

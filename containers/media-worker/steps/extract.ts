@@ -104,7 +104,7 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
       downloaded = await extractDash(ctx, url);
       break;
     case 'platform':
-      downloaded = await extractPlatform(ctx, url);
+      downloaded = await extractPlatform(ctx, url, downloadWhole);
       break;
     case 'upload':
       await copyUpload(ctx, url, original);

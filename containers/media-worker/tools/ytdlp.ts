@@ -1,8 +1,23 @@
 import { z } from 'zod';
 import { runTool } from './run.js';
 
-/** The fields of yt-dlp's info JSON the worker reads; the rest is passed back to yt-dlp untouched. */
-export const YtdlpInfoSchema = z.looseObject({
+/** What the worker reads of a format: its size, and how to fetch it without yt-dlp when it is one plain file. */
+export const YtdlpFormatSchema = z.looseObject({
+  format_id: z.string().optional(),
+  filesize: z.number().nullish(),
+  filesize_approx: z.number().nullish(),
+  vcodec: z.string().nullish(),
+  url: z.string().optional(),
+  protocol: z.string().optional(),
+  http_headers: z.record(z.string(), z.string()).nullish(),
+  /** Cookies yt-dlp would send to `url` (newer versions; older ones put a Cookie header in http_headers). */
+  cookies: z.string().nullish(),
+  fragments: z.array(z.unknown()).nullish(),
+});
+export type YtdlpFormat = z.infer<typeof YtdlpFormatSchema>;
+
+/** The fields of yt-dlp's info JSON the worker reads; the rest is passed back to yt-dlp untouched. One chosen format's fields are the info's own. */
+export const YtdlpInfoSchema = YtdlpFormatSchema.extend({
   id: z.string().optional(),
   title: z.string().optional(),
   uploader: z.string().nullish(),
@@ -11,13 +26,8 @@ export const YtdlpInfoSchema = z.looseObject({
   upload_date: z.string().nullish(),
   webpage_url: z.string().optional(),
   extractor: z.string().optional(),
-  format_id: z.string().optional(),
-  filesize: z.number().nullish(),
-  filesize_approx: z.number().nullish(),
   _type: z.string().optional(),
-  requested_formats: z
-    .array(z.looseObject({ format_id: z.string(), filesize: z.number().nullish(), filesize_approx: z.number().nullish(), vcodec: z.string().nullish() }))
-    .nullish(),
+  requested_formats: z.array(YtdlpFormatSchema.extend({ format_id: z.string() })).nullish(),
 });
 export type YtdlpInfo = z.infer<typeof YtdlpInfoSchema>;
 
