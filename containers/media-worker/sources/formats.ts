@@ -38,7 +38,8 @@ function meter(ctx: StepContext, count: number) {
     fail: (err: unknown) => stop.abort(err),
     /** Format `i` has `bytes` so far (each downloader counts its own): the budget counts what is new. */
     report(i: number, bytes: number, total: number | undefined): void {
-      stop.signal.throwIfAborted();
+      // A plain Error, which no fetcher retries (a SourceUnavailable would be, part by part); the step fails with the first failure.
+      if (stop.signal.aborted) throw new Error('stopped: another format of the download failed');
       const more = bytes - received[i]!;
       received[i] = bytes;
       totals[i] = total;
@@ -81,7 +82,6 @@ export async function downloadFormats(ctx: StepContext, infoFile: string, format
   // The probes told the sizes: past the byte limit, refused before any media byte comes.
   checkBytes(ctx.config, probes.reduce((n, p) => n + (p?.bytes ?? 0), 0), 'the chosen formats are');
   const shared = meter(ctx, formats.length);
-  let failure: unknown;
   const results = await Promise.allSettled(
     formats.map(async (format, i) => {
       try {
@@ -91,13 +91,12 @@ export async function downloadFormats(ctx: StepContext, infoFile: string, format
         await fetchWhole({ ...ctx, progress: (bytes, total) => shared.report(i, bytes, total) }, probe, dest, `stream-${i}/`);
         return dest;
       } catch (err) {
-        failure ??= err;
         shared.fail(err);
         throw err;
       }
     }),
   );
   // Every download has stopped before a new attempt writes the same files: the first failure is the step's.
-  if (failure !== undefined) throw failure;
+  if (shared.signal.aborted) throw shared.signal.reason;
   return results.map((r) => (r as PromiseFulfilledResult<string>).value);
 }
