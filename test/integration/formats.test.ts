@@ -8,7 +8,7 @@ import { downloadDirect } from '../../containers/media-worker/sources/direct.js'
 import { downloadFormats, type FetchWhole, plainFile } from '../../containers/media-worker/sources/formats.js';
 import type { YtdlpFormat } from '../../containers/media-worker/tools/ytdlp.js';
 import { withScratch } from '../fixtures/runtime.js';
-import { type Bytes, type Served, serveRange, type TestServer } from '../fixtures/server.js';
+import { type Bytes, type ForbiddenServer, type Served, serveRange, type TestServer } from '../fixtures/server.js';
 
 const MB = 1024 * 1024;
 const VIDEO: Bytes = { length: 32 * MB, subarray: (start, end) => Buffer.alloc(end - start, 1) };
@@ -16,9 +16,11 @@ const AUDIO: Bytes = { length: 512 * 1024, subarray: (start, end) => Buffer.allo
 /** Each video response, as it goes out: how much of the video left the server. */
 const videoServed: Served[] = [];
 let server: TestServer;
+let forbidden: ForbiddenServer;
 
 const scratch = withScratch('formats', {
-  setup: async ({ serve }) => {
+  setup: async ({ serve, forbidden: startForbidden }) => {
+    forbidden = await startForbidden();
     server = await serve({
       // A CDN edge's per-connection cap: the whole video takes seconds, so a download that goes on is seen.
       '/video.mp4': { handler: (req, res) => void videoServed.push(serveRange(req, res, VIDEO, { rate: 4 * MB })) },
@@ -76,6 +78,12 @@ describe("a platform page's chosen formats", () => {
     expect(reports.at(-1)).toEqual([VIDEO.length + AUDIO.length, VIDEO.length + AUDIO.length]);
     expect(reports.every(([bytes], i) => i === 0 || bytes >= reports[i - 1]![0])).toBe(true);
   }, 30_000);
+
+  it('holds a format URL to the egress policy: an address it refuses is UnsafeUrl, never reached', async () => {
+    const format = { format_id: 'x', url: `${forbidden.url}/video.mp4`, protocol: 'http' };
+    await expect(download(context(), [format])).rejects.toMatchObject({ name: 'UnsafeUrl' });
+    expect(forbidden.hits()).toBe(0);
+  });
 
   it('stops the video when the audio fails (a dropped connection), and fails with the audio\'s error', async () => {
     const before = videoServed.length;
