@@ -28,6 +28,10 @@ export const SourceMetadataSchema = z.object({
   tags: z.record(z.string(), z.unknown()),
 });
 
+/** How source.mp4 was made: the original copied as it is, remuxed, or re-encoded; and why not the cheaper way. */
+export const ProcessingSchema = z.object({ path: z.enum(['copied', 'remuxed', 'reencoded']), reason: z.string().nullable() });
+export type Processing = z.infer<typeof ProcessingSchema>;
+
 export const MetadataSchema = z.object({
   container: z.string().nullable(),
   durationSeconds: z.number().nonnegative(),
@@ -35,7 +39,7 @@ export const MetadataSchema = z.object({
   bitRate: z.number().nullable(),
   streams: z.array(StreamSchema),
   source: SourceMetadataSchema,
-  processing: z.object({ reencoded: z.boolean(), reason: z.string().nullable() }),
+  processing: ProcessingSchema,
 });
 export type Metadata = z.infer<typeof MetadataSchema>;
 

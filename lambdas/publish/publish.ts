@@ -12,7 +12,7 @@ import {
 } from '../../core/job.js';
 import { parseInput } from '../../core/input.js';
 import { ARTIFACT_NAMES, artifactsPrefix } from '../../core/storage.js';
-import { copyObject } from './copy.js';
+import { copyObject } from '../../core/s3-copy.js';
 
 /** The staged files the earlier steps produced, by artifact name. */
 function stagedFiles(checkpoints: Record<string, unknown>): Record<string, FileRef> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { makeClip, probeDuration, probeStreams } from '../fixtures/media.js';
+import { ff, makeClip, probeDuration, probeStreams } from '../fixtures/media.js';
 import { withRuntime } from '../fixtures/runtime.js';
 import { type CallbackReceiver, serveRange, stall, type TestServer } from '../fixtures/server.js';
 
@@ -24,10 +24,13 @@ const fx = withRuntime('e2e', {
   setup: async ({ dir, serve }) => {
     clip = makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 4 });
     clipDuration = probeDuration(clip);
+    // The same streams with the index written after the media data (ffmpeg's default without +faststart).
+    ff('-i', clip, '-c', 'copy', join(dir, 'media', 'late-index.mp4'));
     const noise = join(dir, 'media', 'noise.mp4');
     writeFileSync(noise, randomBytes(64 * 1024));
     server = await serve({
       '/clip.mp4': { file: clip },
+      '/late-index.mp4': { file: join(dir, 'media', 'late-index.mp4') },
       '/noise.mp4': { file: noise },
       '/page.mp4': { status: 200, contentType: 'video/mp4', body: `<!DOCTYPE html><html><body>${'<p>not a video</p>'.repeat(2000)}</body></html>` },
       // Every full download stalls half-way (ranges, such as classify's probe, are served): past any step timeout.
@@ -107,7 +110,8 @@ describe('a job on a direct MP4 served on loopback', () => {
     expect(probeStreams(join(out, 'thumbnail.jpg'))[0]).toMatchObject({ codec_name: 'mjpeg', width: 320, height: 240 });
   });
 
-  it('writes source.mp4 remuxed, and metadata.json describing its streams', async () => {
+  it('keeps the faststart original as source.mp4 (its very bytes), and writes metadata.json describing its streams', async () => {
+    expect(sha256(join(out, 'source.mp4'))).toBe(sha256(clip));
     expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
     expect(metadata.durationSeconds).toBeCloseTo(clipDuration, 1);
@@ -118,11 +122,25 @@ describe('a job on a direct MP4 served on loopback', () => {
         expect.objectContaining({ kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 1 }),
       ]),
     );
-    expect(metadata.processing).toEqual({ reencoded: false, reason: null });
+    expect(metadata.processing).toEqual({ path: 'copied', reason: null });
   });
 
   it('removes the worker scratch directory when its steps end', () => {
     expect(() => statSync(join(fx.runtime.workDir, record.jobId))).toThrow(/ENOENT/);
+  });
+});
+
+describe('a job on an MP4 whose index comes after its media data', () => {
+  it('remuxes it into a faststart source.mp4 and says why it was not kept as it is', async () => {
+    const record = await run(server.url('/late-index.mp4'));
+    expect(record.status).toBe('SUCCEEDED');
+    const out = join(fx.dir, 'out', record.jobId);
+    await fx.runtime.download(record, out);
+    const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    expect(metadata.processing).toEqual({ path: 'remuxed', reason: 'its index (moov) comes after the media data' });
+    const head = readFileSync(join(out, 'source.mp4')).subarray(0, 4096).toString('latin1');
+    expect(head.indexOf('moov')).toBeGreaterThan(0);
+    expect(head.indexOf('mdat') === -1 || head.indexOf('moov') < head.indexOf('mdat')).toBe(true);
   });
 });
 

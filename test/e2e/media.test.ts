@@ -113,7 +113,7 @@ describe('sources of every shape', () => {
       sizeBytes: statSync(join(out, 'source.mp4')).size,
       bitRate: expect.any(Number),
       source: { title: 'A talk', uploader: 'Someone', uploadDate: '2024-01-31', id: 'abc123', originalUrl: media.url('/speech') },
-      processing: { reencoded: false, reason: null },
+      processing: { path: 'copied', reason: null },
     });
     expect(metadata.durationSeconds).toBeCloseTo(probeDuration(files.speech!), 1);
   });

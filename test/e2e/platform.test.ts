@@ -194,7 +194,7 @@ describe('platform pages through yt-dlp', () => {
     expect(record.checkpoints.extract).toMatchObject({ audio: { key: expect.stringMatching(/original-audio$/) } });
     expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
-    expect(metadata.processing).toMatchObject({ reencoded: false });
+    expect(metadata.processing).toEqual({ path: 'remuxed', reason: 'the audio is served apart' });
   });
 
   it('runs every worker step under bubblewrap, as Fargate runs the task: read-only root, only scratch writable, user 1000', () => {

@@ -8,7 +8,11 @@ import type { StepContext } from '../context.js';
 import { downloadFile, stagedMatches, uploadFile } from '../staging.js';
 import { durationOf, ffmpeg, ffprobe, hasStream } from '../tools/ffmpeg.js';
 import { asStepError, ToolError } from '../tools/run.js';
+import { whyNotAsIs } from './as-is.js';
 import { buildMetadata } from './metadata.js';
+import type { Processing } from '../../../core/metadata.js';
+import { copyObject } from '../../../core/s3-copy.js';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 
 /** ffmpeg failures become MergeFailed with the tool's stderr tail on the job record. */
 function media<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -19,14 +23,14 @@ function media<T>(what: string, run: () => Promise<T>): Promise<T> {
  * Remuxes into MP4 without re-encoding; re-encodes only when the codecs cannot go into MP4, and says why.
  * -xerror: a truncated or corrupt source fails here (MergeFailed) instead of yielding a silently short file.
  */
-export async function makeSourceMp4(inputs: string[], out: string, timeoutMs: number): Promise<{ reencoded: boolean; reason: string | null }> {
+export async function makeSourceMp4(inputs: string[], out: string, timeoutMs: number): Promise<Processing> {
   // One input: its first video and audio. Two (separate streams, as platforms and DASH serve them): video, then audio.
   const maps = inputs.length > 1 ? ['-map', '0:v:0', '-map', '1:a:0'] : ['-map', '0:v:0?', '-map', '0:a:0?'];
   const original = inputs.flatMap((i) => ['-i', i]);
   let reason: string;
   try {
     await ffmpeg(['-xerror', ...original, ...maps, '-c', 'copy', '-movflags', '+faststart', out], timeoutMs);
-    return { reencoded: false, reason: null };
+    return { path: 'remuxed', reason: null };
   } catch (err) {
     if (!(err instanceof ToolError) || err.timedOut) throw err;
     reason = `the streams cannot be copied into MP4: ${err.stderrTail.at(-1) ?? err.message}`;
@@ -35,7 +39,7 @@ export async function makeSourceMp4(inputs: string[], out: string, timeoutMs: nu
     ['-xerror', ...original, ...maps, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '160k', '-movflags', '+faststart', out],
     timeoutMs,
   );
-  return { reencoded: true, reason };
+  return { path: 'reencoded', reason };
 }
 
 /** Mono 16 kHz audio; -vn: the video is never decoded. */
@@ -80,6 +84,18 @@ export async function makeThumbnail(source: string, duration: number, scratch: s
   await rename(best.path, out);
 }
 
+/** The staged original copied to `key` in S3 (multipart above the threshold): its bytes and sha256 stay the original's. */
+async function copyStaged(ctx: StepContext, original: FileRef, key: string, contentType: string): Promise<FileRef> {
+  const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.stagingBucket, Key: original.key }));
+  await copyObject(ctx.s3, {
+    source: { bucket: ctx.stagingBucket, key: original.key, head },
+    target: { bucket: ctx.stagingBucket, key },
+    thresholdBytes: ctx.config.MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES,
+    contentType,
+  });
+  return { ...original, key };
+}
+
 /** Produces source.mp4, metadata.json and, as the actions ask, thumbnail.jpg and audio.wav (mono 16 kHz). */
 export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const started = Date.now();
@@ -107,28 +123,45 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
     await downloadFile(ctx.s3, ctx.stagingBucket, extracted.info.key, local(SOURCE_INFO_NAME));
     info = JSON.parse(await readFile(local(SOURCE_INFO_NAME), 'utf8')) as Record<string, unknown>;
   }
-  const processing = await media('remux', () => makeSourceMp4(inputs, local(ARTIFACT_NAMES.source), timeoutMs));
-  const probe = await media('probe', () => ffprobe(local(ARTIFACT_NAMES.source), timeoutMs));
+  // The original as it is when it already is the source.mp4 a remux would make: copied in S3, nothing uploaded.
+  const originalProbe = await media('probe', () => ffprobe(local(ORIGINAL_NAME), timeoutMs));
+  const notAsIs = extracted.audio ? 'the audio is served apart' : await whyNotAsIs(local(ORIGINAL_NAME), originalProbe);
+  let source = local(ORIGINAL_NAME);
+  let processing: Processing = { path: 'copied', reason: null };
+  if (notAsIs) {
+    source = local(ARTIFACT_NAMES.source);
+    const made = await media('remux', () => makeSourceMp4(inputs, source, timeoutMs));
+    processing = { path: made.path, reason: made.reason ?? notAsIs };
+  }
+  const probe = notAsIs ? await media('probe', () => ffprobe(source, timeoutMs)) : originalProbe;
   const hasVideo = hasStream(probe, 'video');
   const hasAudio = hasStream(probe, 'audio');
   const duration = durationOf(probe);
   if (!hasVideo && !hasAudio) throw new MergeFailedError('source.mp4 has neither audio nor video');
 
-  files[ARTIFACT_NAMES.source] = await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.source), local(ARTIFACT_NAMES.source), 'video/mp4');
+  files[ARTIFACT_NAMES.source] = notAsIs
+    ? await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.source), source, 'video/mp4')
+    : await copyStaged(ctx, extracted.source, key(ARTIFACT_NAMES.source), 'video/mp4');
   await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, processing, info), null, 2));
   files[ARTIFACT_NAMES.metadata] = await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.metadata), local(ARTIFACT_NAMES.metadata), 'application/json');
 
   const wants = (action: 'transcode' | 'transcribe') => request.actions.includes(action);
-  if (hasVideo && wants('transcode')) {
-    await media('thumbnail', () => makeThumbnail(local(ARTIFACT_NAMES.source), duration, ctx.scratch, local(ARTIFACT_NAMES.thumbnail), timeoutMs));
+  // The thumbnail and the audio at once, from the one file: the thumbnail reads a few keyframes while the audio streams
+  // the whole file, so the second read comes from the page cache and the two tools use both cores.
+  const thumbnail = async () => {
+    await media('thumbnail', () => makeThumbnail(source, duration, ctx.scratch, local(ARTIFACT_NAMES.thumbnail), timeoutMs));
     files[ARTIFACT_NAMES.thumbnail] = await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.thumbnail), local(ARTIFACT_NAMES.thumbnail), 'image/jpeg');
-  }
-  if (hasAudio && (wants('transcode') || wants('transcribe'))) {
+  };
+  const audio = async () => {
     const flac = ctx.config.MEDIA_INGEST_AUDIO_FORMAT === 'flac';
     const name = flac ? ARTIFACT_NAMES.audioFlac : ARTIFACT_NAMES.audio;
-    await media('audio', () => extractAudio(local(ARTIFACT_NAMES.source), local(name), flac ? 'flac' : 'wav', timeoutMs));
+    await media('audio', () => extractAudio(source, local(name), flac ? 'flac' : 'wav', timeoutMs));
     files[name] = await uploadFile(ctx.s3, ctx.stagingBucket, key(name), local(name), flac ? 'audio/flac' : 'audio/wav');
-  }
+  };
+  await Promise.all([
+    hasVideo && wants('transcode') ? thumbnail() : undefined,
+    hasAudio && (wants('transcode') || wants('transcribe')) ? audio() : undefined,
+  ]);
   const bytes = Object.values(files).reduce((n, f) => n + f.bytes, 0);
   return { files, hasAudio, hasVideo, durationSeconds: duration, bytes, durationMs: Date.now() - started };
 }

@@ -1,5 +1,5 @@
 import type { ExecutionInput } from '../../../core/job.js';
-import { type Metadata, MetadataSchema, normaliseDate } from '../../../core/metadata.js';
+import { type Metadata, MetadataSchema, normaliseDate, type Processing } from '../../../core/metadata.js';
 import { sanitiseMetadata, sanitiseText, sanitiseUrl } from '../../../core/sanitise.js';
 import type { Probe, ProbeStream } from '../tools/ffmpeg.js';
 import { durationOf } from '../tools/ffmpeg.js';
@@ -42,7 +42,7 @@ function pick(sources: Array<Record<string, unknown>>, ...names: string[]): stri
 export function buildMetadata(
   probe: Probe,
   input: ExecutionInput,
-  processing: { reencoded: boolean; reason: string | null },
+  processing: Processing,
   info: Record<string, unknown> = {},
 ): Metadata {
   // Caller metadata was sanitised when the job was accepted; the file's own tags are sanitised here.

@@ -8,7 +8,7 @@ import {
   type S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { logger } from '../../core/logger.js';
+import { logger } from './logger.js';
 
 // Hand-written: @aws-sdk/lib-storage uploads a body in parts but has no multipart *copy* (UploadPartCopy).
 
@@ -25,6 +25,8 @@ export interface CopyRequest {
   target: { bucket: string; key: string };
   /** Above this many bytes the object is copied in parts; at most 5 GiB, S3's single-copy limit. */
   thresholdBytes: number;
+  /** The copy's content type, in place of the source's. */
+  contentType?: string;
 }
 
 /** The byte ranges (inclusive ends, as `x-amz-copy-source-range` takes them) a multipart copy of `size` bytes uses. */
@@ -36,12 +38,13 @@ export function partRanges(size: number, thresholdBytes: number): Array<[number,
 }
 
 /** Copies one object server-side: one CopyObject up to the threshold, a multipart UploadPartCopy above it. */
-export async function copyObject(s3: S3Client, { source, target, thresholdBytes }: CopyRequest): Promise<'single' | 'multipart'> {
+export async function copyObject(s3: S3Client, { source, target, thresholdBytes, contentType }: CopyRequest): Promise<'single' | 'multipart'> {
   const copySource = `${source.bucket}/${encodeURIComponent(source.key).replace(/%2F/g, '/')}`;
   const size = source.head.ContentLength ?? 0;
   if (size <= thresholdBytes) {
-    // The default MetadataDirective COPY keeps the content type and user metadata.
-    await s3.send(new CopyObjectCommand({ Bucket: target.bucket, Key: target.key, CopySource: copySource }));
+    // The default MetadataDirective COPY keeps the content type and user metadata; a new type replaces them.
+    const replace = contentType ? { MetadataDirective: 'REPLACE' as const, ContentType: contentType, Metadata: source.head.Metadata } : {};
+    await s3.send(new CopyObjectCommand({ Bucket: target.bucket, Key: target.key, CopySource: copySource, ...replace }));
     return 'single';
   }
   const { head } = source;
@@ -50,7 +53,7 @@ export async function copyObject(s3: S3Client, { source, target, thresholdBytes 
     new CreateMultipartUploadCommand({
       Bucket: target.bucket,
       Key: target.key,
-      ContentType: head.ContentType,
+      ContentType: contentType ?? head.ContentType,
       ContentEncoding: head.ContentEncoding,
       ContentDisposition: head.ContentDisposition,
       ContentLanguage: head.ContentLanguage,

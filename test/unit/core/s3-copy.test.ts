@@ -1,4 +1,4 @@
-import { partRanges } from '../../../../lambdas/publish/copy.js';
+import { partRanges } from '../../../core/s3-copy.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
