@@ -4,6 +4,7 @@
  * bench/download bundles it with esbuild as the worker image does and runs it: `node runner.mjs direct|hls URL DEST_DIR CONNECTIONS`;
  * it prints one JSON line.
  */
+import { FileCache } from '../containers/media-worker/cache.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setUp } from '../core/component.js';
@@ -26,6 +27,8 @@ const ctx: StepContext = {
   stagingBucket: 'unused',
   s3: clients.s3,
   jobs: { db: clients.db, name: 'unused' },
+  // No cache: the download is what is measured.
+  cache: new FileCache(join(scratch, 'cache'), 0),
   progress: () => undefined,
 };
 const dest = join(destDir, 'original');

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../core/config.js';
+import type { FileCache } from './cache.js';
 import type { ExecutionInput, Step } from '../../core/job.js';
 import { logger } from '../../core/logger.js';
 import { type JobsTable, updateProgress } from '../../core/records.js';
@@ -13,6 +14,8 @@ export interface StepContext {
   readonly stagingBucket: string;
   readonly s3: S3Client;
   readonly jobs: JobsTable;
+  /** Files earlier steps on this worker kept (`bringStaged` reads through it). */
+  readonly cache: FileCache;
   progress(bytes: number, totalBytes?: number): void;
 }
 

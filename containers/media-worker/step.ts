@@ -7,6 +7,7 @@ import { asStepFailure, errorCause } from '../../core/errors.js';
 import { type ExecutionInput } from '../../core/job.js';
 import { logger } from '../../core/logger.js';
 import { getJob } from '../../core/records.js';
+import { type FileCache, workerCache } from './cache.js';
 import { type ProgressReporter, progressReporter, type StepContext } from './context.js';
 import { extract } from './steps/extract.js';
 import { merge } from './steps/merge.js';
@@ -25,6 +26,9 @@ export type StepMessage = z.infer<typeof StepMessageSchema>;
 export type Report = { output: unknown } | { error: string; cause: string };
 
 const STEPS: Record<StepMessage['step'], (ctx: StepContext) => Promise<unknown>> = { extract, merge, transcribe };
+
+/** This worker's file cache, made with its first step. */
+let cache: Promise<FileCache> | undefined;
 
 /** The scratch folders of the steps running now, so a stop can remove them. */
 const activeScratch = new Set<string>();
@@ -75,6 +79,7 @@ export async function runStep({ config, clients }: Deps, message: StepMessage): 
       stagingBucket: config.STAGING_BUCKET,
       s3: clients.s3,
       jobs,
+      cache: await (cache ??= workerCache(config.WORK_DIR, config.MEDIA_INGEST_WORKER_CACHE_BYTES)),
       progress: reporter.report,
     };
     const output = await STEPS[step](ctx);

@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { FileCache } from '../../containers/media-worker/cache.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ function context(env: Record<string, string> = {}): StepContext {
     stagingBucket: 'unused',
     s3: new S3Client({ region: 'us-east-1' }),
     jobs: { db: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), name: 'unused' },
+    cache: new FileCache(join(scratch.dir, 'cache'), 0),
     progress: () => undefined,
   };
 }

@@ -120,6 +120,9 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   const key = (name: string) => stagingKey(ctx.input.tenant, ctx.input.jobId, name);
   const source = await uploadFile(ctx.s3, ctx.stagingBucket, key(ORIGINAL_NAME), downloaded.source);
   const audio = downloaded.audio ? await uploadFile(ctx.s3, ctx.stagingBucket, key(ORIGINAL_AUDIO_NAME), downloaded.audio) : undefined;
+  // Merge, next, reads them here when it runs on this worker.
+  await ctx.cache.put(downloaded.source, source.sha256);
+  if (audio && downloaded.audio) await ctx.cache.put(downloaded.audio, audio.sha256);
   const info = downloaded.info ? await uploadFile(ctx.s3, ctx.stagingBucket, key(SOURCE_INFO_NAME), downloaded.info, 'application/json') : undefined;
   await partsOf(ctx).clear();
   return {

@@ -5,6 +5,7 @@ import { MergeFailedError } from '../../../core/errors.js';
 import { type FileRef, ExtractCheckpointSchema, type MergeCheckpoint, MergeCheckpointSchema } from '../../../core/job.js';
 import { ARTIFACT_NAMES, ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, SOURCE_INFO_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
+import { bringStaged } from '../cache.js';
 import { downloadFile, stagedMatches, uploadFile } from '../staging.js';
 import { durationOf, ffmpeg, ffprobe, hasStream } from '../tools/ffmpeg.js';
 import { asStepError, ToolError } from '../tools/run.js';
@@ -112,10 +113,10 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const key = (name: string) => stagingKey(tenant, jobId, name);
   const files: Record<string, FileRef> = {};
 
-  await downloadFile(ctx.s3, ctx.stagingBucket, extracted.source.key, local(ORIGINAL_NAME));
+  await bringStaged(ctx.s3, ctx.stagingBucket, ctx.cache, extracted.source, local(ORIGINAL_NAME));
   const inputs = [local(ORIGINAL_NAME)];
   if (extracted.audio) {
-    await downloadFile(ctx.s3, ctx.stagingBucket, extracted.audio.key, local(ORIGINAL_AUDIO_NAME));
+    await bringStaged(ctx.s3, ctx.stagingBucket, ctx.cache, extracted.audio, local(ORIGINAL_AUDIO_NAME));
     inputs.push(local(ORIGINAL_AUDIO_NAME));
   }
   let info: Record<string, unknown> = {};
@@ -157,6 +158,8 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
     const name = flac ? ARTIFACT_NAMES.audioFlac : ARTIFACT_NAMES.audio;
     await media('audio', () => extractAudio(source, local(name), flac ? 'flac' : 'wav', timeoutMs));
     files[name] = await uploadFile(ctx.s3, ctx.stagingBucket, key(name), local(name), flac ? 'audio/flac' : 'audio/wav');
+    // Transcribe, next, reads it here when it runs on this worker.
+    await ctx.cache.put(local(name), files[name].sha256);
   };
   await Promise.all([
     hasVideo && wants('transcode') ? thumbnail() : undefined,

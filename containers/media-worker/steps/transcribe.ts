@@ -5,7 +5,8 @@ import { TranscriptionFailedError } from '../../../core/errors.js';
 import { type FileRef, MergeCheckpointSchema, type TranscribeCheckpoint } from '../../../core/job.js';
 import { ARTIFACT_NAMES, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
-import { downloadFile, uploadFile } from '../staging.js';
+import { bringStaged } from '../cache.js';
+import { uploadFile } from '../staging.js';
 import { ToolError, toolFailure } from '../tools/run.js';
 import { logger } from '../../../core/logger.js';
 import { pocketsphinxEngine } from '../transcription/pocketsphinx.js';
@@ -66,7 +67,7 @@ export async function transcribe(ctx: StepContext): Promise<TranscribeCheckpoint
   }
   const audio = merged.files[audioName]!;
   const local = (name: string) => join(ctx.scratch, name);
-  await downloadFile(ctx.s3, ctx.stagingBucket, audio.key, local(audioName));
+  await bringStaged(ctx.s3, ctx.stagingBucket, ctx.cache, audio, local(audioName));
   const { recognised, engine } = await firstThatWorks(ctx, audio.key, local(audioName));
   const transcript: Transcript = { ...recognised, segments: splitLongSegments(recognised.segments), durationSeconds: merged.durationSeconds };
   const outputs: Array<[string, string, string]> = [

@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseCallLog } from '../../core/call-log.js';
+import { makeClip } from '../fixtures/media.js';
+import { withRuntime } from '../fixtures/runtime.js';
+import type { TestServer } from '../fixtures/server.js';
+
+let server: TestServer;
+
+// One worker: every step of a job runs where the one before it ran.
+const fx = withRuntime('cache', {
+  runtime: { workers: 1 },
+  setup: async ({ dir, serve }) => {
+    server = await serve({ '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 }) } });
+  },
+});
+
+/** The staging keys the worker read with GetObject. */
+async function workerReads(): Promise<string[]> {
+  const calls = parseCallLog(await readFile(join(fx.runtime.dataDir, 'work', 'aws-calls.jsonl'), 'utf8'));
+  return calls.filter((c) => c.component === 'worker' && c.command === 'GetObject').map((c) => (c.resource as { key: string }).key);
+}
+
+describe("the worker's cache across a job's steps", () => {
+  it('merge and transcribe read what the steps before them kept on the worker: no GetObject of the original or the audio', async () => {
+    const record = await fx.runtime.finish(await fx.runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, actions: ['download', 'transcode', 'transcribe'] }));
+    expect(record.status).toBe('SUCCEEDED');
+    const reads = await workerReads();
+    const original = (record.checkpoints.extract as unknown as { source: { key: string } }).source.key;
+    const audio = (record.checkpoints.merge as unknown as { files: Record<string, { key: string }> }).files['audio.wav']!.key;
+    const staged = [original, audio];
+    expect(staged).toHaveLength(2);
+    for (const key of staged) expect(reads).not.toContain(key);
+  });
+});
