@@ -182,6 +182,11 @@ export class LocalRuntime {
   }
 
   /** The worker's scratch here (the task's /scratch). */
+  /** Object bytes moved to and from the local S3 so far (both buckets), as `{ up, down }`. */
+  get s3Traffic(): { up: number; down: number } {
+    return { ...this.standIns.s3Traffic };
+  }
+
   get workDir(): string {
     return join(this.dataDir, 'work');
   }

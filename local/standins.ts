@@ -14,6 +14,8 @@ export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S
 export interface StandIns {
   dynamoEndpoint: string;
   s3Endpoint: string;
+  /** Object bytes sent to S3 (PUT bodies, upload parts) and read from it (GET bodies) so far: what staging moves. */
+  s3Traffic: { up: number; down: number };
   stop(): Promise<void>;
 }
 
@@ -92,12 +94,23 @@ export async function startStandIns(dataDir: string, table: string, buckets: str
     ctx.type = 'application/xml';
     ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${refusal.code}</Code><Message>${refusal.message}</Message></Error>`;
   });
+  const s3Traffic = { up: 0, down: 0 };
+  // Counted from the declared lengths, never by reading the bodies, which are s3rver's to read.
+  s3.middleware.unshift(async (ctx, next) => {
+    const sent = Number(ctx.get('x-amz-decoded-content-length') || ctx.get('content-length') || 0);
+    await next();
+    // Object requests only (`/bucket/key`): listings and bucket calls move no object's bytes.
+    if (ctx.path.split('/').filter(Boolean).length < 2) return;
+    if (ctx.method === 'PUT' || ctx.method === 'POST') s3Traffic.up += sent;
+    if (ctx.method === 'GET' && ctx.status < 300) s3Traffic.down += ctx.response.length ?? 0;
+  });
   const s3Address = await s3.run();
   const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
   await ensureTable(dynamoEndpoint, table);
   return {
     dynamoEndpoint,
     s3Endpoint: `http://127.0.0.1:${s3Address.port}`,
+    s3Traffic,
     async stop() {
       await s3.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));

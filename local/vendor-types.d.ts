@@ -25,6 +25,10 @@ declare module 's3rver' {
     status: number;
     type: string;
     body: unknown;
+    method: string;
+    path: string;
+    response: { length?: number };
+    get(name: string): string;
     set(name: string, value: string): void;
   }
   export default class S3rver {

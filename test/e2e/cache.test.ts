@@ -23,6 +23,7 @@ async function workerReads(): Promise<string[]> {
 
 describe("the worker's cache across a job's steps", () => {
   it('merge and transcribe read what the steps before them kept on the worker: no GetObject of the original or the audio', async () => {
+    const before = fx.runtime.s3Traffic;
     const record = await fx.runtime.finish(await fx.runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, actions: ['download', 'transcode', 'transcribe'] }));
     expect(record.status).toBe('SUCCEEDED');
     const reads = await workerReads();
@@ -31,5 +32,12 @@ describe("the worker's cache across a job's steps", () => {
     const staged = [original, audio];
     expect(staged).toHaveLength(2);
     for (const key of staged) expect(reads).not.toContain(key);
+    // The source went through S3 once (up, at extract): source.mp4 is its copy in S3, and merge read it from disk.
+    const { up, down } = fx.runtime.s3Traffic;
+    const files = (record.checkpoints.merge as unknown as { files: Record<string, { bytes: number }> }).files;
+    const sourceBytes = files['source.mp4']!.bytes;
+    expect(down - before.down).toBeLessThan(64 * 1024);
+    expect(up - before.up).toBeGreaterThanOrEqual(sourceBytes);
+    expect(up - before.up).toBeLessThan(sourceBytes + files['audio.wav']!.bytes + 256 * 1024);
   });
 });
