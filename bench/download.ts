@@ -11,6 +11,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildSync } from 'esbuild';
+import { NODE_BUNDLE } from '../cdk/bundling.js';
 import { ff as ffmpeg } from '../test/fixtures/media.js';
 
 const { values } = parseArgs({
@@ -72,8 +74,7 @@ function timed(file: string, args: string[]): number {
 /** The runner bundled by esbuild exactly as the worker image bundles main.ts, so its memory is what Fargate would see. */
 function bundleRunner(): string {
   const out = join(cache, 'extract-runner.mjs');
-  execFileSync('npx', ['esbuild', join(import.meta.dirname, 'extract-runner.ts'), '--bundle', '--platform=node', '--target=node20', '--format=esm', '--log-level=warning',
-    "--banner:js=import{createRequire}from'module';const require=createRequire(import.meta.url);", `--outfile=${out}`], { stdio: 'inherit' });
+  buildSync({ ...NODE_BUNDLE, entryPoints: [join(import.meta.dirname, 'extract-runner.ts')], outfile: out });
   return out;
 }
 

@@ -6,13 +6,14 @@
  * Run: `node --import tsx bench/throttled-server.ts --dir DIR --rate 4000000 --latency-ms 40`.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { extname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer } from '../test/fixtures/server.js';
 
 const { values } = parseArgs({ options: { dir: { type: 'string' }, rate: { type: 'string', default: '4000000' }, 'latency-ms': { type: 'string', default: '40' } } });
 const root = values.dir!;
-const contentType = (path: string) => (path.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : path.endsWith('.ts') ? 'video/mp2t' : 'video/mp4');
+const TYPES: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t', '.html': 'text/html' };
+const contentType = (path: string) => TYPES[extname(path)] ?? 'video/mp4';
 
 const files = readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 const server = await startServer(
