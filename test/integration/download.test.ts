@@ -1,7 +1,3 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { FileCache } from '../../containers/media-worker/cache.js';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, writeFileSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
@@ -9,10 +5,10 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import type { ClassifyCheckpoint } from '../../core/job.js';
-import type { StepContext } from '../../containers/media-worker/context.js';
 import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
 import { probeRanges } from '../../core/http.js';
 import { withScratch } from '../fixtures/runtime.js';
+import { extractContext } from '../fixtures/step-context.js';
 import { lyingRangeRoute, type RangeLie, startServer, type TestServer } from '../fixtures/server.js';
 
 const SIZE = 256 * 1024 * 1024;
@@ -40,20 +36,7 @@ const scratch = withScratch('download', {
   },
 });
 
-function context(connections: number): StepContext {
-  return {
-    step: 'extract',
-    input: { tenant: 't', jobId: 'j', request: { source: { type: 'http', url }, actions: ['download'] }, options: { connections }, checkpoints: {} },
-    config: loadConfig('worker', { JOBS_TABLE: 'jobs', STAGING_BUCKET: 'unused', WORK_QUEUE_URL: 'unused', MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1' }),
-    scratch: scratch.dir,
-    stagingBucket: 'unused',
-    s3: new S3Client({ region: 'us-east-1' }),
-    jobs: { db: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), name: 'unused' },
-    // No cache: the download is what is measured.
-    cache: new FileCache(join(scratch.dir, 'cache'), 0),
-    progress: () => undefined,
-  };
-}
+const context = (connections: number) => extractContext(url, connections, scratch.dir);
 
 async function sha256(path: string): Promise<string> {
   const hash = createHash('sha256');

@@ -1,14 +1,10 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { FileCache } from '../../containers/media-worker/cache.js';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { join } from 'node:path';
-import { loadConfig } from '../../core/config.js';
-import type { StepContext } from '../../containers/media-worker/context.js';
 import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
 import { downloadFormats, type FetchWhole, plainFile } from '../../containers/media-worker/sources/formats.js';
 import type { YtdlpFormat } from '../../containers/media-worker/tools/ytdlp.js';
 import { withScratch } from '../fixtures/runtime.js';
+import type { StepContext } from '../../containers/media-worker/context.js';
+import { extractContext } from '../fixtures/step-context.js';
 import { type Bytes, type ForbiddenServer, type Served, serveRange, type TestServer } from '../fixtures/server.js';
 
 const MB = 1024 * 1024;
@@ -32,19 +28,7 @@ const scratch = withScratch('formats', {
   },
 });
 
-function context(env: Record<string, string> = {}): StepContext {
-  return {
-    step: 'extract',
-    input: { tenant: 't', jobId: 'j', request: { source: { type: 'http', url: server.url('/') }, actions: ['download'] }, options: { connections: 4 }, checkpoints: {} },
-    config: loadConfig('worker', { JOBS_TABLE: 'jobs', STAGING_BUCKET: 'unused', WORK_QUEUE_URL: 'unused', MEDIA_INGEST_ALLOW_HOSTS: '127.0.0.1', ...env }),
-    scratch: scratch.dir,
-    stagingBucket: 'unused',
-    s3: new S3Client({ region: 'us-east-1' }),
-    jobs: { db: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), name: 'unused' },
-    cache: new FileCache(join(scratch.dir, 'cache'), 0),
-    progress: () => undefined,
-  };
-}
+const context = (env: Record<string, string> = {}) => extractContext(server.url('/'), 4, scratch.dir, env);
 
 const plain = (path: string, extra: Partial<YtdlpFormat> = {}): YtdlpFormat => ({ format_id: path, url: server.url(path), protocol: 'http', ...extra });
 /** No part store: these tests are about the formats, not staging. */
