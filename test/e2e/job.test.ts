@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ff, makeClip, probeDuration, probeStreams } from '../fixtures/media.js';
 import { withRuntime } from '../fixtures/runtime.js';
@@ -112,6 +113,10 @@ describe('a job on a direct MP4 served on loopback', () => {
 
   it('keeps the faststart original as source.mp4 (its very bytes), and writes metadata.json describing its streams', async () => {
     expect(sha256(join(out, 'source.mp4'))).toBe(sha256(clip));
+    // The copy in S3 is typed as what it now is, whatever the original was staged as; publishing keeps the type.
+    const published = record.artifacts.find((a) => a.name === 'source.mp4')!;
+    const head = await fx.runtime.s3.send(new HeadObjectCommand({ Bucket: published.bucket, Key: published.key }));
+    expect(head.ContentType).toBe('video/mp4');
     expect(probeStreams(join(out, 'source.mp4')).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     const metadata = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
     expect(metadata.durationSeconds).toBeCloseTo(clipDuration, 1);
