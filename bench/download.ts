@@ -6,13 +6,14 @@
  * Run: `node --import tsx bench/download.ts [--runs 3] [--mb 300] [--big-gb 3] [--rate 4000000] [--latency-ms 40] [--connections 16]`.
  * The generated media is cached in $TMPDIR/media-ingest-bench-download-<mb>mb (delete it to regenerate).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildSync } from 'esbuild';
 import { NODE_BUNDLE } from '../cdk/bundling.js';
+import { median, startThrottledServer } from './harness.js';
 import { ff as ffmpeg } from '../test/fixtures/media.js';
 
 const { values } = parseArgs({
@@ -56,14 +57,6 @@ function prepareMedia(): { mp4: string; big: string; hlsSegments: number } {
   return { mp4, big, hlsSegments: readdirSync(join(cache, 'hls')).filter((f) => f.endsWith('.ts')).length };
 }
 
-async function startServer(): Promise<{ url: (path: string) => string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'throttled-server.ts'), '--dir', cache, '--rate', String(rate), '--latency-ms', values['latency-ms']!], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-  return { url: (path) => `http://127.0.0.1:${port}/${path}`, stop: () => child.kill() };
-}
-
 /** Runs a command to completion; its wall time in ms. */
 function timed(file: string, args: string[]): number {
   const t = performance.now();
@@ -86,7 +79,6 @@ function ours(kind: 'direct' | 'hls', url: string): { ms: number; maxRssKb: numb
   return JSON.parse(out.toString()) as { ms: number; maxRssKb: number };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fresh = () => {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -94,7 +86,7 @@ const fresh = () => {
 
 const media = prepareMedia();
 const runner = bundleRunner();
-const server = await startServer();
+const server = await startThrottledServer(cache, String(rate), values['latency-ms']!);
 const bytes = size(media.mp4);
 const floorMs = (bytes / (connections * rate)) * 1000;
 say(`direct: ${(bytes / 1e6).toFixed(1)} MB; HLS: ${media.hlsSegments} segments; cap ${rate / 1e6} MB/s per connection, ${values['latency-ms']} ms per request; ${connections} connections; ${runs} runs`);

@@ -11,7 +11,7 @@
  * Run: `node --import tsx bench/job.ts [--runs 3] [--mb 200] [--rate 4000000] [--latency-ms 40] [--connections 16]`.
  * Media is cached in $TMPDIR/media-ingest-bench-job-<mb>mb (delete it to regenerate).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import type { JobRecord } from '../core/job.js';
 import { LocalRuntime } from '../local/runtime.js';
 import { ff, makeClip } from '../test/fixtures/media.js';
+import { median, startThrottledServer } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +35,6 @@ const connections = Number(values.connections);
 const cache = join(tmpdir(), `media-ingest-bench-job-${values.mb}mb`);
 const work = join(tmpdir(), 'media-ingest-bench-job-work');
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 /** The media, made once: a faststart 720p MP4 (noise keeps the bit rate up), its HLS version, a page embedding it, a 6-s clip. */
 function prepareMedia(): number {
@@ -51,14 +51,6 @@ function prepareMedia(): number {
     makeClip(join(cache, 'media'), 'clip.mp4', { seconds: 6 });
   }
   return statSync(mp4).size;
-}
-
-async function startServer(): Promise<{ url: (path: string) => string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'throttled-server.ts'), '--dir', cache, '--rate', values.rate!, '--latency-ms', values['latency-ms']!], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-  return { url: (path) => `http://127.0.0.1:${port}/${path}`, stop: () => child.kill() };
 }
 
 /** A command to completion in a fresh folder; its wall time in ms. */
@@ -127,7 +119,7 @@ function overheadPerState(dataDir: string): number[] {
 }
 
 const size = prepareMedia();
-const server = await startServer();
+const server = await startThrottledServer(cache, values.rate!, values['latency-ms']!);
 const dataDir = join(tmpdir(), 'media-ingest-bench-job-data');
 rmSync(dataDir, { recursive: true, force: true });
 const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1'] });

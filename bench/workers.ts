@@ -16,11 +16,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeClip } from '../test/fixtures/media.js';
 import { startServer } from '../test/fixtures/server.js';
+import { median } from './harness.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, jobs: { type: 'string', default: '20' }, before: { type: 'string', default: 'c987082' } } });
 const ROOT = resolve(import.meta.dirname, '..');
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 /** The `--before` commit's tree beside this one, sharing its node_modules (the runner imports its runtime). */
 function checkout(ref: string): string {

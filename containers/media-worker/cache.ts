@@ -30,15 +30,20 @@ export class FileCache {
     private readonly maxBytes: number,
   ) {}
 
-  /** Keeps `path` (whose sha256 is `sha256`) for later steps, then evicts down to the bound. */
+  /** Keeps `path` (whose sha256 is `sha256`) for later steps, then evicts down to the bound; never fails the step. */
   async put(path: string, sha256: string): Promise<void> {
-    if (this.maxBytes <= 0 || (await stat(path)).size > this.maxBytes) return;
-    await mkdir(this.dir, { recursive: true });
-    const entry = join(this.dir, sha256);
-    await unlink(entry).catch(() => undefined);
-    await place(path, entry);
-    await this.touch(entry);
-    await this.evict();
+    try {
+      if (this.maxBytes <= 0 || (await stat(path)).size > this.maxBytes) return;
+      await mkdir(this.dir, { recursive: true });
+      const entry = join(this.dir, sha256);
+      await unlink(entry).catch(() => undefined);
+      await place(path, entry);
+      await this.touch(entry);
+      await this.evict();
+    } catch (err) {
+      // A full disk only costs later steps a read from staging.
+      logger.warn('cache could not keep a file', { sha256, error: (err as Error).message });
+    }
   }
 
   /** Puts the entry for `sha256` at `dest`: false when there is none, or it no longer hashes to its name. */

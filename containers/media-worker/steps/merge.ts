@@ -125,8 +125,8 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
     info = JSON.parse(await readFile(local(SOURCE_INFO_NAME), 'utf8')) as Record<string, unknown>;
   }
   // The original as it is when it already is the source.mp4 a remux would make: copied in S3, nothing uploaded.
-  const originalProbe = await media('probe', () => ffprobe(local(ORIGINAL_NAME), timeoutMs));
-  const notAsIs = extracted.audio ? 'the audio is served apart' : await whyNotAsIs(local(ORIGINAL_NAME), originalProbe);
+  const originalProbe = extracted.audio ? undefined : await media('probe', () => ffprobe(local(ORIGINAL_NAME), timeoutMs));
+  const notAsIs = originalProbe ? await whyNotAsIs(local(ORIGINAL_NAME), originalProbe) : 'the audio is served apart';
   let source = local(ORIGINAL_NAME);
   let processing: Processing = { path: 'copied', reason: null };
   if (notAsIs) {
@@ -134,7 +134,7 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
     const made = await media('remux', () => makeSourceMp4(inputs, source, timeoutMs));
     processing = { path: made.path, reason: made.reason ?? notAsIs };
   }
-  const probe = notAsIs ? await media('probe', () => ffprobe(source, timeoutMs)) : originalProbe;
+  const probe = originalProbe && !notAsIs ? originalProbe : await media('probe', () => ffprobe(source, timeoutMs));
   const hasVideo = hasStream(probe, 'video');
   const hasAudio = hasStream(probe, 'audio');
   const duration = durationOf(probe);
