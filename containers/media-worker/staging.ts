@@ -36,7 +36,7 @@ const PART_BYTES = 8 * 1024 * 1024;
 const PART_LANES = 4;
 
 /** The sha256 of a file, by one streamed read. */
-async function hashFile(path: string): Promise<string> {
+export async function hashFile(path: string): Promise<string> {
   const digest = new Digest();
   await pipeline(createReadStream(path), digest, new Writable({ write: (_chunk, _encoding, done) => done() }));
   return digest.ref('').sha256;

@@ -31,10 +31,10 @@ const scratch = withScratch('formats', {
 const context = (env: Record<string, string> = {}) => extractContext(server.url('/'), 4, scratch.dir, env);
 
 const plain = (path: string, extra: Partial<YtdlpFormat> = {}): YtdlpFormat => ({ format_id: path, url: server.url(path), protocol: 'http', ...extra });
-/** No part store: these tests are about the formats, not staging. */
+/** No staging target: these tests are about the formats, not staging. */
 const fetchWhole: FetchWhole = async (ctx, probe, dest) => void (await downloadDirect(ctx, probe, dest));
 const download = (ctx: StepContext, formats: YtdlpFormat[]) =>
-  downloadFormats(ctx, join(scratch.dir, 'unused.info.json'), formats, { proxy: 'http://127.0.0.1:9', timeoutMs: 10_000, cwd: scratch.dir }, fetchWhole);
+  downloadFormats(ctx, join(scratch.dir, 'unused.info.json'), formats.map((f, i) => ({ ...f, name: `stream-${i}` })), { proxy: 'http://127.0.0.1:9', timeoutMs: 10_000, cwd: scratch.dir }, fetchWhole);
 
 describe("a platform page's chosen formats", () => {
   it('takes only plain single files without credentials for its own downloader, with the headers its own fetcher does not set', () => {

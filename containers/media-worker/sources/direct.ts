@@ -5,14 +5,14 @@ import type { ClassifyCheckpoint } from '../../../core/job.js';
 import { checkBytes, downloadBudget } from '../../../core/limits.js';
 import { inLanes } from '../../../core/lanes.js';
 import { retry } from '../../../core/retry.js';
-import type { PartStore } from '../parts.js';
+import type { StagingTarget } from '../staged-upload.js';
 import { openMedia, RangeMismatchError, streamBody, transient } from './media-fetch.js';
 
-/** Largest part: the unit of resume, so a killed worker loses at most this much per lane. */
+/** Largest part: a killed worker loses at most this much per lane (and what waits to make a 5 MiB upload part). */
 const MAX_PART_BYTES = 16 * 1024 * 1024;
 /** Below this a file is fetched as one stream: splitting would cost more requests than it saves. */
 const MIN_PART_BYTES = 1024 * 1024;
-/** Rounds of parts per lane at least: each round's parts are kept in staging while the next ones download. */
+/** Rounds of parts per lane at least: each round's parts go up to staging while the next ones download. */
 const MIN_ROUNDS = 2;
 /** Attempts in a row that bring no new byte before a part gives up; each resumes where the last one stopped. */
 const PART_ATTEMPTS = 5;
@@ -39,16 +39,17 @@ function splitParts(size: number, part: number): Range[] {
 
 /**
  * Streams a direct file to `dest`: fixed-size parts fetched by parallel range requests when the server supports
- * them, else one stream. Memory stays flat: each chunk is written at its offset before the next is read. With a
- * part store, finished parts are kept and a later attempt restores them instead of fetching them again, and a part
- * whose connection is cut resumes from its last byte.
+ * them, else one stream. Memory stays flat: each chunk is written at its offset before the next is read. A part
+ * whose connection is cut resumes from its last byte. With a staging target, finished parts go up as the staged
+ * object's multipart upload while the rest download; a later attempt fetches only the parts no upload part holds.
  */
 export async function downloadDirect(
   ctx: StepContext,
-  // `headers`: what the file's server expects on every request besides (a platform format's Referer).
-  source: Pick<ClassifyCheckpoint, 'url' | 'acceptRanges' | 'bytes'> & { headers?: Record<string, string> },
+  // `headers`: what the file's server expects on every request besides (a platform format's Referer); `version`
+  // tells one version of the file from another (ETag, size), so an upload begun on another is not resumed.
+  source: Pick<ClassifyCheckpoint, 'url' | 'acceptRanges' | 'bytes'> & { headers?: Record<string, string>; version?: string },
   dest: string,
-  store?: PartStore,
+  target?: StagingTarget,
 ): Promise<number> {
   const file = await open(dest, 'w');
   // One byte budget and one deadline for the whole download, on top of the per-read idle timeout.
@@ -62,21 +63,18 @@ export async function downloadDirect(
     const lanes = ctx.input.options.connections;
     if (source.acceptRanges && source.bytes > MIN_PART_BYTES) {
       const parts = splitParts(source.bytes, partSize(source.bytes, lanes));
-      const kept = (await store?.list()) ?? new Map<number, number>();
-      // A finished part is kept in staging while the lane goes on with the next one.
-      const saves: Array<Promise<unknown>> = [];
-      let saveError: unknown;
+      const upload = await target?.open(source.version ?? `${source.url}|${source.bytes}`, parts.length);
+      if (upload) count(upload.keptBytes(), source.bytes);
       await inLanes([...parts.keys()], lanes, async (i) => {
         const part = parts[i]!;
-        const size = part.end - part.start + 1;
-        if (kept.get(i) === size && store) {
-          count(await store.restore(i, file, part.start), source.bytes);
-          return;
-        }
+        if (upload?.kept(i)) return;
         await fetchPart(ctx, source.url, part, file, signal, (n) => count(n, source.bytes), source.headers);
-        if (store) saves.push(store.save(i, dest, part.start, part.end).catch((err: unknown) => (saveError ??= err)));
-      }).finally(() => Promise.all(saves));
-      if (saveError) throw saveError;
+        upload?.add(i, [{ path: dest, ...part }]);
+      }).catch(async (err: unknown) => {
+        await upload?.settle();
+        throw err;
+      });
+      await upload?.finish(dest);
     } else {
       await fetchWhole(ctx, source.url, file, signal, count, source.headers);
     }

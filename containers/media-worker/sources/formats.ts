@@ -8,8 +8,8 @@ import { type YtdlpFormat, type YtdlpOptions, ytdlpDownload } from '../tools/ytd
 
 export type Probe = Awaited<ReturnType<typeof probeRanges>>;
 
-/** How extract fetches one whole file by parallel ranges, its finished parts kept in staging under `folder`. */
-export type FetchWhole = (ctx: StepContext, probe: Probe, dest: string, folder: string) => Promise<void>;
+/** How extract fetches one whole file by parallel ranges, staged as `name` while it downloads. */
+export type FetchWhole = (ctx: StepContext, probe: Probe, dest: string, name: string) => Promise<void>;
 
 /** Protocols of a format that is one file behind one URL (HLS, DASH and other fragments have their own). */
 const PLAIN = new Set(['http', 'https']);
@@ -74,10 +74,16 @@ async function byYtdlp(ctx: StepContext, infoFile: string, format: YtdlpFormat, 
 /**
  * Downloads the formats yt-dlp chose, all at the same time, each to its own file (returned in the same order). A
  * format that is one plain file is fetched like a direct source (probed, then parallel ranges through the egress
- * policy, parts kept in staging); the others by yt-dlp. A refusal (403: an expired signed URL) comes out as
+ * policy, staged as its `names` entry while it downloads); the others by yt-dlp. A refusal (403: an expired signed URL) comes out as
  * SourceForbidden for the caller to extract again. Signed format URLs are never stored or logged.
  */
-export async function downloadFormats(ctx: StepContext, infoFile: string, formats: YtdlpFormat[], options: YtdlpOptions, fetchWhole: FetchWhole): Promise<string[]> {
+export async function downloadFormats(
+  ctx: StepContext,
+  infoFile: string,
+  formats: Array<YtdlpFormat & { name: string }>,
+  options: YtdlpOptions,
+  fetchWhole: FetchWhole,
+): Promise<string[]> {
   const probes = await Promise.all(formats.map(plainFile).map((plain) => plain && probeRanges(ctx.config, plain.url, plain.headers)));
   // The probes told the sizes: past the byte limit, refused before any media byte comes.
   checkBytes(ctx.config, probes.reduce((n, p) => n + (p?.bytes ?? 0), 0), 'the chosen formats are');
@@ -88,7 +94,7 @@ export async function downloadFormats(ctx: StepContext, infoFile: string, format
         const probe = probes[i];
         if (!probe) return await byYtdlp(ctx, infoFile, format, i, options, shared);
         const dest = join(ctx.scratch, `stream-${i}`);
-        await fetchWhole({ ...ctx, progress: (bytes, total) => shared.report(i, bytes, total) }, probe, dest, `stream-${i}/`);
+        await fetchWhole({ ...ctx, progress: (bytes, total) => shared.report(i, bytes, total) }, probe, dest, format.name);
         return dest;
       } catch (err) {
         shared.fail(err);

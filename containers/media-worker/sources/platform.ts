@@ -12,6 +12,7 @@ import {
   UnsupportedSourceError,
 } from '../../../core/errors.js';
 import { policyOf } from '../../../core/http.js';
+import { ORIGINAL_AUDIO_NAME, ORIGINAL_NAME } from '../../../core/storage.js';
 import { checkBytes, checkDuration } from '../../../core/limits.js';
 import { logger } from '../../../core/logger.js';
 import { retry } from '../../../core/retry.js';
@@ -72,12 +73,13 @@ async function attempt(ctx: StepContext, url: string, options: YtdlpOptions, fet
   const infoFile = join(ctx.scratch, 'yt-dlp.info.json');
   await writeFile(infoFile, raw);
   const formats = info.requested_formats?.length ? info.requested_formats : [info];
-  const files = await downloadFormats(ctx, infoFile, formats, options, fetchWhole);
-  const metadataPath = join(ctx.scratch, 'source-info.json');
-  await writeFile(metadataPath, JSON.stringify(sourceInfo(info), null, 2));
   // yt-dlp lists video before audio in a "video+audio" selection.
   const audioIndex = formats.length > 1 ? formats.findIndex((f) => f.vcodec === 'none') : -1;
   const videoIndex = audioIndex === 0 ? 1 : 0;
+  const named = formats.map((f, i) => ({ ...f, name: i === audioIndex ? ORIGINAL_AUDIO_NAME : ORIGINAL_NAME }));
+  const files = await downloadFormats(ctx, infoFile, named, options, fetchWhole);
+  const metadataPath = join(ctx.scratch, 'source-info.json');
+  await writeFile(metadataPath, JSON.stringify(sourceInfo(info), null, 2));
   return {
     source: files[videoIndex]!,
     ...(audioIndex >= 0 ? { audio: files[audioIndex]! } : {}),

@@ -9,7 +9,7 @@ import { type Budget, downloadBudget, readBody } from '../../../core/limits.js';
 import { retry } from '../../../core/retry.js';
 import type { ByteRange, SegmentedTrack } from '../../../core/playlist.js';
 import type { StepContext } from '../context.js';
-import type { PartStore } from '../parts.js';
+import type { Slice, StagedUpload, StagingTarget } from '../staged-upload.js';
 import { ffmpeg } from '../tools/ffmpeg.js';
 import { segmentDecipher, type SegmentDecipher } from './aes.js';
 import { openMedia, streamBody, transient, where } from './media-fetch.js';
@@ -88,18 +88,22 @@ async function fetchToFile(
   }, policy);
 }
 
-/** A track to fetch: where it goes and where its finished segments are kept. */
+/** A track to fetch: where it goes and where it is staged. */
 export interface TrackJob {
   track: SegmentedTrack;
   dest: string;
-  store?: PartStore;
+  target?: StagingTarget;
 }
+
+/** What identifies a playlist's segments, so an upload begun on another list is not resumed. */
+const versionOf = (track: SegmentedTrack) => JSON.stringify([track.init, track.segments.map((s) => [s.uri, s.byterange, s.key?.uri])]);
 
 /**
  * Fetches segmented tracks (HLS, DASH) without re-encoding: the segments of all tracks in one pool of parallel lanes,
- * each kept in its track's part store so a retried worker fetches only the missing ones; AES-128 decrypted; then each
- * track joined: a continuous stream by appending its segments (behind the init section, if any), MPEG-TS runs
- * separated by discontinuities by ffmpeg's concat demuxer.
+ * AES-128 decrypted, then each track joined: a continuous stream by appending its segments (behind the init section,
+ * if any), MPEG-TS runs separated by discontinuities by ffmpeg's concat demuxer. A continuous track with a staging
+ * target goes up while it downloads, its segments in order as parts of the staged object's multipart upload, so a
+ * retried worker fetches only the segments no upload part holds.
  */
 export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget: Budget): Promise<void> {
   const keys = new Map<string, Promise<Buffer>>();
@@ -107,25 +111,33 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
     if (!keys.has(uri)) keys.set(uri, fetchKey(ctx, uri, budget));
     return keys.get(uri)!;
   };
-  const work: Array<{ job: number; index: number; path: string }> = [];
-  const kept: Array<Map<number, number>> = [];
-  for (const [j, job] of jobs.entries()) {
-    if (!job.track.segments.length) throw new UnsupportedSourceError('the playlist has no segments');
-    const dir = join(ctx.scratch, `segments-${j}`);
-    await mkdir(dir, { recursive: true });
-    kept.push((await job.store?.list()) ?? new Map());
-    job.track.segments.forEach((_, index) => work.push({ job: j, index, path: join(dir, `${String(index).padStart(6, '0')}.seg`) }));
-  }
-
   // Progress: bytes so far, and the total estimated from the media seconds they cover (exact once all are in).
-  const seconds = (w: (typeof work)[number]) => jobs[w.job]!.track.segments[w.index]!.duration || 1;
-  const totalSeconds = work.reduce((sum, w) => sum + seconds(w), 0);
+  const seconds = (w: { job: number; index: number }) => jobs[w.job]!.track.segments[w.index]!.duration || 1;
+  const totalSeconds = jobs.reduce((sum, { track }) => sum + track.segments.reduce((n, s) => n + (s.duration || 1), 0), 0);
   let doneSeconds = 0;
   const count = (n: number) => {
     budget.count(n);
     const received = budget.received();
     ctx.progress(received, doneSeconds ? Math.round((received * totalSeconds) / doneSeconds) : undefined);
   };
+  const work: Array<{ job: number; index: number; path: string }> = [];
+  const inits: Array<Slice | undefined> = [];
+  const uploads: Array<StagedUpload | undefined> = [];
+  for (const [j, { track, target }] of jobs.entries()) {
+    if (!track.segments.length) throw new UnsupportedSourceError('the playlist has no segments');
+    const dir = join(ctx.scratch, `segments-${j}`);
+    await mkdir(dir, { recursive: true });
+    // The init section first: it leads the first upload part.
+    const init = track.init && join(dir, 'init.seg');
+    if (track.init) await fetchToFile(ctx, track.init, init!, count, budget.signal, { cap: MAX_INIT_BYTES });
+    inits.push(init ? { path: init, start: 0, end: (await stat(init)).size - 1 } : undefined);
+    const continuous = runsOf(track, track.segments.map(() => '')).length === 1;
+    const upload = continuous ? await target?.open(versionOf(track), track.segments.length) : undefined;
+    if (upload) budget.count(upload.keptBytes());
+    uploads.push(upload);
+    track.segments.forEach((_, index) => work.push({ job: j, index, path: join(dir, `${String(index).padStart(6, '0')}.seg`) }));
+  }
+
   const done = (w: (typeof work)[number]) => {
     doneSeconds += seconds(w);
     count(0);
@@ -133,31 +145,27 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
 
   await inLanes(work, ctx.input.options.connections, async (item) => {
     const { job: j, index, path } = item;
-    const { track, store } = jobs[j]!;
-    if (store && kept[j]!.has(index)) {
-      const file = await open(path, 'w');
-      try {
-        budget.count(await store.restore(index, file, 0));
-      } finally {
-        await file.close();
-      }
-      return done(item);
-    }
-    const { key, ...resource } = track.segments[index]!;
+    const upload = uploads[j];
+    if (upload?.kept(index)) return done(item);
+    const { key, ...resource } = jobs[j]!.track.segments[index]!;
     const decipher = key && (async () => segmentDecipher(await keyFor(key.uri), key.iv, key.uri));
     await fetchToFile(ctx, resource, path, count, budget.signal, decipher ? { decipher } : {});
-    await store?.save(index, path, 0, (await stat(path)).size - 1);
+    const segment = { path, start: 0, end: (await stat(path)).size - 1 };
+    upload?.add(index, index === 0 && inits[j] ? [inits[j], segment] : [segment]);
     done(item);
+  }).catch(async (err: unknown) => {
+    await Promise.all(uploads.map((u) => u?.settle()));
+    throw err;
   });
 
   for (const [j, { track, dest }] of jobs.entries()) {
     const paths = work.filter((w) => w.job === j).map((w) => w.path);
-    const init: string[] = [];
-    if (track.init) {
-      init.push(join(ctx.scratch, `segments-${j}`, 'init.seg'));
-      await fetchToFile(ctx, track.init, init[0]!, count, budget.signal, { cap: MAX_INIT_BYTES });
-    }
-    const runs = track.container === 'mpegts' ? splitRuns(paths, track.segments.map((s) => s.discontinuity === true)) : [paths];
+    const init = inits[j] ? [inits[j].path] : [];
+    const upload = uploads[j];
+    // A resumed upload lacks the segments an earlier attempt staged: the staged object, read back, is the track.
+    if (upload) await upload.finish(dest);
+    if (upload?.resumed) continue;
+    const runs = runsOf(track, paths);
     if (runs.length === 1) {
       // One continuous stream (fMP4 or WebM behind its init section, or MPEG-TS): its segments appended are a valid file.
       await append(dest, [...init, ...runs[0]!]);
@@ -173,6 +181,11 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
       await ffmpeg(['-f', 'concat', '-safe', '0', '-i', list, '-map', '0', '-c', 'copy', '-f', 'mpegts', dest], ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS);
     }
   }
+}
+
+/** A track's segment files in runs: MPEG-TS splits at discontinuities, anything else is one run. */
+function runsOf(track: SegmentedTrack, paths: string[]): string[][] {
+  return track.container === 'mpegts' ? splitRuns(paths, track.segments.map((s) => s.discontinuity === true)) : [paths];
 }
 
 /** Files appended into one, streamed. */

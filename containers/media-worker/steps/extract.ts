@@ -1,5 +1,4 @@
 import { parseInput } from '../../../core/input.js';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ClassifyCheckpointSchema, type ExtractCheckpoint, ExtractCheckpointSchema } from '../../../core/job.js';
 import { ExtractionFailedError } from '../../../core/errors.js';
@@ -11,7 +10,8 @@ import { stagedMatches, uploadFile } from '../staging.js';
 import { downloadDirect } from '../sources/direct.js';
 import { budget, downloadTracks, type TrackJob } from '../sources/segments.js';
 import type { Downloaded } from '../sources/downloaded.js';
-import { type PartStore, stagingParts } from '../parts.js';
+import { StagingTarget } from '../staged-upload.js';
+import { deletePrefix } from '../../../core/staging.js';
 import { checkDuration, validateMedia } from './validate.js';
 import { proxyEnv, startEgressProxy } from '../../../core/egress-proxy.js';
 import { policyOf, probeRanges } from '../../../core/http.js';
@@ -41,30 +41,33 @@ async function refuseTooLong(ctx: StepContext, url: string): Promise<void> {
   }
 }
 
-/** Finished parts (or segments) are kept in staging until the download is whole, so a retry never fetches them again. */
-function partsOf(ctx: StepContext, name = ''): PartStore {
-  return stagingParts(ctx.s3, ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, `parts/${name}`));
-}
-
 /**
- * One whole file by parallel ranges (a direct source, a DASH SegmentBase representation). Its parts are kept under
- * `parts/<folder><version>/`: a file that changed between attempts (another ETag or size) starts afresh.
+ * Where extract stages each file it brings (`original`, `original-audio`): one target per name, its upload's part lists
+ * kept under `parts/<name>/` until the step is done.
  */
-async function downloadWhole(ctx: StepContext, probe: Awaited<ReturnType<typeof probeRanges>>, dest: string, folder = ''): Promise<void> {
-  const version = createHash('sha256').update(probe.version).digest('hex').slice(0, 16);
-  await downloadDirect(ctx, probe, dest, partsOf(ctx, `${folder}${version}/`));
+function stagingTargets(ctx: StepContext) {
+  const key = (name: string) => stagingKey(ctx.input.tenant, ctx.input.jobId, name);
+  const targets = new Map<string, StagingTarget>();
+  return {
+    of(name: string): StagingTarget {
+      if (!targets.has(name)) targets.set(name, new StagingTarget(ctx.s3, ctx.stagingBucket, key(name), key(`parts/${name}/`)));
+      return targets.get(name)!;
+    },
+    /** The part lists, once the step's files are staged. */
+    clear: () => deletePrefix(ctx.s3, ctx.stagingBucket, key('parts/')),
+  };
 }
 
-async function extractDash(ctx: StepContext, url: string): Promise<Downloaded> {
+async function extractDash(ctx: StepContext, url: string, staging: ReturnType<typeof stagingTargets>): Promise<Downloaded> {
   const dash = await loadDash(ctx.config, url);
   const apart = dash.video && dash.audio;
-  const tracks: Array<[DashTrack, string, string]> = [[dash.video ?? dash.audio!, join(ctx.scratch, ORIGINAL_NAME), 'video/']];
-  if (apart) tracks.push([apart, join(ctx.scratch, ORIGINAL_AUDIO_NAME), 'audio/']);
+  const tracks: Array<[DashTrack, string, string]> = [[dash.video ?? dash.audio!, join(ctx.scratch, ORIGINAL_NAME), ORIGINAL_NAME]];
+  if (apart) tracks.push([apart, join(ctx.scratch, ORIGINAL_AUDIO_NAME), ORIGINAL_AUDIO_NAME]);
   const segmented: TrackJob[] = [];
   const wholes: Array<Promise<void>> = [];
-  for (const [track, dest, folder] of tracks) {
-    if ('wholeUrl' in track) wholes.push(probeRanges(ctx.config, track.wholeUrl).then((probe) => downloadWhole(ctx, probe, dest, folder)));
-    else segmented.push({ track, dest, store: partsOf(ctx, folder) });
+  for (const [track, dest, name] of tracks) {
+    if ('wholeUrl' in track) wholes.push(probeRanges(ctx.config, track.wholeUrl).then(async (probe) => void (await downloadDirect(ctx, probe, dest, staging.of(name)))));
+    else segmented.push({ track, dest, target: staging.of(name) });
   }
   // Video and audio are fetched at the same time.
   await Promise.all([...wholes, segmented.length ? downloadTracks(ctx, segmented, budget(ctx)) : undefined]);
@@ -84,27 +87,28 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   const classified = parseInput(ClassifyCheckpointSchema, ctx.input.checkpoints.classify, 'checkpoints.classify', ExtractionFailedError);
   const url = classified.kind === 'upload' ? classified.url : await fetchableSourceUrl(ctx.s3, ctx.stagingBucket, ctx.input, classified.url);
   const original = join(ctx.scratch, ORIGINAL_NAME);
+  const staging = stagingTargets(ctx);
   let downloaded: Downloaded = { source: original };
   switch (classified.kind) {
     case 'direct': {
       // A source refused for its duration gets no request beyond ffprobe's, so the probe (size, ETag) comes after.
       await refuseTooLong(ctx, url);
-      await downloadWhole(ctx, await probeRanges(ctx.config, url), original);
+      await downloadDirect(ctx, await probeRanges(ctx.config, url), original, staging.of(ORIGINAL_NAME));
       break;
     }
     case 'hls': {
       const hls = await loadHls(ctx.config, url);
-      const tracks: TrackJob[] = [{ track: hls.main, dest: original, store: partsOf(ctx, 'video/') }];
-      if (hls.audio) tracks.push({ track: hls.audio, dest: join(ctx.scratch, ORIGINAL_AUDIO_NAME), store: partsOf(ctx, 'audio/') });
+      const tracks: TrackJob[] = [{ track: hls.main, dest: original, target: staging.of(ORIGINAL_NAME) }];
+      if (hls.audio) tracks.push({ track: hls.audio, dest: join(ctx.scratch, ORIGINAL_AUDIO_NAME), target: staging.of(ORIGINAL_AUDIO_NAME) });
       await downloadTracks(ctx, tracks, budget(ctx));
       if (hls.audio) downloaded = { source: original, audio: join(ctx.scratch, ORIGINAL_AUDIO_NAME) };
       break;
     }
     case 'dash':
-      downloaded = await extractDash(ctx, url);
+      downloaded = await extractDash(ctx, url, staging);
       break;
     case 'platform':
-      downloaded = await extractPlatform(ctx, url, downloadWhole);
+      downloaded = await extractPlatform(ctx, url, async (c, probe, dest, name) => void (await downloadDirect(c, probe, dest, staging.of(name))));
       break;
     case 'upload':
       await copyUpload(ctx, url, original);
@@ -118,13 +122,14 @@ export async function extract(ctx: StepContext): Promise<ExtractCheckpoint> {
   await validateMedia(downloaded.source, limits);
   if (downloaded.audio) await validateMedia(downloaded.audio, limits);
   const key = (name: string) => stagingKey(ctx.input.tenant, ctx.input.jobId, name);
-  const source = await uploadFile(ctx.s3, ctx.stagingBucket, key(ORIGINAL_NAME), downloaded.source);
-  const audio = downloaded.audio ? await uploadFile(ctx.s3, ctx.stagingBucket, key(ORIGINAL_AUDIO_NAME), downloaded.audio) : undefined;
+  // Staged already when the download fed its upload; uploaded once now otherwise.
+  const source = await staging.of(ORIGINAL_NAME).ref(downloaded.source);
+  const audio = downloaded.audio ? await staging.of(ORIGINAL_AUDIO_NAME).ref(downloaded.audio) : undefined;
   // Merge, next, reads them here when it runs on this worker.
   await ctx.cache.put(downloaded.source, source.sha256);
   if (audio && downloaded.audio) await ctx.cache.put(downloaded.audio, audio.sha256);
   const info = downloaded.info ? await uploadFile(ctx.s3, ctx.stagingBucket, key(SOURCE_INFO_NAME), downloaded.info, 'application/json') : undefined;
-  await partsOf(ctx).clear();
+  await staging.clear();
   return {
     source,
     ...(audio ? { audio } : {}),

@@ -72,12 +72,12 @@ const LEGITIMATE: RecordedCall[] = [
   call('cleanup', 'dynamodb:Scan', jobs),
   call('cleanup', 'states:DescribeExecution', execution),
   call('cleanup', 'dynamodb:UpdateItem', jobs),
-  // worker: uploads, staged files (multipart), kept parts (list, restore, clear), progress, transcription, task token.
+  // worker: uploads, staged files (multipart, fed while downloading), their part lists (list, read, write, drop), progress, transcription, task token.
   call('worker', 's3:GetObject', upload),
-  call('worker', 's3:ListBucket', { bucket: 'media-ingest-staging', prefix: `staging/${TENANT}/${JOB}/parts/` }),
-  call('worker', 's3:PutObject', staging('parts/000001'), 'PutObject'),
-  call('worker', 's3:GetObject', staging('parts/000001')),
-  call('worker', 's3:DeleteObject', staging('parts/000001')),
+  call('worker', 's3:ListBucket', { bucket: 'media-ingest-staging', prefix: `staging/${TENANT}/${JOB}/parts/original/` }),
+  call('worker', 's3:PutObject', staging('parts/original/0123456789abcdef.json'), 'PutObject'),
+  call('worker', 's3:GetObject', staging('parts/original/0123456789abcdef.json')),
+  call('worker', 's3:DeleteObject', staging('parts/original/0123456789abcdef.json')),
   call('worker', 's3:PutObject', staging('original'), 'CreateMultipartUpload'),
   call('worker', 's3:PutObject', staging('original'), 'UploadPart'),
   call('worker', 's3:PutObject', staging('original'), 'CompleteMultipartUpload'),

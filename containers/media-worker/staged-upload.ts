@@ -1,0 +1,249 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import type { FileRef } from '../../core/job.js';
+import { downloadFile, hashFile, uploadFile } from './staging.js';
+
+/** S3's floor for every part of a multipart upload but the last. */
+export const MIN_UPLOAD_PART_BYTES = 5 * 1024 * 1024;
+/** S3's most parts in one upload. */
+export const MAX_UPLOAD_PARTS = 10_000;
+
+/** Bytes `start`..`end` (inclusive) of a local file. A piece of a download is one or more (a segment behind its init section). */
+export interface Slice {
+  path: string;
+  start: number;
+  end: number;
+}
+
+/** An uploaded part: which pieces of the download it holds, so a later attempt fetches none of them again. */
+const PartSchema = z.object({ number: z.number().int(), etag: z.string(), first: z.number().int(), last: z.number().int(), bytes: z.number().int() });
+const StateSchema = z.object({ uploadId: z.string(), pieces: z.number().int(), parts: z.array(PartSchema), completed: z.boolean().optional() });
+type Part = z.infer<typeof PartSchema>;
+type State = z.infer<typeof StateSchema>;
+
+const sliceBytes = (slices: Slice[]) => slices.reduce((n, s) => n + s.end - s.start + 1, 0);
+
+/** The slices read one after another, as one stream. */
+function concatenated(slices: Slice[]): Readable {
+  return Readable.from(
+    (async function* () {
+      for (const s of slices) if (s.end >= s.start) yield* createReadStream(s.path, { start: s.start, end: s.end });
+    })(),
+  );
+}
+
+/**
+ * A staged object written as one multipart upload while its download runs. The download's pieces (byte ranges,
+ * segments) finish in any order; consecutive finished pieces go up, in order, as parts of at least 5 MiB. The part list
+ * is kept in staging after every part, so a retried worker uploads and fetches only the pieces no part holds.
+ */
+export class StagedUpload {
+  /** Finished pieces not yet in a part. */
+  private readonly finished = new Map<number, Slice[]>();
+  /** The first piece not yet in a part, and the part number last given. */
+  private cursor = 0;
+  private lastNumber = 0;
+  private readonly uploads: Array<Promise<void>> = [];
+  private failure: { error: unknown } | undefined;
+  private saving: Promise<unknown> = Promise.resolve();
+  /** Whether an earlier attempt uploaded some of the pieces (the local file then lacks them). */
+  readonly resumed: boolean;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    readonly key: string,
+    private readonly stateKey: string,
+    private readonly state: State,
+  ) {
+    this.resumed = state.parts.length > 0;
+  }
+
+  /** The part holding piece `index`, if an earlier attempt uploaded it. */
+  private partOf(index: number): Part | undefined {
+    return this.state.parts.find((p) => p.first <= index && index <= p.last);
+  }
+
+  /** Whether piece `index` is already staged (so it is not to be fetched). */
+  kept(index: number): boolean {
+    return this.partOf(index) !== undefined;
+  }
+
+  /** Bytes already staged by earlier attempts. */
+  keptBytes(): number {
+    return this.state.parts.reduce((n, p) => n + p.bytes, 0);
+  }
+
+  /** Piece `index` is whole on disk, in these slices: it goes up with its neighbours once they make a part. */
+  add(index: number, slices: Slice[]): void {
+    // A failed part fails the download now, not once every other piece is fetched.
+    if (this.failure) throw this.failure.error;
+    this.finished.set(index, slices);
+    this.pack();
+  }
+
+  /** Starts an upload for every run of finished pieces that can be a part now. */
+  private pack(): void {
+    while (this.cursor < this.state.pieces) {
+      const kept = this.partOf(this.cursor);
+      if (kept) {
+        this.cursor = kept.last + 1;
+        this.lastNumber = kept.number;
+        continue;
+      }
+      const number = this.lastNumber + 1;
+      // Part numbers are in byte order: a run before a kept part must fit between its neighbours' numbers.
+      const limit = this.state.parts.filter((p) => p.first > this.cursor).reduce((n, p) => Math.min(n, p.number), MAX_UPLOAD_PARTS + 1);
+      let end = this.cursor;
+      let bytes = 0;
+      let closable = false;
+      while (end < this.state.pieces && this.finished.has(end) && !this.kept(end)) {
+        bytes += sliceBytes(this.finished.get(end)!);
+        end++;
+        if (bytes >= MIN_UPLOAD_PART_BYTES && number + 1 < limit) {
+          closable = true;
+          break;
+        }
+      }
+      // A run that reaches the end or a kept part is a part whatever its size: it is the last, or a whole gap.
+      const atBoundary = end === this.state.pieces || this.kept(end);
+      if (!closable && !(atBoundary && end > this.cursor)) return;
+      const slices = Array.from({ length: end - this.cursor }, (_, i) => this.finished.get(this.cursor + i)!).flat();
+      this.uploads.push(this.uploadPart({ number, etag: '', first: this.cursor, last: end - 1, bytes }, slices));
+      for (let i = this.cursor; i < end; i++) this.finished.delete(i);
+      this.cursor = end;
+      this.lastNumber = number;
+    }
+  }
+
+  private async uploadPart(part: Part, slices: Slice[]): Promise<void> {
+    try {
+      const { ETag } = await this.s3.send(
+        new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId, PartNumber: part.number, Body: concatenated(slices), ContentLength: part.bytes }),
+      );
+      this.state.parts = [...this.state.parts.filter((p) => p.number !== part.number), { ...part, etag: ETag! }];
+      await this.save();
+    } catch (error) {
+      this.failure ??= { error };
+    }
+  }
+
+  /** Writes the part list; writes are queued so the last one holds every part. */
+  private save(): Promise<unknown> {
+    const body = JSON.stringify(this.state);
+    this.saving = this.saving.then(() => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.stateKey, Body: body, ContentType: 'application/json' })));
+    return this.saving;
+  }
+
+  /** Waits for the parts going up: a download that failed still keeps every part it finished, for the next attempt. */
+  async settle(): Promise<void> {
+    await Promise.all(this.uploads);
+    await this.saving.catch(() => undefined);
+  }
+
+  /**
+   * Uploads what is left and completes the object, once every piece is finished or kept. When an earlier attempt
+   * uploaded some pieces, the local file lacks them: it is replaced by the staged object, read back once.
+   */
+  async finish(localPath: string): Promise<void> {
+    if (!this.state.completed) {
+      await Promise.all(this.uploads);
+      if (this.failure) throw this.failure.error;
+      if (this.cursor < this.state.pieces) throw new Error(`staged upload of ${this.key}: piece ${this.cursor} was never finished`);
+      const parts = [...this.state.parts].sort((a, b) => a.number - b.number);
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          UploadId: this.state.uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.number, ETag: p.etag })) },
+        }),
+      );
+      this.state.completed = true;
+      await this.save();
+    }
+    if (this.resumed) await downloadFile(this.s3, this.bucket, this.key, localPath);
+  }
+
+  get completed(): boolean {
+    return this.state.completed === true;
+  }
+}
+
+/**
+ * Where one downloaded file is staged: by a multipart upload its download feeds (`open`), or, when the download could
+ * not feed one (one stream, segments that ffmpeg joins), uploaded whole once it is validated.
+ */
+export class StagingTarget {
+  private upload: StagedUpload | undefined;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    readonly key: string,
+    /** Where the part lists are kept: one per version of the source, `<folder><version>.json`. */
+    private readonly folder: string,
+  ) {}
+
+  /**
+   * The upload for this version of the source (an ETag and size, a playlist's segments) cut into `pieces`: resumed if
+   * an earlier attempt began it with the same pieces, else begun afresh. Another version's upload is aborted.
+   */
+  async open(version: string, pieces: number): Promise<StagedUpload> {
+    const stateKey = `${this.folder}${createHash('sha256').update(version).digest('hex').slice(0, 16)}.json`;
+    let state: State | undefined;
+    for (const key of await this.stateKeys()) {
+      const found = await this.readState(key);
+      if (key === stateKey && found?.pieces === pieces) {
+        state = found;
+        continue;
+      }
+      if (found && !found.completed) await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: found.uploadId })).catch(() => undefined);
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    }
+    if (!state) {
+      const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key }));
+      state = { uploadId: UploadId!, pieces, parts: [] };
+    }
+    this.upload = new StagedUpload(this.s3, this.bucket, this.key, stateKey, state);
+    return this.upload;
+  }
+
+  private async stateKeys(): Promise<string[]> {
+    const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.folder }));
+    return (page.Contents ?? []).map((o) => o.Key!);
+  }
+
+  private async readState(key: string): Promise<State | undefined> {
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    const text = await out.Body!.transformToString();
+    // A list that cannot be read is no list: the upload starts afresh.
+    try {
+      const parsed = StateSchema.safeParse(JSON.parse(text));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The staged file's reference once `path` is validated: staged already if its download fed the upload, else uploaded now. */
+  async ref(path: string, contentType?: string): Promise<FileRef> {
+    if (!this.upload?.completed) return uploadFile(this.s3, this.bucket, this.key, path, contentType);
+    const [sha256, { size }] = await Promise.all([hashFile(path), stat(path)]);
+    return { key: this.key, bytes: size, sha256 };
+  }
+}

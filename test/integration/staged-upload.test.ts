@@ -1,0 +1,154 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { StagingTarget } from '../../containers/media-worker/staged-upload.js';
+import type { StepContext } from '../../containers/media-worker/context.js';
+import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
+import { budget, downloadTracks } from '../../containers/media-worker/sources/segments.js';
+import { probeRanges } from '../../core/http.js';
+import type { SegmentedTrack } from '../../core/playlist.js';
+import { type RecordingS3, startRecordingS3 } from '../fixtures/recording-s3.js';
+import { withScratch } from '../fixtures/runtime.js';
+import { serveRange, type TestServer } from '../fixtures/server.js';
+import { extractContext } from '../fixtures/step-context.js';
+
+const MiB = 1024 * 1024;
+const BUCKET = 'staging';
+/** 40 MiB in 4 lanes: eight 5 MiB ranges, each an upload part. */
+const FILE = randomBytes(40 * MiB);
+/** Ten 1.5 MiB segments behind an init section: parts of four, four and two segments. */
+const INIT = randomBytes(1000);
+const SEGMENTS = Array.from({ length: 10 }, () => randomBytes(1.5 * MiB));
+
+let server: TestServer;
+let s3: RecordingS3;
+let client: S3Client;
+/** Range starts the file's server was asked for, and how many parts were uploaded when each answer ended. */
+const asked: Array<{ start: number; partsUploadedAtEnd?: number }> = [];
+const segmentsAsked: number[] = [];
+/** Ranges from this byte on (segments from this index on) are refused while set: a download that fails half-way. */
+let refuseFrom: number | undefined;
+
+const uploadParts = (key: string) => s3.requests.filter((r) => r.key === key && r.operation === 'UploadPart');
+
+const scratch = withScratch('staged-upload', {
+  setup: async ({ serve, atEnd }) => {
+    s3 = await startRecordingS3();
+    atEnd(() => s3.close());
+    client = new S3Client({
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    atEnd(() => client.destroy());
+    const refused = (res: ServerResponse) => res.writeHead(404).end();
+    server = await serve({
+      '/file.bin': {
+        handler: (req, res) => {
+          const start = Number(/^bytes=(\d+)/.exec(req.headers.range ?? '')?.[1] ?? 0);
+          if (req.headers.range === 'bytes=0-0') return void serveRange(req, res, FILE, { etag: '"v1"' });
+          if (refuseFrom !== undefined && start >= refuseFrom) return refused(res);
+          const entry: (typeof asked)[number] = { start };
+          asked.push(entry);
+          res.on('close', () => (entry.partsUploadedAtEnd = uploadParts('job/original').length));
+          // 20 MB/s a connection: a range takes a quarter second, an upload part of the last round a few milliseconds.
+          serveRange(req, res, FILE, { etag: '"v1"', rate: 20_000_000 });
+        },
+      },
+      '/init.mp4': { handler: (req, res) => void serveRange(req, res, INIT) },
+      ...Object.fromEntries(
+        SEGMENTS.map((bytes, i) => [
+          `/seg/${i}.m4s`,
+          {
+            handler: (req: Parameters<typeof serveRange>[0], res: ServerResponse) => {
+              if (refuseFrom !== undefined && i >= refuseFrom) return refused(res);
+              segmentsAsked.push(i);
+              serveRange(req, res, bytes);
+            },
+          },
+        ]),
+      ),
+    });
+  },
+});
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function context(): StepContext {
+  return { ...extractContext(server.url('/'), 4, scratch.dir), s3: client, stagingBucket: BUCKET };
+}
+
+const target = (job: string) => new StagingTarget(client, BUCKET, `${job}/original`, `${job}/parts/original/`);
+
+describe('a ranged download staged while it runs', () => {
+  it('goes up as parts of at least 5 MiB while the download runs, never whole again, byte for byte', async () => {
+    asked.length = 0;
+    const dest = join(scratch.dir, 'file.bin');
+    const staging = target('job');
+    await downloadDirect(context(), await probeRanges(context().config, server.url('/file.bin')), dest, staging);
+    const ref = await staging.ref(dest);
+
+    expect(ref).toEqual({ key: 'job/original', bytes: FILE.length, sha256: sha256(FILE) });
+    expect(s3.get(BUCKET, 'job/original')!.body.equals(FILE)).toBe(true);
+    // One upload of eight parts (the fixture refuses a part under 5 MiB but the last, as S3 does); no PUT of the whole.
+    const calls = s3.requests.filter((r) => r.key === 'job/original').map((r) => r.operation);
+    expect(calls.filter((c) => c === 'UploadPart')).toHaveLength(8);
+    expect(calls).not.toContain('PutObject');
+    // The first round's parts were up before the download's last answer ended.
+    const last = asked.reduce((a, b) => (b.start > a.start ? b : a));
+    expect(last.partsUploadedAtEnd).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a retried download fetches no range an uploaded part holds, and the file is whole again on disk', async () => {
+    asked.length = 0;
+    refuseFrom = 20 * MiB;
+    const dest = join(scratch.dir, 'retried.bin');
+    const probe = await probeRanges(context().config, server.url('/file.bin'));
+    await expect(downloadDirect(context(), probe, dest, target('job2'))).rejects.toMatchObject({ name: 'SourceNotFound' });
+    // The finished half is kept as upload parts, listed in staging; nothing is complete yet.
+    expect(s3.get(BUCKET, 'job2/original')).toBeUndefined();
+    expect(uploadParts('job2/original')).toHaveLength(4);
+
+    refuseFrom = undefined;
+    asked.length = 0;
+    const staging = target('job2');
+    await downloadDirect(context(), probe, dest, staging);
+    expect(asked.map((a) => a.start).sort((a, b) => a - b)).toEqual([20, 25, 30, 35].map((m) => m * MiB));
+    expect(uploadParts('job2/original')).toHaveLength(8);
+    expect(sha256(readFileSync(dest))).toBe(sha256(FILE));
+    expect((await staging.ref(dest)).sha256).toBe(sha256(FILE));
+    expect(s3.get(BUCKET, 'job2/original')!.body.equals(FILE)).toBe(true);
+  });
+});
+
+describe('segments staged while they download', () => {
+  const track = (): SegmentedTrack => ({
+    init: { uri: server.url('/init.mp4') },
+    segments: SEGMENTS.map((_, i) => ({ uri: server.url(`/seg/${i}.m4s`), duration: 2 })),
+    container: 'fragments',
+    durationSeconds: 20,
+  });
+  const whole = Buffer.concat([INIT, ...SEGMENTS]);
+
+  it('go up in order behind the init section, grouped into parts of at least 5 MiB; a retry fetches only the segments no part holds', async () => {
+    refuseFrom = 6;
+    const dest = join(scratch.dir, 'segments.mp4');
+    const ctx = context();
+    await expect(downloadTracks(ctx, [{ track: track(), dest, target: target('job3') }], budget(ctx))).rejects.toMatchObject({ name: 'SourceNotFound' });
+    // Segments 0-3 (6 MiB with the init section) made a part; 4 and 5 were too few for one.
+    expect(uploadParts('job3/original')).toHaveLength(1);
+
+    refuseFrom = undefined;
+    segmentsAsked.length = 0;
+    await downloadTracks(ctx, [{ track: track(), dest, target: target('job3') }], budget(ctx));
+    expect(segmentsAsked.sort((a, b) => a - b)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(uploadParts('job3/original').map((r) => r.partNumber).sort()).toEqual([1, 2, 3]);
+    expect(s3.get(BUCKET, 'job3/original')!.body.equals(whole)).toBe(true);
+    expect(readFileSync(dest).equals(whole)).toBe(true);
+  });
+});
