@@ -125,7 +125,7 @@ const VARIABLES = {
   MEDIA_INGEST_TRANSCRIBE_POLL_MS: setting(int(5000), 'int', ['worker']),
   MEDIA_INGEST_COOKIES_FILE: setting(z.string().optional(), 'string', ['worker']),
   // One CopyObject stops at 5 GiB, so a higher threshold would fail at S3.
-  MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES: setting(z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(5 * 1024 ** 3), 'int', ['publish', 'worker']),
+  MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES: setting(z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(5 * 1024 ** 3), 'int', ['publish']),
   MEDIA_INGEST_WORKER_CACHE_BYTES: setting(z.coerce.number().int().min(0).default(2 * 1024 ** 3), 'int', ['worker']),
   MEDIA_INGEST_WORKER_CONCURRENCY: setting(z.coerce.number().int().min(1).max(16).default(1), 'int', ['worker']),
   // The claim on a step's message; CDK gives the work queue the same value, and the worker extends it while it works.

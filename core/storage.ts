@@ -14,6 +14,20 @@ export const ARTIFACT_NAMES = {
   manifest: 'manifest.json',
 } as const;
 
+/** Each artifact's Content-Type, as staged and as published (publish sets it whatever the staged object says). */
+export const ARTIFACT_TYPES: Record<(typeof ARTIFACT_NAMES)[keyof typeof ARTIFACT_NAMES], string> = {
+  'source.mp4': 'video/mp4',
+  'metadata.json': 'application/json',
+  'thumbnail.jpg': 'image/jpeg',
+  'audio.wav': 'audio/wav',
+  'audio.flac': 'audio/flac',
+  'transcript.json': 'application/json',
+  'transcript.txt': 'text/plain; charset=utf-8',
+  'transcript.srt': 'application/x-subrip',
+  'transcript.vtt': 'text/vtt',
+  'manifest.json': 'application/json',
+};
+
 /** Where the original download lands in staging (its container is whatever the source was). */
 export const ORIGINAL_NAME = 'original';
 /** A separate audio stream, when the source serves video and audio apart (platforms, DASH). */

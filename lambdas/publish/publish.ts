@@ -11,7 +11,7 @@ import {
   TranscribeCheckpointSchema,
 } from '../../core/job.js';
 import { parseInput } from '../../core/input.js';
-import { ARTIFACT_NAMES, artifactsPrefix } from '../../core/storage.js';
+import { ARTIFACT_NAMES, ARTIFACT_TYPES, artifactsPrefix } from '../../core/storage.js';
 import { copyObject } from '../../core/s3-copy.js';
 
 /** The staged files the earlier steps produced, by artifact name. */
@@ -45,6 +45,8 @@ export async function publish(event: unknown, { config, clients }: Deps): Promis
       source: { bucket: stagingBucket, key: file.key, head },
       target: { bucket, key },
       thresholdBytes: config.MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES,
+      // A kept original is staged under its own name and type: the artifact is typed for what it is.
+      contentType: ARTIFACT_TYPES[name as keyof typeof ARTIFACT_TYPES],
     });
     artifacts.push({ name, bucket, key, bytes: file.bytes, sha256: file.sha256 });
   }
@@ -57,7 +59,7 @@ export async function publish(event: unknown, { config, clients }: Deps): Promis
     ),
   );
   const manifestKey = prefix + ARTIFACT_NAMES.manifest;
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: manifest, ContentType: 'application/json' }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: manifest, ContentType: ARTIFACT_TYPES[ARTIFACT_NAMES.manifest] }));
   artifacts.push({
     name: ARTIFACT_NAMES.manifest,
     bucket,

@@ -32,7 +32,7 @@ describe("the worker's cache across a job's steps", () => {
     const staged = [original, audio];
     expect(staged).toHaveLength(2);
     for (const key of staged) expect(reads).not.toContain(key);
-    // The source went through S3 once (up, at extract): source.mp4 is its copy in S3, and merge read it from disk.
+    // The source went through S3 once (up, at extract): publish copies source.mp4 from it in S3, and merge read it from disk.
     const { up, down } = fx.runtime.s3Traffic;
     const files = (record.checkpoints.merge as unknown as { files: Record<string, { bytes: number }> }).files;
     const sourceBytes = files['source.mp4']!.bytes;

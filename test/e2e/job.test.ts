@@ -113,7 +113,7 @@ describe('a job on a direct MP4 served on loopback', () => {
 
   it('keeps the faststart original as source.mp4 (its very bytes), and writes metadata.json describing its streams', async () => {
     expect(sha256(join(out, 'source.mp4'))).toBe(sha256(clip));
-    // The copy in S3 is typed as what it now is, whatever the original was staged as; publishing keeps the type.
+    // The artifact is typed as what it is, whatever the original was staged as: publish sets the type.
     const published = record.artifacts.find((a) => a.name === 'source.mp4')!;
     const head = await fx.runtime.s3.send(new HeadObjectCommand({ Bucket: published.bucket, Key: published.key }));
     expect(head.ContentType).toBe('video/mp4');

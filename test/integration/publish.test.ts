@@ -16,7 +16,8 @@ const metadata = Buffer.from(JSON.stringify({ title: 'clip' }));
 
 beforeAll(async () => {
   s3 = await startRecordingS3();
-  s3.put(STAGING, 'staging/t1/job-1/source.mp4', video, 'video/mp4', { origin: 'merge' });
+  // Typed as a kept original is staged (untyped): publishing types it for what it is.
+  s3.put(STAGING, 'staging/t1/job-1/source.mp4', video, 'binary/octet-stream', { origin: 'merge' });
   s3.put(STAGING, 'staging/t1/job-1/metadata.json', metadata, 'application/json');
 });
 
@@ -68,7 +69,7 @@ const configWith = (threshold?: number) => {
 const to = (key: string) => (r: S3Request) => r.bucket === ARTIFACTS && r.key === key;
 
 describe('publishing artifacts', () => {
-  it('copies an artifact above the threshold by multipart UploadPartCopy, byte for byte, metadata kept', async () => {
+  it('copies an artifact above the threshold by multipart UploadPartCopy, byte for byte, typed for what it is, metadata kept', async () => {
     const checkpoint = await publish(event, configWith(6 * MiB));
     const key = 'tenants/t1/jobs/job-1/source.mp4';
     const ops = s3.requests.filter(to(key)).map((r) => r.operation);
@@ -105,7 +106,10 @@ describe('publishing artifacts', () => {
       ['CopyObject', 'tenants/t1/jobs/job-1/source.mp4'],
       ['CopyObject', 'tenants/t1/jobs/job-1/metadata.json'],
     ]);
-    expect(sha256(s3.get(ARTIFACTS, 'tenants/t1/jobs/job-1/source.mp4')!.body)).toBe(sha256(video));
+    const copied = s3.get(ARTIFACTS, 'tenants/t1/jobs/job-1/source.mp4')!;
+    expect(sha256(copied.body)).toBe(sha256(video));
+    expect(copied).toMatchObject({ contentType: 'video/mp4', metadata: { origin: 'merge' } });
+    expect(s3.get(ARTIFACTS, 'tenants/t1/jobs/job-1/metadata.json')!.contentType).toBe('application/json');
   });
 
   it('aborts the multipart upload when a part fails, after the parts in flight have settled', async () => {

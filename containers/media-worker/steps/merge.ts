@@ -3,7 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MergeFailedError } from '../../../core/errors.js';
 import { type FileRef, ExtractCheckpointSchema, type MergeCheckpoint, MergeCheckpointSchema } from '../../../core/job.js';
-import { ARTIFACT_NAMES, ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, SOURCE_INFO_NAME, stagingKey } from '../../../core/storage.js';
+import { ARTIFACT_NAMES, ARTIFACT_TYPES, ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, SOURCE_INFO_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { bringStaged } from '../cache.js';
 import { downloadFile, stagedMatches, uploadFile } from '../staging.js';
@@ -12,8 +12,6 @@ import { asStepError, ToolError } from '../tools/run.js';
 import { whyNotAsIs } from './as-is.js';
 import { buildMetadata } from './metadata.js';
 import type { Processing } from '../../../core/metadata.js';
-import { copyObject } from '../../../core/s3-copy.js';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 
 /** ffmpeg failures become MergeFailed with the tool's stderr tail on the job record. */
 function media<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -85,18 +83,6 @@ export async function makeThumbnail(source: string, duration: number, scratch: s
   await rename(best.path, out);
 }
 
-/** The staged original copied to `key` in S3 (multipart above the threshold): its bytes and sha256 stay the original's. */
-async function copyStaged(ctx: StepContext, original: FileRef, key: string, contentType: string): Promise<FileRef> {
-  const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.stagingBucket, Key: original.key }));
-  await copyObject(ctx.s3, {
-    source: { bucket: ctx.stagingBucket, key: original.key, head },
-    target: { bucket: ctx.stagingBucket, key },
-    thresholdBytes: ctx.config.MEDIA_INGEST_MULTIPART_COPY_THRESHOLD_BYTES,
-    contentType,
-  });
-  return { ...original, key };
-}
-
 /** Produces source.mp4, metadata.json and, as the actions ask, thumbnail.jpg and audio.wav (mono 16 kHz). */
 export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const started = Date.now();
@@ -140,24 +126,24 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const duration = durationOf(probe);
   if (!hasVideo && !hasAudio) throw new MergeFailedError('source.mp4 has neither audio nor video');
 
-  files[ARTIFACT_NAMES.source] = notAsIs
-    ? await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.source), source, 'video/mp4')
-    : await copyStaged(ctx, extracted.source, key(ARTIFACT_NAMES.source), 'video/mp4');
+  // A kept original is not copied in staging: publish copies it, as source.mp4, straight from where extract staged it.
+  const stage = (name: keyof typeof ARTIFACT_TYPES, path: string) => uploadFile(ctx.s3, ctx.stagingBucket, key(name), path, ARTIFACT_TYPES[name]);
+  files[ARTIFACT_NAMES.source] = notAsIs ? await stage(ARTIFACT_NAMES.source, source) : extracted.source;
   await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, processing, info), null, 2));
-  files[ARTIFACT_NAMES.metadata] = await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.metadata), local(ARTIFACT_NAMES.metadata), 'application/json');
+  files[ARTIFACT_NAMES.metadata] = await stage(ARTIFACT_NAMES.metadata, local(ARTIFACT_NAMES.metadata));
 
   const wants = (action: 'transcode' | 'transcribe') => request.actions.includes(action);
   // The thumbnail and the audio at once, from the one file: the thumbnail reads a few keyframes while the audio streams
   // the whole file, so the second read comes from the page cache and the two tools use both cores.
   const thumbnail = async () => {
     await media('thumbnail', () => makeThumbnail(source, duration, ctx.scratch, local(ARTIFACT_NAMES.thumbnail), timeoutMs));
-    files[ARTIFACT_NAMES.thumbnail] = await uploadFile(ctx.s3, ctx.stagingBucket, key(ARTIFACT_NAMES.thumbnail), local(ARTIFACT_NAMES.thumbnail), 'image/jpeg');
+    files[ARTIFACT_NAMES.thumbnail] = await stage(ARTIFACT_NAMES.thumbnail, local(ARTIFACT_NAMES.thumbnail));
   };
   const audio = async () => {
     const flac = ctx.config.MEDIA_INGEST_AUDIO_FORMAT === 'flac';
     const name = flac ? ARTIFACT_NAMES.audioFlac : ARTIFACT_NAMES.audio;
     await media('audio', () => extractAudio(source, local(name), flac ? 'flac' : 'wav', timeoutMs));
-    files[name] = await uploadFile(ctx.s3, ctx.stagingBucket, key(name), local(name), flac ? 'audio/flac' : 'audio/wav');
+    files[name] = await stage(name, local(name));
     // Transcribe, next, reads it here when it runs on this worker.
     await ctx.cache.put(local(name), files[name].sha256);
   };

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TranscriptionFailedError } from '../../../core/errors.js';
 import { type FileRef, MergeCheckpointSchema, type TranscribeCheckpoint } from '../../../core/job.js';
-import { ARTIFACT_NAMES, stagingKey } from '../../../core/storage.js';
+import { ARTIFACT_NAMES, ARTIFACT_TYPES, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
 import { bringStaged } from '../cache.js';
 import { uploadFile } from '../staging.js';
@@ -70,16 +70,16 @@ export async function transcribe(ctx: StepContext): Promise<TranscribeCheckpoint
   await bringStaged(ctx.s3, ctx.stagingBucket, ctx.cache, audio, local(audioName));
   const { recognised, engine } = await firstThatWorks(ctx, audio.key, local(audioName));
   const transcript: Transcript = { ...recognised, segments: splitLongSegments(recognised.segments), durationSeconds: merged.durationSeconds };
-  const outputs: Array<[string, string, string]> = [
-    [ARTIFACT_NAMES.transcriptJson, JSON.stringify(transcript, null, 2), 'application/json'],
-    [ARTIFACT_NAMES.transcriptTxt, toText(transcript), 'text/plain; charset=utf-8'],
-    [ARTIFACT_NAMES.transcriptSrt, toSrt(transcript), 'application/x-subrip'],
-    [ARTIFACT_NAMES.transcriptVtt, toVtt(transcript), 'text/vtt'],
+  const outputs: Array<[keyof typeof ARTIFACT_TYPES, string]> = [
+    [ARTIFACT_NAMES.transcriptJson, JSON.stringify(transcript, null, 2)],
+    [ARTIFACT_NAMES.transcriptTxt, toText(transcript)],
+    [ARTIFACT_NAMES.transcriptSrt, toSrt(transcript)],
+    [ARTIFACT_NAMES.transcriptVtt, toVtt(transcript)],
   ];
   const files: Record<string, FileRef> = {};
-  for (const [name, content, type] of outputs) {
+  for (const [name, content] of outputs) {
     await writeFile(local(name), content);
-    files[name] = await uploadFile(ctx.s3, ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, name), local(name), type);
+    files[name] = await uploadFile(ctx.s3, ctx.stagingBucket, stagingKey(ctx.input.tenant, ctx.input.jobId, name), local(name), ARTIFACT_TYPES[name]);
   }
   const elapsed = Date.now() - started;
   return {
