@@ -62,6 +62,10 @@ export class StagedUpload {
   private saving: Promise<unknown> = Promise.resolve();
   /** Whether an earlier attempt uploaded some of the pieces (the local file then lacks them). */
   readonly resumed: boolean;
+  /** The file's sha256, fed part by part in order as parts form (a read from the page cache, beside the download). */
+  private readonly digest = createHash('sha256');
+  private hashing: Promise<void> = Promise.resolve();
+  private sha256: string | undefined;
 
   constructor(
     private readonly s3: S3Client,
@@ -124,6 +128,11 @@ export class StagedUpload {
       if (!closable && !(atBoundary && end > this.cursor)) return;
       const slices = Array.from({ length: end - this.cursor }, (_, i) => this.finished.get(this.cursor + i)!).flat();
       this.uploads.push(this.uploadPart({ number, etag: '', first: this.cursor, last: end - 1, bytes }, slices));
+      this.hashing = this.hashing
+        .then(async () => {
+          for await (const chunk of concatenated(slices)) this.digest.update(chunk as Buffer);
+        })
+        .catch((error: unknown) => void (this.failure ??= { error }));
       for (let i = this.cursor; i < end; i++) this.finished.delete(i);
       this.cursor = end;
       this.lastNumber = number;
@@ -161,7 +170,7 @@ export class StagedUpload {
    */
   async finish(localPath: string): Promise<void> {
     if (!this.state.completed) {
-      await Promise.all(this.uploads);
+      await Promise.all([...this.uploads, this.hashing]);
       if (this.failure) throw this.failure.error;
       if (this.cursor < this.state.pieces) throw new Error(`staged upload of ${this.key}: piece ${this.cursor} was never finished`);
       const parts = [...this.state.parts].sort((a, b) => a.number - b.number);
@@ -177,6 +186,13 @@ export class StagedUpload {
       await this.save();
     }
     if (this.resumed) await downloadFile(this.s3, this.bucket, this.key, localPath);
+    // Every byte went through the digest, in order, only when this attempt fetched them all.
+    else this.sha256 = this.digest.digest('hex');
+  }
+
+  /** The staged file's sha256, when this attempt hashed it on the way. */
+  get hashed(): string | undefined {
+    return this.sha256;
   }
 
   get completed(): boolean {
@@ -243,7 +259,7 @@ export class StagingTarget {
   /** The staged file's reference once `path` is validated: staged already if its download fed the upload, else uploaded now. */
   async ref(path: string, contentType?: string): Promise<FileRef> {
     if (!this.upload?.completed) return uploadFile(this.s3, this.bucket, this.key, path, contentType);
-    const [sha256, { size }] = await Promise.all([hashFile(path), stat(path)]);
+    const [sha256, { size }] = await Promise.all([this.upload.hashed ?? hashFile(path), stat(path)]);
     return { key: this.key, bytes: size, sha256 };
   }
 }
