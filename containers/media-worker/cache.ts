@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, readdir, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileRef } from '../../core/job.js';
 import { logger } from '../../core/logger.js';
@@ -20,9 +20,11 @@ async function place(from: string, to: string): Promise<void> {
 }
 
 /**
- * Recent steps' files kept on this worker's disk, keyed by sha256, within `maxBytes`, least recently used out first:
- * a later step of the same job on the same worker reads them here instead of from staging. An entry is trusted only
- * when its hash still matches; a miss, or a corrupt entry (dropped), falls back to staging, so a miss is always correct.
+ * Recent steps' files kept on the worker's disk, keyed by sha256, within `maxBytes`, least recently used out first:
+ * a later step of the same job on the same worker reads them here instead of from staging. Every worker process on
+ * the disk shares it (a task's slots on AWS, the local runtime's workers here), so entries are replaced by a rename,
+ * never rewritten, and a reader checks its own link. An entry is trusted only when its hash still matches; a miss, or
+ * a corrupt entry (dropped), falls back to staging, so a miss is always correct.
  */
 export class FileCache {
   constructor(
@@ -35,10 +37,11 @@ export class FileCache {
     try {
       if (this.maxBytes <= 0 || (await stat(path)).size > this.maxBytes) return;
       await mkdir(this.dir, { recursive: true });
-      const entry = join(this.dir, sha256);
-      await unlink(entry).catch(() => undefined);
-      await place(path, entry);
-      await this.touch(entry);
+      // Placed under a name of its own, then renamed over the entry: a file another worker is reading is never touched.
+      const placing = join(this.dir, `.${sha256}.${randomUUID()}`);
+      await place(path, placing);
+      await this.touch(placing);
+      await rename(placing, join(this.dir, sha256));
       await this.evict();
     } catch (err) {
       // A full disk only costs later steps a read from staging.
@@ -49,15 +52,14 @@ export class FileCache {
   /** Puts the entry for `sha256` at `dest`: false when there is none, or it no longer hashes to its name. */
   async take(sha256: string, dest: string): Promise<boolean> {
     const entry = join(this.dir, sha256);
-    const found = await stat(entry).catch(() => undefined);
-    if (!found) return false;
-    if ((await sha256Of(entry)) !== sha256) {
+    // The step's own link first: another worker evicting the entry meanwhile cannot take the bytes being checked.
+    if (!(await place(entry, dest).then(() => true, () => false))) return false;
+    if ((await sha256Of(dest)) !== sha256) {
       logger.warn('cache entry corrupt: dropped', { sha256 });
-      await rm(entry, { force: true });
+      await Promise.all([rm(entry, { force: true }), rm(dest, { force: true })]);
       return false;
     }
-    await this.touch(entry);
-    await place(entry, dest);
+    await this.touch(entry).catch(() => undefined);
     return true;
   }
 
@@ -67,14 +69,22 @@ export class FileCache {
     await utimes(entry, now, now);
   }
 
-  /** Oldest-used entries out until the rest fit the bound. */
+  /** Oldest-used entries out until the rest fit the bound (what another worker removed meanwhile is passed over). */
   private async evict(): Promise<void> {
-    const entries = await Promise.all((await readdir(this.dir)).map(async (name) => ({ path: join(this.dir, name), ...(await stat(join(this.dir, name))) })));
+    const found = await Promise.all(
+      (await readdir(this.dir)).map(async (name) => {
+        const path = join(this.dir, name);
+        const info = await stat(path).catch(() => undefined);
+        return info && { path, size: info.size, mtimeMs: info.mtimeMs, file: info.isFile() };
+      }),
+    );
+    const entries = found.filter((e) => e !== undefined);
     entries.sort((a, b) => b.mtimeMs - a.mtimeMs);
     let kept = 0;
     for (const e of entries) {
       kept += e.size;
-      if (kept > this.maxBytes) await rm(e.path, { force: true });
+      // A folder is an earlier layout's (one per worker process): its entries go too.
+      if (kept > this.maxBytes || !e.file) await rm(e.path, { recursive: true, force: true });
     }
   }
 }
@@ -86,23 +96,7 @@ export async function bringStaged(s3: S3Client, bucket: string, cache: FileCache
   if (got.sha256 === ref.sha256) await cache.put(dest, ref.sha256);
 }
 
-/** Whether a process still runs (EPERM: it does, as another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * This worker's cache, under the task's scratch in a folder of its own (locally several workers share one scratch);
- * the folders of workers that are gone are removed first, so their entries never outlive them.
- */
-export async function workerCache(workDir: string, maxBytes: number): Promise<FileCache> {
-  const root = join(workDir, '.cache');
-  await mkdir(root, { recursive: true });
-  for (const name of await readdir(root)) if (!alive(Number(name))) await rm(join(root, name), { recursive: true, force: true });
-  return new FileCache(join(root, String(process.pid)), maxBytes);
+/** The worker's cache, in the scratch every worker process on this disk shares. */
+export function workerCache(workDir: string, maxBytes: number): FileCache {
+  return new FileCache(join(workDir, '.cache'), maxBytes);
 }

@@ -28,7 +28,7 @@ export type Report = { output: unknown } | { error: string; cause: string };
 const STEPS: Record<StepMessage['step'], (ctx: StepContext) => Promise<unknown>> = { extract, merge, transcribe };
 
 /** This worker's file cache, made with its first step. */
-let cache: Promise<FileCache> | undefined;
+let cache: FileCache | undefined;
 
 /** The scratch folders of the steps running now, so a stop can remove them. */
 const activeScratch = new Set<string>();
@@ -79,7 +79,7 @@ export async function runStep({ config, clients }: Deps, message: StepMessage): 
       stagingBucket: config.STAGING_BUCKET,
       s3: clients.s3,
       jobs,
-      cache: await (cache ??= workerCache(config.WORK_DIR, config.MEDIA_INGEST_WORKER_CACHE_BYTES)),
+      cache: (cache ??= workerCache(config.WORK_DIR, config.MEDIA_INGEST_WORKER_CACHE_BYTES)),
       progress: reporter.report,
     };
     const output = await STEPS[step](ctx);

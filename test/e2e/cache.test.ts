@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCallLog } from '../../core/call-log.js';
 import { makeClip } from '../fixtures/media.js';
@@ -7,9 +7,10 @@ import type { TestServer } from '../fixtures/server.js';
 
 let server: TestServer;
 
-// One worker: every step of a job runs where the one before it ran.
+// Two workers, sharing one scratch as a task's slots share its disk: the local queue hands a step to the worker that
+// has waited longest, so a job's steps alternate between them, and each finds what the other kept.
 const fx = withRuntime('cache', {
-  runtime: { workers: 1 },
+  runtime: { workers: 2 },
   setup: async ({ dir, serve }) => {
     server = await serve({ '/clip.mp4': { file: makeClip(join(dir, 'media'), 'clip.mp4', { seconds: 2 }) } });
   },
@@ -21,8 +22,19 @@ async function workerReads(): Promise<string[]> {
   return calls.filter((c) => c.component === 'worker' && c.command === 'GetObject').map((c) => (c.resource as { key: string }).key);
 }
 
+/** Which worker log each of the job's steps started in. */
+async function stepWorkers(jobId: string): Promise<string[]> {
+  const logs = (await readdir(join(fx.runtime.dataDir, 'logs'))).filter((f) => f.startsWith('worker'));
+  const found: string[] = [];
+  for (const f of logs) {
+    const lines = (await readFile(join(fx.runtime.dataDir, 'logs', f), 'utf8')).split('\n');
+    for (const line of lines) if (line.includes('"step started"') && line.includes(jobId)) found.push(f);
+  }
+  return found;
+}
+
 describe("the worker's cache across a job's steps", () => {
-  it('merge and transcribe read what the steps before them kept on the worker: no GetObject of the original or the audio', async () => {
+  it('merge and transcribe read what the steps before them kept, on either worker: no GetObject of the original or the audio', async () => {
     const before = fx.runtime.s3Traffic;
     const record = await fx.runtime.finish(await fx.runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') }, actions: ['download', 'transcode', 'transcribe'] }));
     expect(record.status).toBe('SUCCEEDED');
@@ -32,6 +44,7 @@ describe("the worker's cache across a job's steps", () => {
     const staged = [original, audio];
     expect(staged).toHaveLength(2);
     for (const key of staged) expect(reads).not.toContain(key);
+    expect(new Set(await stepWorkers(record.jobId)).size).toBe(2);
     // The source went through S3 once (up, at extract): publish copies source.mp4 from it in S3, and merge read it from disk.
     const { up, down } = fx.runtime.s3Traffic;
     const files = (record.checkpoints.merge as unknown as { files: Record<string, { bytes: number }> }).files;

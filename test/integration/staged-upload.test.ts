@@ -1,9 +1,9 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { StagingTarget } from '../../containers/media-worker/staged-upload.js';
+import { StagedUpload, StagingTarget } from '../../containers/media-worker/staged-upload.js';
 import type { StepContext } from '../../containers/media-worker/context.js';
 import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
 import { budget, downloadTracks } from '../../containers/media-worker/sources/segments.js';
@@ -150,5 +150,34 @@ describe('segments staged while they download', () => {
     expect(uploadParts('job3/original').map((r) => r.partNumber).sort()).toEqual([1, 2, 3]);
     expect(s3.get(BUCKET, 'job3/original')!.body.equals(whole)).toBe(true);
     expect(readFileSync(dest).equals(whole)).toBe(true);
+  });
+});
+
+describe('an upload resumed with a gap', () => {
+  it('gives the missing pieces the part numbers between the kept ones, so the parts stay in byte order', async () => {
+    // An earlier attempt uploaded pieces 0 and 2 as parts 1 and 3; piece 1 was in flight when its worker died.
+    const pieces = [0, 1, 2, 3].map(() => randomBytes(5 * MiB));
+    const key = 'job4/original';
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const uploaded = async (number: number, i: number) => {
+      const { ETag } = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: number, Body: pieces[i] }));
+      return { number, etag: ETag!, first: i, last: i, bytes: pieces[i]!.length };
+    };
+    const state = { uploadId: UploadId!, pieces: 4, parts: [await uploaded(1, 0), await uploaded(3, 2)] };
+    const before = s3.requests.length;
+
+    const upload = new StagedUpload(client, BUCKET, key, 'job4/parts/original/v.json', state);
+    expect([0, 1, 2, 3].map((i) => upload.kept(i))).toEqual([true, false, true, false]);
+    for (const i of [3, 1]) {
+      const path = join(scratch.dir, `piece-${i}`);
+      writeFileSync(path, pieces[i]!);
+      upload.add(i, [{ path, start: 0, end: pieces[i]!.length - 1 }]);
+    }
+    const dest = join(scratch.dir, 'gap.bin');
+    await upload.finish(dest);
+    const numbers = s3.requests.slice(before).filter((r) => r.operation === 'UploadPart').map((r) => r.partNumber);
+    expect(numbers.sort()).toEqual([2, 4]);
+    expect(s3.get(BUCKET, key)!.body.equals(Buffer.concat(pieces))).toBe(true);
+    expect(readFileSync(dest).equals(Buffer.concat(pieces))).toBe(true);
   });
 });

@@ -30,6 +30,17 @@ describe("a worker's file cache", () => {
     expect(existsSync(join(dir, 'none'))).toBe(false);
   });
 
+  it('is shared by every worker on the disk: what one keeps, another takes', async () => {
+    const [one, other] = [new FileCache(join(dir, 'cache'), 1000), new FileCache(join(dir, 'cache'), 1000)];
+    const a = file('a', 100, 'a');
+    await one.put(a.path, a.sha256);
+    // Kept again by the other: the entry is replaced, and a file taken from it before is left as it was.
+    expect(await other.take(a.sha256, join(dir, 'taken'))).toBe(true);
+    await other.put(a.path, a.sha256);
+    expect(readFileSync(join(dir, 'taken'))).toEqual(readFileSync(a.path));
+    expect(await one.take(a.sha256, join(dir, 'taken-again'))).toBe(true);
+  });
+
   it('drops an entry that no longer hashes to its name, and gives nothing', async () => {
     const cache = new FileCache(join(dir, 'cache'), 1000);
     const a = file('a', 100, 'a');
