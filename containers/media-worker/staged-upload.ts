@@ -14,6 +14,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { SourceUnavailableError } from '../../core/errors.js';
 import type { FileRef } from '../../core/job.js';
 import { downloadFile, hashFile, uploadFile } from './staging.js';
 
@@ -60,6 +61,8 @@ export class StagedUpload {
   private readonly uploads: Array<Promise<void>> = [];
   private failure: { error: unknown } | undefined;
   private saving: Promise<unknown> = Promise.resolve();
+  /** The part list was dropped (the upload is gone): nothing writes it again. */
+  private dropped = false;
   /** Whether an earlier attempt uploaded some of the pieces (the local file then lacks them). */
   readonly resumed: boolean;
   /** The file's sha256, fed part by part in order as parts form (a read from the page cache, beside the download). */
@@ -147,15 +150,29 @@ export class StagedUpload {
       this.state.parts = [...this.state.parts.filter((p) => p.number !== part.number), { ...part, etag: ETag! }];
       await this.save();
     } catch (error) {
-      this.failure ??= { error };
+      this.failure ??= { error: await this.lost(error) };
     }
   }
 
   /** Writes the part list; writes are queued so the last one holds every part. */
   private save(): Promise<unknown> {
     const body = JSON.stringify(this.state);
-    this.saving = this.saving.then(() => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.stateKey, Body: body, ContentType: 'application/json' })));
+    const put = () => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.stateKey, Body: body, ContentType: 'application/json' }));
+    this.saving = this.saving.then(() => (this.dropped ? undefined : put()));
     return this.saving;
+  }
+
+  /**
+   * An upload aborted behind the worker's back (by cleanup, or the bucket's lifecycle rule after a long pause) cannot
+   * be resumed: its part list is dropped, after any write already queued, and the step fails with a retryable error so
+   * that its next attempt starts afresh.
+   */
+  private async lost(error: unknown): Promise<unknown> {
+    if ((error as Error).name !== 'NoSuchUpload') return error;
+    this.dropped = true;
+    const drop = () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.stateKey }));
+    await (this.saving = this.saving.catch(() => undefined).then(drop)).catch(() => undefined);
+    return new SourceUnavailableError(`the staged upload of ${this.key} was aborted before it was complete; the next attempt starts it again`, { cause: error });
   }
 
   /** Waits for the parts going up: a download that failed still keeps every part it finished, for the next attempt. */
@@ -174,14 +191,15 @@ export class StagedUpload {
       if (this.failure) throw this.failure.error;
       if (this.cursor < this.state.pieces) throw new Error(`staged upload of ${this.key}: piece ${this.cursor} was never finished`);
       const parts = [...this.state.parts].sort((a, b) => a.number - b.number);
-      await this.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: this.key,
-          UploadId: this.state.uploadId,
-          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.number, ETag: p.etag })) },
-        }),
-      );
+      const complete = new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.key,
+        UploadId: this.state.uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.number, ETag: p.etag })) },
+      });
+      await this.s3.send(complete).catch(async (error: unknown) => {
+        throw await this.lost(error);
+      });
       this.state.completed = true;
       await this.save();
     }

@@ -1,4 +1,4 @@
-import { CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
@@ -123,6 +123,27 @@ describe('a ranged download staged while it runs', () => {
     expect(sha256(readFileSync(dest))).toBe(sha256(FILE));
     expect((await staging.ref(dest)).sha256).toBe(sha256(FILE));
     expect(s3.get(BUCKET, 'job2/original')!.body.equals(FILE)).toBe(true);
+  });
+});
+
+describe('an upload aborted between attempts', () => {
+  it('fails the attempt that finds it gone with a retryable SourceUnavailable, and the next starts afresh, byte for byte', async () => {
+    const dest = join(scratch.dir, 'aborted.bin');
+    const probe = await probeRanges(context().config, server.url('/file.bin'));
+    refuseFrom = 20 * MiB;
+    await expect(downloadDirect(context(), probe, dest, target('job5'))).rejects.toMatchObject({ name: 'SourceNotFound' });
+    refuseFrom = undefined;
+    // The bucket's lifecycle rule (or cleanup) aborts the upload while the job waits.
+    const list = s3.requests.find((r) => r.operation === 'PutObject' && r.key.startsWith('job5/parts/original/'))!.key;
+    const { uploadId } = JSON.parse(s3.get(BUCKET, list)!.body.toString()) as { uploadId: string };
+    await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'job5/original', UploadId: uploadId }));
+
+    await expect(downloadDirect(context(), probe, dest, target('job5'))).rejects.toMatchObject({ name: 'SourceUnavailable', message: expect.stringMatching(/aborted/) });
+    expect(s3.get(BUCKET, list)).toBeUndefined();
+    const staging = target('job5');
+    await downloadDirect(context(), probe, dest, staging);
+    expect((await staging.ref(dest)).sha256).toBe(sha256(FILE));
+    expect(s3.get(BUCKET, 'job5/original')!.body.equals(FILE)).toBe(true);
   });
 });
 
