@@ -76,7 +76,8 @@ async function attempt(ctx: StepContext, url: string, options: YtdlpOptions, fet
   // yt-dlp lists video before audio in a "video+audio" selection.
   const audioIndex = formats.length > 1 ? formats.findIndex((f) => f.vcodec === 'none') : -1;
   const videoIndex = audioIndex === 0 ? 1 : 0;
-  const named = formats.map((f, i) => ({ ...f, name: i === audioIndex ? ORIGINAL_AUDIO_NAME : ORIGINAL_NAME }));
+  // One staged name a format: two formats never feed one upload, whatever yt-dlp says of their codecs.
+  const named = formats.map((f, i) => ({ ...f, name: i === videoIndex ? ORIGINAL_NAME : ORIGINAL_AUDIO_NAME }));
   const files = await downloadFormats(ctx, infoFile, named, options, fetchWhole);
   const metadataPath = join(ctx.scratch, 'source-info.json');
   await writeFile(metadataPath, JSON.stringify(sourceInfo(info), null, 2));
