@@ -187,6 +187,8 @@ export class StagedUpload {
    */
   async finish(localPath: string): Promise<void> {
     if (!this.state.completed) {
+      // Every piece may be kept already (an earlier attempt stopped before Complete): nothing else moves the cursor.
+      this.pack();
       await Promise.all([...this.uploads, this.hashing]);
       if (this.failure) throw this.failure.error;
       if (this.cursor < this.state.pieces) throw new Error(`staged upload of ${this.key}: piece ${this.cursor} was never finished`);
