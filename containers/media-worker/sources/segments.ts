@@ -112,8 +112,9 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
     return keys.get(uri)!;
   };
   // Progress: bytes so far, and the total estimated from the media seconds they cover (exact once all are in).
-  const seconds = (w: { job: number; index: number }) => jobs[w.job]!.track.segments[w.index]!.duration || 1;
-  const totalSeconds = jobs.reduce((sum, { track }) => sum + track.segments.reduce((n, s) => n + (s.duration || 1), 0), 0);
+  const secondsOf = (segment: SegmentedTrack['segments'][number]) => segment.duration || 1;
+  const seconds = (w: { job: number; index: number }) => secondsOf(jobs[w.job]!.track.segments[w.index]!);
+  const totalSeconds = jobs.reduce((sum, { track }) => sum + track.segments.reduce((n, s) => n + secondsOf(s), 0), 0);
   let doneSeconds = 0;
   const count = (n: number) => {
     budget.count(n);
