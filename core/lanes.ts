@@ -1,13 +1,25 @@
-/** Runs `work` for each item, at most `lanes` at a time, in the items' order; the results keep that order. */
+/**
+ * Runs `work` for each item, at most `lanes` at a time, in the items' order; the results keep that order. After a
+ * failure no new item starts, and the first failure is thrown only once the items already running have ended, so
+ * nothing of the run is still at work (writing, uploading) when the caller hears of it.
+ */
 export async function inLanes<T, R>(items: T[], lanes: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
+  let failed = false;
   const lane = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      results[i] = await work(items[i]!);
+      try {
+        results[i] = await work(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
+  const ended = await Promise.allSettled(Array.from({ length: Math.min(lanes, items.length) }, lane));
+  const failure = ended.find((e) => e.status === 'rejected');
+  if (failure) throw failure.reason;
   return results;
 }
