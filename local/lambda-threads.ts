@@ -141,7 +141,8 @@ export class LambdaThreads {
       stdout: true,
       stderr: true,
     });
-    this.log ??= createWriteStream(this.logFile, { flags: 'a' });
+    // Every warm thread pipes into the one log: as many listeners as threads is no leak.
+    this.log ??= createWriteStream(this.logFile, { flags: 'a' }).setMaxListeners(0);
     thread.stdout.pipe(this.log, { end: false });
     thread.stderr.pipe(this.log, { end: false });
     return thread;

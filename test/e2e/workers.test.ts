@@ -59,15 +59,16 @@ function mostAtOnce(intervals: Array<[number, number]>): number {
 }
 
 describe('a burst far larger than the pool', () => {
-  it('drains 50 jobs through 2 warm workers: all SUCCEEDED, never more than 2 steps at once, queues empty', async () => {
-    const ids = await Promise.all(Array.from({ length: 50 }, () => runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') } })));
+  // 15 times the pool: about 40 s of steps on an idle machine, and more than twice that beside another test file.
+  it('drains 30 jobs through 2 warm workers: all SUCCEEDED, never more than 2 steps at once, queues empty', async () => {
+    const ids = await Promise.all(Array.from({ length: 30 }, () => runtime.submit({ source: { type: 'http', url: server.url('/clip.mp4') } })));
     const records = await Promise.all(ids.map((id) => runtime.finish(id)));
     expect(records.map((r) => r.status)).toEqual(ids.map(() => 'SUCCEEDED'));
     const intervals = await stepIntervals();
-    expect(intervals.length).toBeGreaterThanOrEqual(100);
+    expect(intervals.length).toBeGreaterThanOrEqual(60);
     expect(mostAtOnce(intervals)).toBe(2);
     expect(await runtime.queueDepth()).toEqual({ work: 0, deadLetters: 0 });
-  });
+  }, 300_000);
 });
 
 /** Waits (bounded) until `check` holds. */
