@@ -106,8 +106,9 @@ export class Workflow extends Construct {
     const taskRole = workers.taskDefinition.taskRole;
     grantObjects(taskRole, staging, PREFIXES.staging, ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']);
     grantObjects(taskRole, staging, PREFIXES.uploads, ['s3:GetObject']);
-    // Kept download parts (containers/media-worker/parts.ts) are listed on a retry and deleted once the file is whole.
-    grantObjects(taskRole, staging, PREFIXES.staging, ['s3:DeleteObject']);
+    // A staged upload's part lists (containers/media-worker/staged-upload.ts) are listed on a retry, checked against
+    // the upload they describe (ListParts), and deleted once another version of the source replaces them.
+    grantObjects(taskRole, staging, PREFIXES.staging, ['s3:DeleteObject', 's3:ListMultipartUploadParts']);
     grantList(taskRole, staging, PREFIXES.staging);
     // It reads the job (its message is only a reference) and writes progress.
     taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));

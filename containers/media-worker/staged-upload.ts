@@ -4,7 +4,9 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -32,11 +34,15 @@ export interface Slice {
 
 /** An uploaded part: which pieces of the download it holds, so a later attempt fetches none of them again. */
 const PartSchema = z.object({ number: z.number().int(), etag: z.string(), first: z.number().int(), last: z.number().int(), bytes: z.number().int() });
-const StateSchema = z.object({ uploadId: z.string(), pieces: z.number().int(), parts: z.array(PartSchema), completed: z.boolean().optional() });
+/** `completed`: the ETag of the object Complete made, so a later attempt knows the object is still that one. */
+const StateSchema = z.object({ uploadId: z.string(), pieces: z.number().int(), parts: z.array(PartSchema), completed: z.string().optional() });
 type Part = z.infer<typeof PartSchema>;
 type State = z.infer<typeof StateSchema>;
 
 const sliceBytes = (slices: Slice[]) => slices.reduce((n, s) => n + s.end - s.start + 1, 0);
+
+/** What S3 answers when an upload can no longer be completed as its part list says: it is begun afresh. */
+const UNUSABLE_UPLOAD = new Set(['NoSuchUpload', 'EntityTooSmall', 'InvalidPart', 'InvalidPartOrder']);
 
 /** The slices read one after another, as one stream. */
 function concatenated(slices: Slice[]): Readable {
@@ -69,6 +75,8 @@ export class StagedUpload {
   private readonly digest = createHash('sha256');
   private hashing: Promise<void> = Promise.resolve();
   private sha256: string | undefined;
+  /** The local file `finish` made whole: the one file this upload is the staged copy of. */
+  private finishedPath: string | undefined;
 
   constructor(
     private readonly s3: S3Client,
@@ -143,23 +151,33 @@ export class StagedUpload {
   }
 
   private async uploadPart(part: Part, slices: Slice[]): Promise<void> {
+    // A slice that cannot be read (its scratch removed) fails this part: the request is aborted, never left hanging.
+    const body = concatenated(slices);
+    const abort = new AbortController();
+    let unreadable: unknown;
+    body.once('error', (error) => {
+      unreadable = error;
+      abort.abort();
+    });
     try {
       const { ETag } = await this.s3.send(
-        new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId, PartNumber: part.number, Body: concatenated(slices), ContentLength: part.bytes }),
+        new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId, PartNumber: part.number, Body: body, ContentLength: part.bytes }),
+        { abortSignal: abort.signal },
       );
       this.state.parts = [...this.state.parts.filter((p) => p.number !== part.number), { ...part, etag: ETag! }];
       await this.save();
     } catch (error) {
-      this.failure ??= { error: await this.lost(error) };
+      this.failure ??= { error: unreadable ?? (await this.lost(error)) };
     }
   }
 
-  /** Writes the part list; writes are queued so the last one holds every part. */
-  private save(): Promise<unknown> {
+  /** Writes the part list; writes are queued so the last one holds every part, and one failed write fails only its own caller. */
+  save(): Promise<unknown> {
     const body = JSON.stringify(this.state);
     const put = () => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.stateKey, Body: body, ContentType: 'application/json' }));
-    this.saving = this.saving.then(() => (this.dropped ? undefined : put()));
-    return this.saving;
+    const write = this.saving.catch(() => undefined).then(() => (this.dropped ? undefined : put()));
+    this.saving = write;
+    return write;
   }
 
   /**
@@ -168,11 +186,14 @@ export class StagedUpload {
    * that its next attempt starts afresh.
    */
   private async lost(error: unknown): Promise<unknown> {
-    if ((error as Error).name !== 'NoSuchUpload') return error;
+    const name = (error as Error).name;
+    if (!UNUSABLE_UPLOAD.has(name)) return error;
     this.dropped = true;
+    const abort = () => this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId })).catch(() => undefined);
     const drop = () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.stateKey }));
-    await (this.saving = this.saving.catch(() => undefined).then(drop)).catch(() => undefined);
-    return new SourceUnavailableError(`the staged upload of ${this.key} was aborted before it was complete; the next attempt starts it again`, { cause: error });
+    await (this.saving = this.saving.catch(() => undefined).then(abort).then(drop)).catch(() => undefined);
+    const why = name === 'NoSuchUpload' ? 'was aborted before it was complete' : `cannot be completed (${name}: the source's pieces changed size since an earlier attempt)`;
+    return new SourceUnavailableError(`the staged upload of ${this.key} ${why}; the next attempt starts it again`, { cause: error });
   }
 
   /** Waits for the parts going up: a download that failed still keeps every part it finished, for the next attempt. */
@@ -199,15 +220,21 @@ export class StagedUpload {
         UploadId: this.state.uploadId,
         MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.number, ETag: p.etag })) },
       });
-      await this.s3.send(complete).catch(async (error: unknown) => {
+      const { ETag } = await this.s3.send(complete).catch(async (error: unknown) => {
         throw await this.lost(error);
       });
-      this.state.completed = true;
+      this.state.completed = ETag!;
       await this.save();
     }
     if (this.resumed) await downloadFile(this.s3, this.bucket, this.key, localPath);
     // Every byte went through the digest, in order, only when this attempt fetched them all.
     else this.sha256 = this.digest.digest('hex');
+    this.finishedPath = localPath;
+  }
+
+  /** Whether the staged object is complete and is the copy of `path` (as `finish` made it). */
+  holds(path: string): boolean {
+    return this.state.completed !== undefined && this.finishedPath === path;
   }
 
   /** The staged file's sha256, when this attempt hashed it on the way. */
@@ -215,9 +242,6 @@ export class StagedUpload {
     return this.sha256;
   }
 
-  get completed(): boolean {
-    return this.state.completed === true;
-  }
 }
 
 /**
@@ -244,19 +268,37 @@ export class StagingTarget {
     let state: State | undefined;
     for (const key of await this.stateKeys()) {
       const found = await this.readState(key);
-      if (key === stateKey && found?.pieces === pieces) {
+      if (key === stateKey && found?.pieces === pieces && (await this.stillThere(found))) {
         state = found;
         continue;
       }
       if (found && !found.completed) await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: found.uploadId })).catch(() => undefined);
       await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     }
+    const fresh = !state;
     if (!state) {
       const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key }));
       state = { uploadId: UploadId!, pieces, parts: [] };
     }
     this.upload = new StagedUpload(this.s3, this.bucket, this.key, stateKey, state);
+    // Listed at once: an attempt that dies before its first part leaves no upload that nothing can find.
+    if (fresh) await this.upload.save();
     return this.upload;
+  }
+
+  /**
+   * Whether what a part list describes is still in S3: its upload, which S3 forgets once completed or aborted (by
+   * the bucket's lifecycle rule after a long pause), or the object it completed, which a later upload may replace.
+   */
+  private async stillThere(state: State): Promise<boolean> {
+    const gone = (error: unknown) => {
+      if (['NoSuchUpload', 'NotFound', 'NoSuchKey'].includes((error as Error).name)) return false;
+      throw error;
+    };
+    if (state.completed === undefined) {
+      return this.s3.send(new ListPartsCommand({ Bucket: this.bucket, Key: this.key, UploadId: state.uploadId, MaxParts: 1 })).then(() => true, gone);
+    }
+    return this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key })).then((head) => head.ETag === state.completed, gone);
   }
 
   private async stateKeys(): Promise<string[]> {
@@ -278,7 +320,7 @@ export class StagingTarget {
 
   /** The staged file's reference once `path` is validated: staged already if its download fed the upload, else uploaded now. */
   async ref(path: string, contentType?: string): Promise<FileRef> {
-    if (!this.upload?.completed) return uploadFile(this.s3, this.bucket, this.key, path, contentType);
+    if (!this.upload?.holds(path)) return uploadFile(this.s3, this.bucket, this.key, path, contentType);
     const [sha256, { size }] = await Promise.all([this.upload.hashed ?? hashFile(path), stat(path)]);
     return { key: this.key, bytes: size, sha256 };
   }

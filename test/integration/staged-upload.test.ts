@@ -1,4 +1,12 @@
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
@@ -8,6 +16,7 @@ import type { StepContext } from '../../containers/media-worker/context.js';
 import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
 import { budget, downloadTracks } from '../../containers/media-worker/sources/segments.js';
 import { probeRanges } from '../../core/http.js';
+import { LOCAL_S3_CREDENTIALS, startStandIns } from '../../local/standins.js';
 import type { SegmentedTrack } from '../../core/playlist.js';
 import { type RecordingS3, startRecordingS3 } from '../fixtures/recording-s3.js';
 import { withScratch } from '../fixtures/runtime.js';
@@ -126,23 +135,21 @@ describe('a ranged download staged while it runs', () => {
   });
 });
 
-describe('an upload aborted between attempts', () => {
-  it('fails the attempt that finds it gone with a retryable SourceUnavailable, and the next starts afresh, byte for byte', async () => {
+describe('an upload aborted while its attempt runs', () => {
+  it('fails the attempt with a retryable SourceUnavailable, its list dropped, and the next attempt starts afresh, byte for byte', async () => {
     const dest = join(scratch.dir, 'aborted.bin');
     const probe = await probeRanges(context().config, server.url('/file.bin'));
-    refuseFrom = 20 * MiB;
-    await expect(downloadDirect(context(), probe, dest, target('job5'))).rejects.toMatchObject({ name: 'SourceNotFound' });
-    refuseFrom = undefined;
-    // The bucket's lifecycle rule (or cleanup) aborts the upload while the job waits.
-    const list = s3.requests.find((r) => r.operation === 'PutObject' && r.key.startsWith('job5/parts/original/'))!.key;
-    const { uploadId } = JSON.parse(s3.get(BUCKET, list)!.body.toString()) as { uploadId: string };
-    await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'job5/original', UploadId: uploadId }));
-
-    await expect(downloadDirect(context(), probe, dest, target('job5'))).rejects.toMatchObject({ name: 'SourceUnavailable', message: expect.stringMatching(/aborted/) });
-    expect(s3.get(BUCKET, list)).toBeUndefined();
     const staging = target('job5');
-    await downloadDirect(context(), probe, dest, staging);
-    expect((await staging.ref(dest)).sha256).toBe(sha256(FILE));
+    const upload = await staging.open('v1', 2);
+    // Cleanup (the job was cancelled) aborts the upload while the download runs.
+    await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'job5/original', UploadId: listed('job5', 'v1').uploadId }));
+    feed(upload, 'job5', [randomBytes(5 * MiB), randomBytes(1 * MiB)]);
+    await expect(upload.finish(join(scratch.dir, 'job5-a'))).rejects.toMatchObject({ name: 'SourceUnavailable', message: expect.stringMatching(/aborted/) });
+    expect(s3.get(BUCKET, listKey('job5', 'v1'))).toBeUndefined();
+
+    const again = target('job5');
+    await downloadDirect(context(), probe, dest, again);
+    expect((await again.ref(dest)).sha256).toBe(sha256(FILE));
     expect(s3.get(BUCKET, 'job5/original')!.body.equals(FILE)).toBe(true);
   });
 });
@@ -200,5 +207,169 @@ describe('an upload resumed with a gap', () => {
     expect(numbers.sort()).toEqual([2, 4]);
     expect(s3.get(BUCKET, key)!.body.equals(Buffer.concat(pieces))).toBe(true);
     expect(readFileSync(dest).equals(Buffer.concat(pieces))).toBe(true);
+  });
+});
+
+/** Writes `pieces` to files and feeds them, from piece `from` on, to `upload`. */
+function feed(upload: StagedUpload, job: string, pieces: Buffer[], from = 0): void {
+  pieces.forEach((p, n) => {
+    const i = from + n;
+    const path = join(scratch.dir, `${job}-piece-${i}`);
+    writeFileSync(path, p);
+    upload.add(i, [{ path, start: 0, end: p.length - 1 }]);
+  });
+}
+
+const listKey = (job: string, version: string) => `${job}/parts/original/${sha256(Buffer.from(version)).slice(0, 16)}.json`;
+const listed = (job: string, version: string) => JSON.parse(s3.get(BUCKET, listKey(job, version))!.body.toString()) as { uploadId: string; completed?: string; parts: unknown[] };
+
+describe('a part list that outlived what it describes', () => {
+  const pieces = () => [randomBytes(5 * MiB), randomBytes(1 * MiB)];
+
+  it('is listed as soon as its upload begins, before any part', async () => {
+    await target('job6').open('v1', 2);
+    expect(listed('job6', 'v1')).toMatchObject({ parts: [] });
+  });
+
+  it('a retry after Complete failed (every part up) completes from the kept parts, fetching nothing', async () => {
+    const bytes = pieces();
+    s3.failWhen((r) => r.operation === 'CompleteMultipartUpload' && r.key === 'job7/original');
+    const first = await target('job7').open('v1', 2);
+    feed(first, 'job7', bytes);
+    await expect(first.finish(join(scratch.dir, 'job7-a'))).rejects.toMatchObject({ name: 'AccessDenied' });
+    s3.failWhen(undefined);
+    const second = await target('job7').open('v1', 2);
+    expect([second.kept(0), second.kept(1)]).toEqual([true, true]);
+    await second.finish(join(scratch.dir, 'job7-b'));
+    expect(s3.get(BUCKET, 'job7/original')!.body.equals(Buffer.concat(bytes))).toBe(true);
+    expect(readFileSync(join(scratch.dir, 'job7-b')).equals(Buffer.concat(bytes))).toBe(true);
+  });
+
+  it('a retry after Complete succeeded but before the list said so begins afresh (S3 forgets a completed upload)', async () => {
+    const bytes = pieces();
+    const completed = () => s3.requests.some((q) => q.operation === 'CompleteMultipartUpload' && q.key === 'job8/original');
+    s3.failWhen((r) => r.operation === 'PutObject' && r.key.startsWith('job8/parts/') && completed());
+    const first = await target('job8').open('v1', 2);
+    feed(first, 'job8', bytes);
+    await expect(first.finish(join(scratch.dir, 'job8-a'))).rejects.toMatchObject({ name: 'AccessDenied' });
+    s3.failWhen(undefined);
+    const before = listed('job8', 'v1').uploadId;
+
+    const second = await target('job8').open('v1', 2);
+    expect([second.kept(0), second.kept(1)]).toEqual([false, false]);
+    expect(listed('job8', 'v1').uploadId).not.toBe(before);
+    const again = pieces();
+    feed(second, 'job8', again);
+    await second.finish(join(scratch.dir, 'job8-b'));
+    expect(s3.get(BUCKET, 'job8/original')!.body.equals(Buffer.concat(again))).toBe(true);
+  });
+
+  it('a retry after the bucket aborted the upload (its lifecycle rule, after a long pause) begins afresh at once', async () => {
+    const bytes = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(1 * MiB)];
+    const first = await target('job9').open('v1', 3);
+    feed(first, 'job9', bytes.slice(0, 1));
+    await first.settle();
+    await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'job9/original', UploadId: listed('job9', 'v1').uploadId }));
+
+    const second = await target('job9').open('v1', 3);
+    expect(second.kept(0)).toBe(false);
+    feed(second, 'job9', bytes);
+    await second.finish(join(scratch.dir, 'job9-b'));
+    expect(s3.get(BUCKET, 'job9/original')!.body.equals(Buffer.concat(bytes))).toBe(true);
+  });
+
+  it('a completed upload whose object was replaced since is not taken for the staged file', async () => {
+    const bytes = pieces();
+    const first = await target('job10').open('v1', 2);
+    feed(first, 'job10', bytes);
+    await first.finish(join(scratch.dir, 'job10-a'));
+    expect(listed('job10', 'v1').completed).toBe(s3.get(BUCKET, 'job10/original')!.etag);
+    // A later attempt staged another file there (yt-dlp's own download, uploaded whole).
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'job10/original', Body: randomBytes(1000) }));
+
+    const second = await target('job10').open('v1', 2);
+    expect([second.kept(0), second.kept(1)]).toEqual([false, false]);
+    feed(second, 'job10', bytes);
+    await second.finish(join(scratch.dir, 'job10-b'));
+    expect(s3.get(BUCKET, 'job10/original')!.body.equals(Buffer.concat(bytes))).toBe(true);
+  });
+
+  it('pieces that changed size since an earlier attempt (a part too small) fail once, retryably, and the next attempt begins afresh', async () => {
+    const key = 'job11/original';
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const up = async (number: number, body: Buffer, i: number) => {
+      const { ETag } = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: number, Body: body }));
+      return { number, etag: ETag!, first: i, last: i, bytes: body.length };
+    };
+    // Pieces 0 and 2 kept as parts 1 and 3; piece 1 now comes back 1 MiB long: part 2 would be under S3's floor.
+    const state = { uploadId: UploadId!, pieces: 3, parts: [await up(1, randomBytes(5 * MiB), 0), await up(3, randomBytes(1 * MiB), 2)] };
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: listKey('job11', 'v1'), Body: JSON.stringify(state) }));
+    const first = await target('job11').open('v1', 3);
+    feed(first, 'job11', [randomBytes(1 * MiB)], 1);
+    await expect(first.finish(join(scratch.dir, 'job11-a'))).rejects.toMatchObject({ name: 'SourceUnavailable', message: expect.stringMatching(/EntityTooSmall/) });
+    expect(s3.get(BUCKET, listKey('job11', 'v1'))).toBeUndefined();
+    await expect(client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId }))).rejects.toMatchObject({ name: 'NoSuchUpload' });
+
+    const bytes = [randomBytes(5 * MiB), randomBytes(1 * MiB), randomBytes(1 * MiB)];
+    const second = await target('job11').open('v1', 3);
+    feed(second, 'job11', bytes);
+    await second.finish(join(scratch.dir, 'job11-b'));
+    expect(s3.get(BUCKET, key)!.body.equals(Buffer.concat(bytes))).toBe(true);
+  });
+});
+
+describe('a part whose file cannot be read (its scratch removed)', () => {
+  it('fails the upload with the read error, promptly, instead of an unhandled stream error', async () => {
+    const upload = await target('job12').open('v1', 1);
+    upload.add(0, [{ path: join(scratch.dir, 'gone'), start: 0, end: 6 * MiB - 1 }]);
+    const started = Date.now();
+    await expect(upload.finish(join(scratch.dir, 'job12-a'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('a staging target asked about another file than the one its upload finished', () => {
+  it('uploads that file: a platform format staged by an earlier try is not taken for the one yt-dlp fetched', async () => {
+    const staging = target('job13');
+    const upload = await staging.open('v1', 2);
+    feed(upload, 'job13', [randomBytes(5 * MiB), randomBytes(1 * MiB)]);
+    await upload.finish(join(scratch.dir, 'job13-a'));
+    const other = randomBytes(3 * MiB);
+    writeFileSync(join(scratch.dir, 'job13-ytdlp'), other);
+    expect(await staging.ref(join(scratch.dir, 'job13-ytdlp'))).toEqual({ key: 'job13/original', bytes: other.length, sha256: sha256(other) });
+    expect(s3.get(BUCKET, 'job13/original')!.body.equals(other)).toBe(true);
+  });
+});
+
+describe("the local S3 stand-in keeps S3's multipart rules", () => {
+  it('an aborted or completed upload is unknown to every later call; ListParts lists an open one', async () => {
+    const standIns = await startStandIns(join(scratch.dir, 'standins'), 'jobs', [BUCKET]);
+    const local = new S3Client({ region: 'us-east-1', endpoint: standIns.s3Endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
+    try {
+      const key = 'a/original';
+      const begin = async () => (await local.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId!;
+      const part = (UploadId: string, body: Buffer) => local.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: body }));
+      const parts = (UploadId: string) => local.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId }));
+      const complete = (UploadId: string, ETag: string) =>
+        local.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+      const noSuchUpload = { name: 'NoSuchUpload' };
+
+      const body = randomBytes(1000);
+      const open = await begin();
+      const { ETag } = await part(open, body);
+      expect((await parts(open)).Parts).toEqual([expect.objectContaining({ PartNumber: 1, ETag: `"${createHash('md5').update(body).digest('hex')}"`, Size: 1000 })]);
+      await local.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: open }));
+      await expect(parts(open)).rejects.toMatchObject(noSuchUpload);
+      await expect(part(open, body)).rejects.toMatchObject(noSuchUpload);
+      await expect(complete(open, ETag!)).rejects.toMatchObject(noSuchUpload);
+
+      const done = await begin();
+      await complete(done, (await part(done, body)).ETag!);
+      await expect(parts(done)).rejects.toMatchObject(noSuchUpload);
+      await expect(local.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: '../../x' }))).rejects.toMatchObject(noSuchUpload);
+    } finally {
+      local.destroy();
+      await standIns.stop();
+    }
   });
 });

@@ -131,10 +131,12 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
     // The init section first: it leads the first upload part.
     const init = track.init && join(dir, 'init.seg');
     if (track.init) await fetchToFile(ctx, track.init, init!, count, budget.signal, { cap: MAX_INIT_BYTES });
-    inits.push(init ? { path: init, start: 0, end: (await stat(init)).size - 1 } : undefined);
+    const initBytes = init ? (await stat(init)).size : 0;
+    inits.push(init ? { path: init, start: 0, end: initBytes - 1 } : undefined);
     const continuous = runsOf(track, track.segments.map(() => '')).length === 1;
     const upload = continuous ? await target?.open(versionOf(track), track.segments.length) : undefined;
-    if (upload) budget.count(upload.keptBytes());
+    // The kept parts' bytes count once: the init section in the first part was just fetched and counted again.
+    if (upload) budget.count(upload.keptBytes() - (upload.kept(0) ? initBytes : 0));
     uploads.push(upload);
     track.segments.forEach((_, index) => work.push({ job: j, index, path: join(dir, `${String(index).padStart(6, '0')}.seg`) }));
   }

@@ -82,6 +82,8 @@ const LEGITIMATE: RecordedCall[] = [
   call('worker', 's3:PutObject', staging('original'), 'UploadPart'),
   call('worker', 's3:PutObject', staging('original'), 'CompleteMultipartUpload'),
   call('worker', 's3:AbortMultipartUpload', staging('original')),
+  call('worker', 's3:ListMultipartUploadParts', staging('original'), 'ListParts'),
+  call('worker', 's3:GetObject', staging('original'), 'HeadObject'),
   call('worker', 's3:GetObject', staging('source.mp4'), 'HeadObject'),
   call('worker', 's3:GetObject', staging('original')),
   call('worker', 'dynamodb:UpdateItem', jobs),

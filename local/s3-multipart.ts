@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Context } from 's3rver';
+
+/** Where s3rver's filesystem store keeps a bucket's open multipart uploads, one folder each. */
+const uploadsDir = (s3Dir: string, bucket: string) => join(s3Dir, bucket, '._S3rver_uploads');
+
+async function md5Of(path: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function answer(ctx: Context, status: number, body?: string): void {
+  ctx.status = status;
+  if (body === undefined) return;
+  ctx.type = 'application/xml';
+  ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
+}
+
+/**
+ * S3's multipart rules that s3rver lacks, in front of it, so a staged upload meets here what it meets on AWS: a call
+ * on an upload S3 no longer knows (completed, aborted) fails with NoSuchUpload, AbortMultipartUpload ends an upload,
+ * and ListParts lists its parts. s3rver answers the rest of the multipart calls itself.
+ */
+export function multipartRules(s3Dir: string) {
+  return async (ctx: Context, next: () => Promise<void>): Promise<void> => {
+    const uploadId = new URL(ctx.req.url ?? '/', 'http://s3').searchParams.get('uploadId');
+    const [bucket, ...key] = ctx.path.split('/').filter(Boolean);
+    if (uploadId === null || !bucket || !key.length) return next();
+    // s3rver's upload ids are hex; anything else names no upload (and never a path outside the store).
+    const dir = /^[0-9a-f]+$/.test(uploadId) ? join(uploadsDir(s3Dir, bucket), uploadId) : undefined;
+    const known = dir !== undefined && (await stat(dir).then((s) => s.isDirectory(), () => false));
+    if (!known) {
+      return answer(ctx, 404, `<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${/^[\w-]*$/.test(uploadId) ? uploadId : ''}</UploadId></Error>`);
+    }
+    if (ctx.method === 'DELETE') {
+      await rm(dir, { recursive: true, force: true });
+      return answer(ctx, 204);
+    }
+    if (ctx.method !== 'GET') return next();
+    const max = Number(new URL(ctx.req.url ?? '/', 'http://s3').searchParams.get('max-parts') ?? 1000);
+    const numbers = (await readdir(dir)).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b).slice(0, max);
+    const parts = await Promise.all(
+      numbers.map(async (n) => {
+        const path = join(dir, String(n));
+        return `<Part><PartNumber>${n}</PartNumber><ETag>"${await md5Of(path)}"</ETag><Size>${(await stat(path)).size}</Size></Part>`;
+      }),
+    );
+    answer(ctx, 200, `<ListPartsResult><Bucket>${bucket}</Bucket><Key>${key.join('/')}</Key><UploadId>${uploadId}</UploadId>${parts.join('')}</ListPartsResult>`);
+  };
+}
