@@ -72,7 +72,8 @@ export class FileCache {
   /** Oldest-used entries out until the rest fit the bound (what another worker removed meanwhile is passed over). */
   private async evict(): Promise<void> {
     const found = await Promise.all(
-      (await readdir(this.dir)).map(async (name) => {
+      // A `.`-name is a file another worker is placing: neither counted nor removed (its rename would fail).
+      (await readdir(this.dir)).filter((name) => !name.startsWith('.')).map(async (name) => {
         const path = join(this.dir, name);
         const info = await stat(path).catch(() => undefined);
         return info && { path, size: info.size, mtimeMs: info.mtimeMs, file: info.isFile() };

@@ -65,4 +65,16 @@ describe("a worker's file cache", () => {
     await cache.put(big.path, big.sha256);
     expect(existsSync(join(dir, 'cache', big.sha256))).toBe(false);
   });
+
+  it("leaves alone a file another worker is placing: neither evicted nor counted against the bound", async () => {
+    const cache = new FileCache(join(dir, 'cache'), 250);
+    const a = file('a', 100, 'a');
+    await cache.put(a.path, a.sha256);
+    // Another worker's entry half-placed (linked under its temporary name, not yet renamed).
+    const placing = join(dir, 'cache', `.${'f'.repeat(64)}.placing`);
+    writeFileSync(placing, Buffer.alloc(200, 'p'));
+    const b = file('b', 100, 'b');
+    await cache.put(b.path, b.sha256);
+    expect([existsSync(placing), existsSync(join(dir, 'cache', a.sha256)), existsSync(join(dir, 'cache', b.sha256))]).toEqual([true, true, true]);
+  });
 });
