@@ -66,7 +66,7 @@ describe("a worker's file cache", () => {
     expect(existsSync(join(dir, 'cache', big.sha256))).toBe(false);
   });
 
-  it("leaves alone a file another worker is placing: neither evicted nor counted against the bound", async () => {
+  it('leaves alone a file another worker is placing: neither evicted nor counted against the bound', async () => {
     const cache = new FileCache(join(dir, 'cache'), 250);
     const a = file('a', 100, 'a');
     await cache.put(a.path, a.sha256);
