@@ -17,10 +17,12 @@ export interface DashPresentation {
   durationSeconds: number;
 }
 
-function trackOf(playlist: Playlist): DashTrack {
+function trackOf(playlist: Playlist, presentationSeconds: number): DashTrack {
   if (playlist.sidx) return { wholeUrl: playlist.sidx.resolvedUri, durationSeconds: playlist.sidx.duration };
+  // A representation with a single BaseURL and no segment information is the whole file (mpd-parser gives it one
+  // segment, or none when it cannot tell the representation's duration).
+  if (!playlist.segments?.length) return { wholeUrl: playlist.resolvedUri, durationSeconds: presentationSeconds };
   const segments = playlist.segments.map((s) => ({ uri: s.resolvedUri, duration: s.duration, ...(s.byterange ? { byterange: s.byterange } : {}) }));
-  // A representation with a single BaseURL and no segment information is the whole file.
   if (segments.length === 1 && !segments[0]!.byterange && !playlist.segments[0]!.map) {
     return { wholeUrl: segments[0]!.uri, durationSeconds: segments[0]!.duration };
   }
@@ -85,8 +87,8 @@ export async function loadDash(config: Config, url: string): Promise<DashPresent
     throw unreadable(err);
   }
   const audios = Object.values(manifest.mediaGroups.AUDIO).flatMap((group) => Object.values(group).flatMap((g) => g.playlists));
-  const videoTrack = manifest.playlists[0] && trackOf(manifest.playlists[0]);
-  const audioTrack = audios[0] && trackOf(audios[0]);
+  const videoTrack = manifest.playlists[0] && trackOf(manifest.playlists[0], manifest.duration ?? 0);
+  const audioTrack = audios[0] && trackOf(audios[0], manifest.duration ?? 0);
   const durationSeconds = manifest.duration ?? Math.max(videoTrack?.durationSeconds ?? 0, audioTrack?.durationSeconds ?? 0);
   checkLimits(config, segmentCount(videoTrack) + segmentCount(audioTrack), durationSeconds);
   return { url: at, ...(videoTrack ? { video: videoTrack } : {}), ...(audioTrack ? { audio: audioTrack } : {}), durationSeconds };

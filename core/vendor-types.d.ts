@@ -50,7 +50,9 @@ declare module 'mpd-parser' {
   }
   export interface Playlist {
     attributes: { BANDWIDTH?: number; RESOLUTION?: { width: number; height: number }; CODECS?: string; NAME?: string };
-    segments: Segment[];
+    /** Absent for a representation that is one plain BaseURL with no segment information. */
+    segments?: Segment[];
+    resolvedUri: string;
     /** SegmentBase with an index: the whole representation is one resource. */
     sidx?: { resolvedUri: string; duration: number };
     endList?: boolean;

@@ -25,9 +25,13 @@ const fx = withRuntime('dash', {
       ranges.replace(/<SegmentList[^>]*>\s*<Initialization range="([\d-]+)" \/>\s*<SegmentURL mediaRange="[\d-]+" indexRange="([\d-]+)" \/>[\s\S]*?<\/SegmentList>/g,
         '<SegmentBase indexRange="$2"><Initialization range="$1" /></SegmentBase>'),
     );
+    // One plain BaseURL per representation, no segment information at all: each one whole file.
+    mkdirSync(join(dir, 'plain'));
+    for (const f of readdirSync(join(dir, 'ranges'))) if (f.endsWith('.mp4')) writeFileSync(join(dir, 'plain', f), readFileSync(join(dir, 'ranges', f)));
+    writeFileSync(join(dir, 'plain', 'manifest.mpd'), ranges.replace(/<SegmentList[^>]*>[\s\S]*?<\/SegmentList>/g, ''));
     // Two video representations: the smaller one must never be fetched.
     dashLadder(clip, join(dir, 'ladder'));
-    server = await serve(Object.assign({}, ...['number', 'time', 'list', 'ranges', 'base', 'ladder'].map((name) => folderRoutes(dir, name))));
+    server = await serve(Object.assign({}, ...['number', 'time', 'list', 'ranges', 'base', 'plain', 'ladder'].map((name) => folderRoutes(dir, name))));
   },
 });
 
@@ -39,6 +43,9 @@ describe('DASH sources', () => {
     const text = readFileSync(join(fx.dir, 'base', 'manifest.mpd'), 'utf8');
     expect(text).toContain('<SegmentBase indexRange=');
     expect(text).not.toContain('SegmentList');
+    const plain = readFileSync(join(fx.dir, 'plain', 'manifest.mpd'), 'utf8');
+    expect(plain).toMatch(/<BaseURL>[^<]+\.mp4<\/BaseURL>/);
+    expect(plain).not.toMatch(/SegmentList|SegmentBase|SegmentTemplate/);
   });
 
   const manifests = {
@@ -47,6 +54,7 @@ describe('DASH sources', () => {
     'SegmentList of files': '/list/manifest.mpd',
     'SegmentList of byte ranges': '/ranges/manifest.mpd',
     'SegmentBase (one indexed file per representation)': '/base/manifest.mpd',
+    'one plain BaseURL per representation (no segment information)': '/plain/manifest.mpd',
   };
   it.each(Object.entries(manifests))('%s: video and audio fetched apart and merged into source.mp4 without re-encoding', async (_name, path) => {
     const result = await run(path);
