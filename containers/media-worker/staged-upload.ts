@@ -18,7 +18,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { SourceUnavailableError } from '../../core/errors.js';
 import type { FileRef } from '../../core/job.js';
-import { downloadFile, hashFile, uploadFile } from './staging.js';
+import { downloadFile, hashFile, isRetryableS3Error, sendStreamed, uploadFile } from './staging.js';
 
 /** S3's floor for every part of a multipart upload but the last. */
 export const MIN_UPLOAD_PART_BYTES = 5 * 1024 * 1024;
@@ -151,23 +151,16 @@ export class StagedUpload {
   }
 
   private async uploadPart(part: Part, slices: Slice[]): Promise<void> {
-    // A slice that cannot be read (its scratch removed) fails this part: the request is aborted, never left hanging.
-    const body = concatenated(slices);
-    const abort = new AbortController();
-    let unreadable: unknown;
-    body.once('error', (error) => {
-      unreadable = error;
-      abort.abort();
-    });
     try {
-      const { ETag } = await this.s3.send(
-        new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId, PartNumber: part.number, Body: body, ContentLength: part.bytes }),
-        { abortSignal: abort.signal },
+      const { ETag } = await sendStreamed(
+        () => concatenated(slices),
+        (Body, abortSignal) =>
+          this.s3.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId, PartNumber: part.number, Body, ContentLength: part.bytes }), { abortSignal }),
       );
       this.state.parts = [...this.state.parts.filter((p) => p.number !== part.number), { ...part, etag: ETag! }];
       await this.save();
     } catch (error) {
-      this.failure ??= { error: unreadable ?? (await this.lost(error)) };
+      this.failure ??= { error: await this.lost(error) };
     }
   }
 
@@ -187,6 +180,8 @@ export class StagedUpload {
    */
   private async lost(error: unknown): Promise<unknown> {
     const name = (error as Error).name;
+    // S3 kept failing (throttling, 5xx) after the tries: the next attempt goes on from the parts already up.
+    if (isRetryableS3Error(error)) return new SourceUnavailableError(`staging ${this.key} kept failing (${name}); the next attempt goes on from the parts already up`, { cause: error });
     if (!UNUSABLE_UPLOAD.has(name)) return error;
     this.dropped = true;
     const abort = () => this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId })).catch(() => undefined);
@@ -258,6 +253,11 @@ export class StagingTarget {
     /** Where the part lists are kept: one per version of the source, `<folder><version>.json`. */
     private readonly folder: string,
   ) {}
+
+  /** A new download into this target begins: the upload an earlier one finished is no longer its file's copy. */
+  forget(): void {
+    this.upload = undefined;
+  }
 
   /**
    * The upload for this version of the source (an ETag and size, a playlist's segments) cut into `pieces`: resumed if

@@ -13,8 +13,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { FileRef } from '../../core/job.js';
 import { inLanes } from '../../core/lanes.js';
+import { backoffMs, retry } from '../../core/retry.js';
 
 /** Hashes and counts what flows through it, so a file is read once for both transfer and sha256. */
 class Digest extends Transform {
@@ -34,6 +36,37 @@ class Digest extends Transform {
 
 const PART_BYTES = 8 * 1024 * 1024;
 const PART_LANES = 4;
+/** Tries of a call with a streamed body, as many as the SDK's own retries give any other call. */
+const STREAMED_ATTEMPTS = 3;
+
+/** A failure the SDK's own retries would try again (throttling such as SlowDown, a 5xx, a dropped connection). */
+export function isRetryableS3Error(err: unknown): boolean {
+  const sdkError = err as Parameters<typeof isTransientError>[0];
+  return err instanceof Error && (isThrottlingError(sdkError) || isTransientError(sdkError));
+}
+
+/**
+ * Sends an S3 call whose body is a stream made by `body` (a file's bytes). A body that cannot be read fails the call
+ * with its read error, the request aborted (never an unhandled stream error); a failure the SDK would retry is tried
+ * again with a new stream, which the SDK cannot do itself, its stream being spent.
+ */
+export function sendStreamed<T>(body: () => Readable, send: (body: Readable, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  const once = async () => {
+    const stream = body();
+    const abort = new AbortController();
+    let unreadable: unknown;
+    stream.once('error', (err) => {
+      unreadable = err;
+      abort.abort();
+    });
+    try {
+      return await send(stream, abort.signal);
+    } catch (err) {
+      throw unreadable ?? err;
+    }
+  };
+  return retry(once, { attempts: STREAMED_ATTEMPTS, retryable: isRetryableS3Error, delayMs: (n) => backoffMs(n, 200, 2000) });
+}
 
 /** The sha256 of a file, by one streamed read. */
 export async function hashFile(path: string): Promise<string> {
@@ -48,15 +81,19 @@ export async function hashFile(path: string): Promise<string> {
  */
 export async function uploadFile(s3: S3Client, bucket: string, key: string, path: string, contentType?: string): Promise<FileRef> {
   const { size } = await stat(path);
-  const body = (start: number, end: number) => ({ Body: createReadStream(path, { start, end }), ContentLength: end - start + 1 });
+  // Each body a stream of its range, sent by sendStreamed (tried again with a new stream).
+  const streamed = <T>(start: number, end: number, send: (body: { Body: Readable; ContentLength: number }, abortSignal: AbortSignal) => Promise<T>) =>
+    sendStreamed(() => createReadStream(path, { start, end }), (Body, abortSignal) => send({ Body, ContentLength: end - start + 1 }, abortSignal));
   const send = async () => {
-    if (size <= PART_BYTES) return void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ...(size ? body(0, size - 1) : { Body: '' }) })));
+    if (!size) return void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, Body: '' })));
+    if (size <= PART_BYTES) return void (await streamed(0, size - 1, (body, abortSignal) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ...body }), { abortSignal })));
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
     const starts = Array.from({ length: Math.ceil(size / PART_BYTES) }, (_, i) => i * PART_BYTES);
     try {
       const parts = await inLanes(starts, PART_LANES, async (start) => {
         const PartNumber = start / PART_BYTES + 1;
-        const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, ...body(start, Math.min(size, start + PART_BYTES) - 1) }));
+        const end = Math.min(size, start + PART_BYTES) - 1;
+        const { ETag } = await streamed(start, end, (body, abortSignal) => s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, ...body }), { abortSignal }));
         return { PartNumber, ETag };
       });
       await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));

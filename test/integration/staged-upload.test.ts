@@ -11,9 +11,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StagedUpload, StagingTarget } from '../../containers/media-worker/staged-upload.js';
 import type { StepContext } from '../../containers/media-worker/context.js';
 import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
+import { extract } from '../../containers/media-worker/steps/extract.js';
 import { budget, downloadTracks } from '../../containers/media-worker/sources/segments.js';
 import { probeRanges } from '../../core/http.js';
 import { LOCAL_S3_CREDENTIALS, startStandIns } from '../../local/standins.js';
@@ -27,6 +29,8 @@ const MiB = 1024 * 1024;
 const BUCKET = 'staging';
 /** 40 MiB in 4 lanes: eight 5 MiB ranges, each an upload part. */
 const FILE = randomBytes(40 * MiB);
+/** A second version of a platform format: served as one stream (no ranges). */
+const OTHER = randomBytes(3 * MiB);
 /** Ten 1.5 MiB segments behind an init section: parts of four, four and two segments. */
 const INIT = randomBytes(1000);
 const SEGMENTS = Array.from({ length: 10 }, () => randomBytes(1.5 * MiB));
@@ -69,6 +73,7 @@ const scratch = withScratch('staged-upload', {
           serveRange(req, res, FILE, { etag: '"v1"', rate: 10_000_000 });
         },
       },
+      '/other.bin': { handler: (req, res) => void serveRange(req, res, OTHER, { etag: '"other"', ranges: false }) },
       '/init.mp4': { handler: (req, res) => void serveRange(req, res, INIT) },
       ...Object.fromEntries(
         SEGMENTS.map((bytes, i) => [
@@ -371,5 +376,93 @@ describe("the local S3 stand-in keeps S3's multipart rules", () => {
       local.destroy();
       await standIns.stop();
     }
+  });
+});
+
+describe('a target a later download writes again without staging it', () => {
+  it("stages that download's file: the upload an earlier try finished is not taken for it (a platform format re-extracted after a 403)", async () => {
+    // Try 1: the format is fetched by ranges and staged while it downloads.
+    const dest = join(scratch.dir, 'stream-0');
+    const staging = target('job14');
+    await downloadDirect(context(), await probeRanges(context().config, server.url('/file.bin')), dest, staging);
+    expect(s3.get(BUCKET, 'job14/original')!.body.equals(FILE)).toBe(true);
+    // Try 2, same step and path: the format now comes as one stream, uploaded once validated.
+    await downloadDirect(context(), await probeRanges(context().config, server.url('/other.bin')), dest, staging);
+    expect(await staging.ref(dest)).toEqual({ key: 'job14/original', bytes: OTHER.length, sha256: sha256(OTHER) });
+    expect(s3.get(BUCKET, 'job14/original')!.body.equals(OTHER)).toBe(true);
+  });
+});
+
+describe('S3 asking for a part again (503 SlowDown)', () => {
+  it('is answered by sending the part again from its file: the download is staged whole, byte for byte', async () => {
+    let slowed = 0;
+    s3.failWhen((r) => r.operation === 'UploadPart' && r.key === 'job15/original' && slowed++ === 0, { status: 503, code: 'SlowDown' });
+    try {
+      const dest = join(scratch.dir, 'slowed.bin');
+      const staging = target('job15');
+      await downloadDirect(context(), await probeRanges(context().config, server.url('/file.bin')), dest, staging);
+      expect(slowed).toBeGreaterThan(1);
+      expect((await staging.ref(dest)).sha256).toBe(sha256(FILE));
+      expect(s3.get(BUCKET, 'job15/original')!.body.equals(FILE)).toBe(true);
+    } finally {
+      s3.failWhen(undefined);
+    }
+  });
+
+  it('fails the attempt retryably (SourceUnavailable) when S3 keeps refusing, keeping the parts already up', async () => {
+    s3.failWhen((r) => r.operation === 'UploadPart' && r.key === 'job16/original' && r.partNumber === 2, { status: 503, code: 'SlowDown' });
+    try {
+      const upload = await target('job16').open('v1', 2);
+      feed(upload, 'job16', [randomBytes(5 * MiB), randomBytes(1 * MiB)]);
+      await expect(upload.finish(join(scratch.dir, 'job16-a'))).rejects.toMatchObject({ name: 'SourceUnavailable', message: expect.stringMatching(/SlowDown/) });
+      expect(s3.requests.filter((r) => r.key === 'job16/original' && r.partNumber === 2)).toHaveLength(3);
+      expect(listed('job16', 'v1').parts).toHaveLength(1);
+    } finally {
+      s3.failWhen(undefined);
+    }
+  });
+});
+
+describe('a DASH extract whose audio fails while its video downloads', () => {
+  const SEGS = Array.from({ length: 10 }, () => randomBytes(1.5 * MiB));
+  const mpd = (base: string) => `<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT20S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <Period>
+    <AdaptationSet mimeType="video/mp4">
+      <Representation id="v" bandwidth="1000000" width="640" height="360" codecs="avc1.42c01e">
+        <SegmentList duration="2" timescale="1">
+          <Initialization sourceURL="${base}/dash/init.mp4"/>
+${SEGS.map((_, i) => `          <SegmentURL media="${base}/dash/${i}.m4s"/>`).join('\n')}
+        </SegmentList>
+      </Representation>
+    </AdaptationSet>
+    <AdaptationSet mimeType="audio/mp4">
+      <Representation id="a" bandwidth="128000" codecs="mp4a.40.2">
+        <BaseURL>${base}/dash/audio.mp4</BaseURL>
+        <SegmentBase indexRange="800-999"><Initialization range="0-799"/></SegmentBase>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+</MPD>`;
+
+  it('stops the video before the step fails: no part goes up and no part list is written after', async () => {
+    let base = '';
+    const dash = await scratch.serve({
+      '/dash/manifest.mpd': { handler: (_req, res) => void res.writeHead(200, { 'content-type': 'application/dash+xml' }).end(mpd(base)) },
+      '/dash/init.mp4': { handler: (req, res) => void serveRange(req, res, INIT) },
+      '/dash/audio.mp4': { handler: (_req, res) => void res.writeHead(404).end() },
+      ...Object.fromEntries(
+        SEGS.map((bytes, i) => [`/dash/${i}.m4s`, { handler: (req: Parameters<typeof serveRange>[0], res: ServerResponse) => void serveRange(req, res, bytes, { rate: 3_000_000 }) }]),
+      ),
+    });
+    base = dash.url('').replace(/\/$/, '');
+    const url = dash.url('/dash/manifest.mpd');
+    const ctx = context();
+    const classify = { kind: 'dash', url, contentType: 'application/dash+xml', acceptRanges: true, durationMs: 0, bytes: 0 };
+    const input = { ...ctx.input, jobId: 'job17', checkpoints: { classify } };
+    await expect(extract({ ...ctx, input })).rejects.toMatchObject({ name: 'SourceNotFound' });
+    const atFailure = s3.requests.length;
+    await sleep(3000);
+    expect(s3.requests.slice(atFailure).filter((r) => r.key.includes('/job17/'))).toEqual([]);
   });
 });

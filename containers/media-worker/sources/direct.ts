@@ -51,6 +51,7 @@ export async function downloadDirect(
   dest: string,
   target?: StagingTarget,
 ): Promise<number> {
+  target?.forget();
   const file = await open(dest, 'w');
   // One byte budget and one deadline for the whole download, on top of the per-read idle timeout.
   const budget = downloadBudget(ctx.config);

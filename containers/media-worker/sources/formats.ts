@@ -2,8 +2,9 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExtractionFailedError } from '../../../core/errors.js';
 import { probeRanges } from '../../../core/http.js';
-import { checkBytes, downloadBudget } from '../../../core/limits.js';
+import { checkBytes } from '../../../core/limits.js';
 import type { StepContext } from '../context.js';
+import { downloadTogether, type Together } from './together.js';
 import { type YtdlpFormat, type YtdlpOptions, ytdlpDownload } from '../tools/ytdlp.js';
 
 export type Probe = Awaited<ReturnType<typeof probeRanges>>;
@@ -26,43 +27,18 @@ export function plainFile(format: YtdlpFormat): { url: string; headers: Record<s
   return { url: format.url, headers: Object.fromEntries(headers.filter(([name]) => !OWN_HEADERS.has(name.toLowerCase()))) };
 }
 
-/** Every format's bytes on one budget and one progress (the record shows their sum); past the byte limit, or once any format fails, all stop. */
-function meter(ctx: StepContext, count: number) {
-  const budget = downloadBudget(ctx.config);
-  const received = new Array<number>(count).fill(0);
-  const totals = new Array<number | undefined>(count).fill(undefined);
-  const stop = new AbortController();
-  return {
-    signal: stop.signal,
-    // The first failure is the reason: aborting again keeps it.
-    fail: (err: unknown) => stop.abort(err),
-    /** Format `i` has `bytes` so far (each downloader counts its own): the budget counts what is new. */
-    report(i: number, bytes: number, total: number | undefined): void {
-      // A plain Error, which no fetcher retries (a SourceUnavailable would be, part by part); the step fails with the first failure.
-      if (stop.signal.aborted) throw new Error('stopped: another format of the download failed');
-      const more = bytes - received[i]!;
-      received[i] = bytes;
-      totals[i] = total;
-      budget.count(more);
-      ctx.progress(budget.received(), totals.every((t) => t !== undefined) ? totals.reduce((a, b) => a! + b!, 0) : undefined);
-    },
-  };
-}
-
-type Meter = ReturnType<typeof meter>;
-
 /** A fragmented format (HLS, DASH, …), or one with credentials, by yt-dlp with concurrent fragments: the file it wrote. */
-async function byYtdlp(ctx: StepContext, infoFile: string, format: YtdlpFormat, i: number, options: YtdlpOptions, shared: Meter): Promise<string> {
+async function byYtdlp(ctx: StepContext, infoFile: string, format: YtdlpFormat, i: number, options: YtdlpOptions, together: Together): Promise<string> {
   await ytdlpDownload(infoFile, format.format_id ?? 'best', join(ctx.scratch, `stream-${i}.%(ext)s`), {
     ...options,
     fragments: ctx.input.options.connections,
-    signal: shared.signal,
+    signal: together.signal,
     onProgress: (bytes, total) => {
       try {
-        shared.report(i, bytes, total);
+        ctx.progress(bytes, total);
       } catch (err) {
-        // yt-dlp is killed by the signal: the step fails with this (TooLarge, or another format's failure).
-        shared.fail(err);
+        // yt-dlp is killed by the signal: the step fails with this (TooLarge, or another download's failure).
+        together.fail(err);
       }
     },
   });
@@ -87,22 +63,14 @@ export async function downloadFormats(
   const probes = await Promise.all(formats.map(plainFile).map((plain) => plain && probeRanges(ctx.config, plain.url, plain.headers)));
   // The probes told the sizes: past the byte limit, refused before any media byte comes.
   checkBytes(ctx.config, probes.reduce((n, p) => n + (p?.bytes ?? 0), 0), 'the chosen formats are');
-  const shared = meter(ctx, formats.length);
-  const results = await Promise.allSettled(
-    formats.map(async (format, i) => {
-      try {
-        const probe = probes[i];
-        if (!probe) return await byYtdlp(ctx, infoFile, format, i, options, shared);
-        const dest = join(ctx.scratch, `stream-${i}`);
-        await fetchWhole({ ...ctx, progress: (bytes, total) => shared.report(i, bytes, total) }, probe, dest, format.name);
-        return dest;
-      } catch (err) {
-        shared.fail(err);
-        throw err;
-      }
+  return downloadTogether(
+    ctx,
+    formats.map((format, i) => async (c, together) => {
+      const probe = probes[i];
+      if (!probe) return byYtdlp(c, infoFile, format, i, options, together);
+      const dest = join(ctx.scratch, `stream-${i}`);
+      await fetchWhole(c, probe, dest, format.name);
+      return dest;
     }),
   );
-  // Every download has stopped before a new attempt writes the same files: the first failure is the step's.
-  if (shared.signal.aborted) throw shared.signal.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<string>).value);
 }

@@ -134,6 +134,7 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
     const initBytes = init ? (await stat(init)).size : 0;
     inits.push(init ? { path: init, start: 0, end: initBytes - 1 } : undefined);
     const continuous = runsOf(track, track.segments.map(() => '')).length === 1;
+    target?.forget();
     const upload = continuous ? await target?.open(versionOf(track), track.segments.length) : undefined;
     // The kept parts' bytes count once: the init section in the first part was just fetched and counted again.
     if (upload) budget.count(upload.keptBytes() - (upload.kept(0) ? initBytes : 0));

@@ -10,6 +10,7 @@ import { stagedMatches, uploadFile } from '../staging.js';
 import { downloadDirect } from '../sources/direct.js';
 import { budget, downloadTracks, type TrackJob } from '../sources/segments.js';
 import type { Downloaded } from '../sources/downloaded.js';
+import { downloadTogether } from '../sources/together.js';
 import { StagingTarget } from '../staged-upload.js';
 import { deletePrefix } from '../../../core/staging.js';
 import { checkDuration, validateMedia } from './validate.js';
@@ -64,13 +65,14 @@ async function extractDash(ctx: StepContext, url: string, staging: ReturnType<ty
   const tracks: Array<[DashTrack, string, string]> = [[dash.video ?? dash.audio!, join(ctx.scratch, ORIGINAL_NAME), ORIGINAL_NAME]];
   if (apart) tracks.push([apart, join(ctx.scratch, ORIGINAL_AUDIO_NAME), ORIGINAL_AUDIO_NAME]);
   const segmented: TrackJob[] = [];
-  const wholes: Array<Promise<void>> = [];
+  const runs: Array<(c: StepContext) => Promise<void>> = [];
   for (const [track, dest, name] of tracks) {
-    if ('wholeUrl' in track) wholes.push(probeRanges(ctx.config, track.wholeUrl).then(async (probe) => void (await downloadDirect(ctx, probe, dest, staging.of(name)))));
+    if ('wholeUrl' in track) runs.push(async (c) => void (await downloadDirect(c, await probeRanges(c.config, track.wholeUrl), dest, staging.of(name))));
     else segmented.push({ track, dest, target: staging.of(name) });
   }
-  // Video and audio are fetched at the same time.
-  await Promise.all([...wholes, segmented.length ? downloadTracks(ctx, segmented, budget(ctx)) : undefined]);
+  if (segmented.length) runs.push((c) => downloadTracks(c, segmented, budget(c)));
+  // Video and audio are fetched at the same time; when one fails, the other stops before the step fails.
+  await downloadTogether(ctx, runs);
   return { source: tracks[0]![1], ...(apart ? { audio: tracks[1]![1] } : {}) };
 }
 
