@@ -6,20 +6,19 @@
 export async function inLanes<T, R>(items: T[], lanes: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
-  let failed = false;
+  let failure: { err: unknown } | undefined;
   const lane = async () => {
-    while (!failed && next < items.length) {
+    while (!failure && next < items.length) {
       const i = next++;
       try {
         results[i] = await work(items[i]!);
       } catch (err) {
-        failed = true;
-        throw err;
+        failure ??= { err };
+        return;
       }
     }
   };
-  const ended = await Promise.allSettled(Array.from({ length: Math.min(lanes, items.length) }, lane));
-  const failure = ended.find((e) => e.status === 'rejected');
-  if (failure) throw failure.reason;
+  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
+  if (failure) throw failure.err;
   return results;
 }

@@ -291,8 +291,9 @@ export class StagingTarget {
    * the bucket's lifecycle rule after a long pause), or the object it completed, which a later upload may replace.
    */
   private async stillThere(state: State): Promise<boolean> {
+    // A missing object answers HEAD with 403 rather than 404 to a role whose ListBucket is limited to prefixes.
     const gone = (error: unknown) => {
-      if (['NoSuchUpload', 'NotFound', 'NoSuchKey'].includes((error as Error).name)) return false;
+      if (['NoSuchUpload', 'NotFound', 'NoSuchKey', 'Forbidden'].includes((error as Error).name)) return false;
       throw error;
     };
     if (state.completed === undefined) {

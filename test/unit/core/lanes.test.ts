@@ -20,4 +20,12 @@ describe('work in lanes', () => {
     expect(ended).toEqual([1]);
     expect(started).toEqual([0, 1]);
   });
+
+  it('throws the failure that came first, whichever lane it was in', async () => {
+    const run = inLanes([0, 1], 2, async (i) => {
+      await sleep(i === 0 ? 100 : 10);
+      throw new Error(`item ${i} failed`);
+    });
+    await expect(run).rejects.toThrow('item 1 failed');
+  });
 });
