@@ -291,15 +291,19 @@ export class StagingTarget {
    * the bucket's lifecycle rule after a long pause), or the object it completed, which a later upload may replace.
    */
   private async stillThere(state: State): Promise<boolean> {
-    // A missing object answers HEAD with 403 rather than 404 to a role whose ListBucket is limited to prefixes.
-    const gone = (error: unknown) => {
-      if (['NoSuchUpload', 'NotFound', 'NoSuchKey', 'Forbidden'].includes((error as Error).name)) return false;
+    if (state.completed === undefined) {
+      const forgotten = (error: unknown) => {
+        if ((error as Error).name === 'NoSuchUpload') return false;
+        throw error;
+      };
+      return this.s3.send(new ListPartsCommand({ Bucket: this.bucket, Key: this.key, UploadId: state.uploadId, MaxParts: 1 })).then(() => true, forgotten);
+    }
+    // HEAD answers have no body, only a status: a missing object is 404, or 403 to a role listing only some prefixes.
+    const missing = (error: unknown) => {
+      if ([403, 404].includes((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0)) return false;
       throw error;
     };
-    if (state.completed === undefined) {
-      return this.s3.send(new ListPartsCommand({ Bucket: this.bucket, Key: this.key, UploadId: state.uploadId, MaxParts: 1 })).then(() => true, gone);
-    }
-    return this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key })).then((head) => head.ETag === state.completed, gone);
+    return this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key })).then((head) => head.ETag === state.completed, missing);
   }
 
   private async stateKeys(): Promise<string[]> {

@@ -299,6 +299,20 @@ describe('a part list that outlived what it describes', () => {
     expect(s3.get(BUCKET, 'job10/original')!.body.equals(Buffer.concat(bytes))).toBe(true);
   });
 
+  it('a completed upload whose object HEAD refuses (403: a missing key, to a role listing only some prefixes) begins afresh', async () => {
+    const bytes = pieces();
+    const first = await target('job18').open('v1', 2);
+    feed(first, 'job18', bytes);
+    await first.finish(join(scratch.dir, 'job18-a'));
+    s3.failWhen((r) => r.operation === 'HeadObject' && r.key === 'job18/original');
+    try {
+      const second = await target('job18').open('v1', 2);
+      expect([second.kept(0), second.kept(1)]).toEqual([false, false]);
+    } finally {
+      s3.failWhen(undefined);
+    }
+  });
+
   it('pieces that changed size since an earlier attempt (a part too small) fail once, retryably, and the next attempt begins afresh', async () => {
     const key = 'job11/original';
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
