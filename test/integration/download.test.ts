@@ -9,7 +9,7 @@ import { downloadDirect } from '../../containers/media-worker/sources/direct.js'
 import { probeRanges } from '../../core/http.js';
 import { withScratch } from '../fixtures/runtime.js';
 import { extractContext } from '../fixtures/step-context.js';
-import { lyingRangeRoute, type RangeLie, startServer, type TestServer } from '../fixtures/server.js';
+import { lyingRangeRoute, type RangeLie, serveRange, startServer, type TestServer } from '../fixtures/server.js';
 
 const SIZE = 256 * 1024 * 1024;
 const BLOCK = Buffer.alloc(1024 * 1024);
@@ -144,6 +144,23 @@ describe('ranges that lie', () => {
     // The probe's answer was cut short; the file went out whole once.
     expect(sent.whole).toBe(1);
     expect(sent.bytes).toBeLessThan(2 * LYING_SIZE);
+  });
+
+  it('fails with SourceUnavailable a file whose size changed after its probe, joining no byte of the new version', async () => {
+    const before = randomBytes(LYING_SIZE);
+    const after = randomBytes(LYING_SIZE + 1024);
+    // The probe (bytes=0-0) sees one version; every range after it, another one (other bytes, 1 KiB longer).
+    const changing = await startServer({ '/changing.mp4': { handler: (req, res) => void serveRange(req, res, req.headers.range === 'bytes=0-0' ? before : after) } });
+    try {
+      const probe = await probeRanges(context(4).config, changing.url('/changing.mp4'));
+      expect(probe).toMatchObject({ acceptRanges: true, bytes: LYING_SIZE });
+      await expect(downloadDirect(context(4), probe, join(scratch.dir, 'changing.bin'))).rejects.toMatchObject({
+        name: 'SourceUnavailable',
+        message: expect.stringMatching(/changed during the download/),
+      });
+    } finally {
+      await changing.close();
+    }
   });
 
   it('probes an honest server as serving ranges', async () => {

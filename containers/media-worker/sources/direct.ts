@@ -6,7 +6,7 @@ import { checkBytes, downloadBudget } from '../../../core/limits.js';
 import { inLanes } from '../../../core/lanes.js';
 import { retry } from '../../../core/retry.js';
 import type { StagingTarget } from '../staged-upload.js';
-import { openMedia, RangeMismatchError, streamBody, transient } from './media-fetch.js';
+import { openMedia, RangeMismatchError, type Span, streamBody, transient } from './media-fetch.js';
 
 /** Largest part: a killed worker loses at most this much per lane (and what waits to make a 5 MiB upload part). */
 const MAX_PART_BYTES = 16 * 1024 * 1024;
@@ -26,13 +26,8 @@ export function partSize(size: number, lanes: number): number {
   return Math.max(MIN_PART_BYTES, Math.ceil(size / (lanes * rounds)));
 }
 
-interface Range {
-  start: number;
-  end: number;
-}
-
-function splitParts(size: number, part: number): Range[] {
-  const ranges: Range[] = [];
+function splitParts(size: number, part: number): Span[] {
+  const ranges: Span[] = [];
   for (let start = 0; start < size; start += part) ranges.push({ start, end: Math.min(size, start + part) - 1 });
   return ranges;
 }
@@ -69,7 +64,7 @@ export async function downloadDirect(
       await inLanes([...parts.keys()], lanes, async (i) => {
         const part = parts[i]!;
         if (upload?.kept(i)) return;
-        await fetchPart(ctx, source.url, part, file, signal, (n) => count(n, source.bytes), source.headers);
+        await fetchPart(ctx, source.url, { ...part, of: source.bytes }, file, signal, (n) => count(n, source.bytes), source.headers);
         upload?.add(i, [{ path: dest, ...part }]);
       }).catch(async (err: unknown) => {
         await upload?.settle();
@@ -113,13 +108,13 @@ async function fetchWhole(ctx: StepContext, rawUrl: string, file: File, signal: 
 }
 
 /** One part, by range requests; a cut connection resumes from the last byte written, a few times. */
-async function fetchPart(ctx: StepContext, rawUrl: string, part: Range, file: File, signal: AbortSignal, onBytes: (n: number) => void, headers?: Record<string, string>): Promise<void> {
+async function fetchPart(ctx: StepContext, rawUrl: string, part: Span, file: File, signal: AbortSignal, onBytes: (n: number) => void, headers?: Record<string, string>): Promise<void> {
   let at = part.start;
   let before = at;
   await retry(
     async () => {
       before = at;
-      const media = await openMedia(ctx.config, rawUrl, { start: at, end: part.end }, signal, rangesIgnored, headers);
+      const media = await openMedia(ctx.config, rawUrl, { ...part, start: at }, signal, rangesIgnored, headers);
       try {
         // `at` moves with every chunk written, so a cut connection resumes exactly where it stopped.
         await streamBody(media, async (chunk) => {

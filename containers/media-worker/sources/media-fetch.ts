@@ -7,10 +7,11 @@ import { bodyError, safeFetch, statusError } from '../../../core/http.js';
  * before it is written: identity encoding, and for a byte range a 206 that carries exactly that range and no byte more.
  */
 
-/** Bytes `start` to `end` of a resource, both included. */
+/** Bytes `start` to `end` of a resource, both included; `of`, the resource's size when a probe told it. */
 export interface Span {
   start: number;
   end: number;
+  of?: number;
 }
 
 /** A server that answered a range with other bytes than asked: worth a new probe (the step's retry), not the same request again. */
@@ -61,6 +62,11 @@ export async function openMedia(
   const range = response.headers.get('content-range') ?? '';
   if (!range.startsWith(`bytes ${span.start}-${span.end}/`) || (length !== undefined && length !== wanted)) {
     return refuse(new RangeMismatchError(`asked ${where(url)} for bytes ${span.start}-${span.end}; it answered Content-Range "${range}", Content-Length ${declared ?? 'none'}`));
+  }
+  // Another size is another version of the file (changed since the probe): its bytes must not join the others.
+  const total = range.slice(range.indexOf('/') + 1);
+  if (span.of !== undefined && total !== '*' && Number(total) !== span.of) {
+    return refuse(new RangeMismatchError(`${where(url)} is ${total} bytes long now, ${span.of} when probed: it changed during the download`));
   }
   return { body: response.body, url, length: wanted };
 }
