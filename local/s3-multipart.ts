@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 's3rver';
 
@@ -32,7 +32,9 @@ export function multipartRules(s3Dir: string) {
     if (uploadId === null || !bucket || !key.length) return next();
     // s3rver's upload ids are hex; anything else names no upload (and never a path outside the store).
     const dir = /^[0-9a-f]+$/.test(uploadId) ? join(uploadsDir(s3Dir, bucket), uploadId) : undefined;
-    const known = dir !== undefined && (await stat(dir).then((s) => s.isDirectory(), () => false));
+    // As S3: an upload is known only under the key it was begun for.
+    const keyOf = (folder: string) => readFile(join(folder, 'key'), 'utf8').catch(() => undefined);
+    const known = dir !== undefined && (await keyOf(dir)) === decodeURIComponent(key.join('/'));
     if (!known) {
       return answer(ctx, 404, `<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${/^[\w-]*$/.test(uploadId) ? uploadId : ''}</UploadId></Error>`);
     }

@@ -386,6 +386,10 @@ describe("the local S3 stand-in keeps S3's multipart rules", () => {
       await complete(done, (await part(done, body)).ETag!);
       await expect(parts(done)).rejects.toMatchObject(noSuchUpload);
       await expect(local.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: '../../x' }))).rejects.toMatchObject(noSuchUpload);
+      // An upload is known only under the key it was begun for.
+      const other = await begin();
+      await expect(local.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'a/elsewhere', UploadId: other }))).rejects.toMatchObject(noSuchUpload);
+      expect((await parts(other)).Parts ?? []).toEqual([]);
     } finally {
       local.destroy();
       await standIns.stop();
