@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { STEP_LOG } from '../core/logger.js';
 import { sandboxed } from './sandbox.js';
@@ -37,6 +37,26 @@ function removeStepScratch(scratch: string, step: string): void {
   }
 }
 
+/** Whether a process group has a member that is not a zombie, by /proc; true where there is no /proc to tell. */
+function liveMembers(group: number): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true;
+  }
+  return pids.some((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // After the command's name (in parentheses, which may hold anything): state, parent, process group.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(pgrp) === group && state !== 'Z';
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 /** A stopped worker gets this long to give its messages back and clean up (ECS waits 30 s; here less). */
 const STOP_GRACE_MS = 10_000;
 /** A worker that died is replaced after this pause, as the ECS service replaces a task (never in a tight loop). */
@@ -62,6 +82,8 @@ export class WorkerPool {
     private task: WorkerTask,
     readonly size: number,
     private readonly logDir: string,
+    /** Ends the long polls the workers are waiting in (the queue stand-in's wakeReceivers): called while they stop. */
+    private readonly wakeReceivers: () => void = () => undefined,
   ) {
     mkdirSync(logDir, { recursive: true });
     for (let n = 1; n <= size; n++) this.start(n);
@@ -123,8 +145,13 @@ export class WorkerPool {
     const groups = this.groups();
     for (const group of groups) this.signal(group, 'SIGTERM');
     // bubblewrap ends at once; the worker in the group gives its messages back and cleans up: wait for the whole group.
+    // A stopping worker waits for its long polls to answer: the queue answers them at once, again on every check, since
+    // a worker that has not yet seen its SIGTERM polls anew (what a poll brings in, a stopping worker gives back).
     const empty = () => groups.every((group) => !this.alive(group));
-    for (const until = Date.now() + STOP_GRACE_MS; !empty() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+    for (const until = Date.now() + STOP_GRACE_MS; !empty() && Date.now() < until; ) {
+      this.wakeReceivers();
+      await new Promise((r) => setTimeout(r, 50));
+    }
     for (const group of groups) this.signal(group, 'SIGKILL');
     await new Promise<void>((resolve) => {
       const check = () => this.workers.size === 0 && resolve();
@@ -133,14 +160,17 @@ export class WorkerPool {
     });
   }
 
-  /** Whether any process of the group is left (bubblewrap, the worker, its tools). */
+  /**
+   * Whether any process of the group is left (bubblewrap, the worker, its tools). One that has exited but is not yet
+   * reaped is gone: bubblewrap ends first, so the worker's exit is reaped by init, which may take its time.
+   */
   private alive(group: number): boolean {
     try {
       process.kill(-group, 0);
-      return true;
     } catch {
       return false;
     }
+    return liveMembers(group);
   }
 
   /** A redeploy: the workers are stopped and started again with the new task (their messages come back). */

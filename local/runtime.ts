@@ -139,7 +139,7 @@ export class LocalRuntime {
     const task = workerTask(this.deployment, this.platform, this.env, this.workDir, this.sandboxed, this.queue.workQueueUrl);
     // A redeploy replaces the service's tasks: the old workers give their messages back, new ones take them.
     if (this.workers) await this.workers.replace(task);
-    else this.workers = new WorkerPool(task, this.options.workers ?? availableParallelism(), join(this.dataDir, 'logs'));
+    else this.workers = new WorkerPool(task, this.options.workers ?? availableParallelism(), join(this.dataDir, 'logs'), () => this.queue.wakeReceivers());
   }
 
   /**
