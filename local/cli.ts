@@ -5,8 +5,7 @@ import { cliConfig } from '../core/config.js';
 import { MediaIngestError } from '../core/errors.js';
 import { wholeNumber } from '../core/input.js';
 import { ACTIONS, type Action, DEFAULT_ACTIONS, type JobRecord } from '../core/job.js';
-import { startApiServer } from './api-server.js';
-import { LocalRuntime } from './runtime.js';
+import type { LocalRuntime, RuntimeOptions } from './runtime.js';
 import { makeClip, serveSample } from './sample-media.js';
 
 const USAGE = `media-ingest — turn a media URL into verified artifacts, on this machine
@@ -91,6 +90,15 @@ function routeLogs(dataDir: string): (text: string) => void {
     return log.write(chunk, done);
   }) as typeof process.stdout.write;
   return (text) => void stdout(text);
+}
+
+/**
+ * Starts the local runtime, loaded only here: it brings the AWS SDK and the stand-ins, a second of loading that help
+ * and usage errors need not wait for.
+ */
+async function startRuntime(options: RuntimeOptions): Promise<LocalRuntime> {
+  const { LocalRuntime } = await import('./runtime.js');
+  return LocalRuntime.start(options);
 }
 
 /** What the runtime says it is doing at start (a synth of the stack, the first time): on stderr, like the setup. */
@@ -178,7 +186,7 @@ async function main(argv: string[]): Promise<number> {
     if (rest.length !== 1) throw new UsageError('run takes exactly one URL or file');
     const opts = { actions: actions(values.actions), connections: integer(values.connections, 'connections', 1, 64), out: outDir(values.out) };
     const print = routeLogs(dataDir);
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts, say, workers });
+    const runtime = await startRuntime({ dataDir, allowHosts, say, workers });
     try {
       const { record, written, seconds } = await runJob(runtime, rest[0]!, opts);
       print(values.json ? JSON.stringify(record) + '\n' : summary(record, seconds, written));
@@ -192,7 +200,8 @@ async function main(argv: string[]): Promise<number> {
     if (rest.length) throw new UsageError('serve takes no arguments');
     const port = integer(values.port, 'port', 0, 65535) ?? 8080;
     const print = routeLogs(dataDir);
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts, say, workers });
+    const runtime = await startRuntime({ dataDir, allowHosts, say, workers });
+    const { startApiServer } = await import('./api-server.js');
     const { server, url } = await startApiServer(port, runtime);
     print(`media-ingest API on ${url} (POST /jobs, GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}, POST /uploads); data in ${dataDir}; Ctrl-C stops (running jobs finish first)\n`);
     const signal = () =>
@@ -224,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
     const clip = makeClip(join(dataDir, 'demo-source'), 'sample.mp4', { speech: 'Hello from media ingest. This clip was made on your machine and served on loopback.' });
     const { url, server } = await serveSample(clip, 'sample.mp4');
     print(`serving it at ${url}; running a job with download, transcode and transcribe…\n`);
-    const runtime = await LocalRuntime.start({ dataDir, allowHosts: ['127.0.0.1', ...allowHosts], say, workers });
+    const runtime = await startRuntime({ dataDir, allowHosts: ['127.0.0.1', ...allowHosts], say, workers });
     try {
       const { record, written, seconds } = await runJob(runtime, url, { actions: ['download', 'transcode', 'transcribe'], out });
       print(summary(record, seconds, written));
