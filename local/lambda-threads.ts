@@ -141,10 +141,12 @@ export class LambdaThreads {
       stdout: true,
       stderr: true,
     });
-    // Every warm thread pipes into the one log: as many listeners as threads is no leak.
-    this.log ??= createWriteStream(this.logFile, { flags: 'a' }).setMaxListeners(0);
-    thread.stdout.pipe(this.log, { end: false });
-    thread.stderr.pipe(this.log, { end: false });
+    // Every warm thread writes into the one log. A thread ended by a stop may still flush output once the log has
+    // closed: that is dropped, never written after the log's end (an error nobody handles).
+    const log = (this.log ??= createWriteStream(this.logFile, { flags: 'a' }));
+    const write = (chunk: Buffer) => void (log.writableEnded || log.write(chunk));
+    thread.stdout.on('data', write);
+    thread.stderr.on('data', write);
     return thread;
   }
 

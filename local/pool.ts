@@ -106,9 +106,11 @@ export class WorkerPool {
         else if (mark) worker.steps.delete(mark.step);
       }
     });
-    child.stderr!.pipe(log, { end: false });
+    child.stderr!.on('data', (chunk: Buffer) => log.write(chunk));
+    // bubblewrap may exit before the worker in it has said its last (a stop's lines): the log ends once both pipes
+    // have closed, not at the exit, or a late line would be written after its end.
+    child.once('close', () => log.end());
     child.once('exit', () => {
-      log.end();
       this.workers.delete(child.pid!);
       if (!this.stopping) {
         // A worker that died on its own takes its group (the tools it started) and its steps' scratch with it, as a
