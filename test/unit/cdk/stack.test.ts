@@ -185,7 +185,7 @@ describe('the work queue and the worker service', () => {
   });
 
   it('takes its visibility timeout and receive count from the settings', () => {
-    const t = new MediaIngestStack(new App(), 'Tuned', { settings: { visibilityTimeoutSeconds: 300, maxReceiveCount: 5 } });
+    const t = new MediaIngestStack(unbundledApp(), 'Tuned', { settings: { visibilityTimeoutSeconds: 300, maxReceiveCount: 5 } });
     const [, q] = Object.entries(Template.fromStack(t).findResources('AWS::SQS::Queue')).find(([id]) => id.startsWith('WorkersWorkQueue'))!;
     expect(q.Properties).toMatchObject({ VisibilityTimeout: 300, RedrivePolicy: { maxReceiveCount: 5 } });
   });
@@ -221,7 +221,7 @@ describe('the work queue and the worker service', () => {
   });
 
   it('takes minWorkers, maxWorkers and the concurrency per worker as props', () => {
-    const t = Template.fromStack(new MediaIngestStack(new App(), 'Sized', { workers: { minWorkers: 1, maxWorkers: 50 }, settings: { workerConcurrency: 2 } }));
+    const t = Template.fromStack(new MediaIngestStack(unbundledApp(), 'Sized', { workers: { minWorkers: 1, maxWorkers: 50 }, settings: { workerConcurrency: 2 } }));
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 1, MaxCapacity: 50 });
     t.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 1 });
     const up = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'))
