@@ -31,8 +31,22 @@ declare module 's3rver' {
     get(name: string): string;
     set(name: string, value: string): void;
   }
+  /** An object as s3rver's store takes it. */
+  interface StoredObject {
+    bucket: string;
+    key: string;
+    content: Buffer | import('node:stream').Readable;
+    metadata: Record<string, string>;
+  }
+  /** s3rver's filesystem store, as far as the local stand-in replaces its writes. */
+  interface FilesystemStore {
+    getResourcePath(bucket: string, key: string, resource: string): string;
+    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+    putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+  }
   export default class S3rver {
     constructor(options: S3rverOptions);
+    store: FilesystemStore;
     /** Koa's middleware stack (S3rver is a Koa app); composed when it starts listening. */
     middleware: Array<(ctx: Context, next: () => Promise<void>) => Promise<void> | void>;
     run(): Promise<AddressInfo>;

@@ -106,7 +106,7 @@ export class Workflow extends Construct {
     const taskRole = workers.taskDefinition.taskRole;
     grantObjects(taskRole, staging, PREFIXES.staging, ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']);
     grantObjects(taskRole, staging, PREFIXES.uploads, ['s3:GetObject']);
-    // A staged upload's part lists (containers/media-worker/staged-upload.ts) are listed on a retry, checked against
+    // A staged upload's part lists (containers/media-worker/staging-target.ts) are listed on a retry, checked against
     // the upload they describe (ListParts), and deleted once another version of the source replaces them.
     grantObjects(taskRole, staging, PREFIXES.staging, ['s3:DeleteObject', 's3:ListMultipartUploadParts']);
     grantList(taskRole, staging, PREFIXES.staging);

@@ -2,6 +2,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
@@ -11,8 +12,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StagedUpload, StagingTarget } from '../../containers/media-worker/staged-upload.js';
+import { StagedUpload } from '../../containers/media-worker/staged-upload.js';
+import { StagingTarget } from '../../containers/media-worker/staging-target.js';
 import type { StepContext } from '../../containers/media-worker/context.js';
 import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
 import { extract } from '../../containers/media-worker/steps/extract.js';
@@ -360,7 +363,36 @@ describe('a staging target asked about another file than the one its upload fini
   });
 });
 
-describe("the local S3 stand-in keeps S3's multipart rules", () => {
+describe("the local S3 stand-in keeps S3's rules", () => {
+  it('a PUT is atomic: a read during it gets the object before, a read after it the whole new one', async () => {
+    const standIns = await startStandIns(join(scratch.dir, 'standins-put'), 'jobs', [BUCKET]);
+    const local = new S3Client({ region: 'us-east-1', endpoint: standIns.s3Endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    try {
+      const key = 'parts/list.json';
+      const read = async () => Buffer.from(await (await local.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
+      const before = randomBytes(1 * MiB);
+      await local.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: before }));
+      // The new version goes up slowly, in 1 MiB chunks: reads meanwhile see the old one whole.
+      const after = randomBytes(8 * MiB);
+      const slowly = Readable.from(
+        (async function* () {
+          for (let at = 0; at < after.length; at += MiB) {
+            yield after.subarray(at, at + MiB);
+            await sleep(50);
+          }
+        })(),
+      );
+      const put = local.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: slowly, ContentLength: after.length }));
+      await sleep(150);
+      expect((await read()).equals(before)).toBe(true);
+      await put;
+      expect((await read()).equals(after)).toBe(true);
+    } finally {
+      local.destroy();
+      await standIns.stop();
+    }
+  });
+
   it('an aborted or completed upload is unknown to every later call; ListParts lists an open one', async () => {
     const standIns = await startStandIns(join(scratch.dir, 'standins'), 'jobs', [BUCKET]);
     const local = new S3Client({ region: 'us-east-1', endpoint: standIns.s3Endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });

@@ -5,7 +5,7 @@ import type { ClassifyCheckpoint } from '../../../core/job.js';
 import { checkBytes, downloadBudget } from '../../../core/limits.js';
 import { inLanes } from '../../../core/lanes.js';
 import { retry } from '../../../core/retry.js';
-import type { StagingTarget } from '../staged-upload.js';
+import type { StagingTarget } from '../staging-target.js';
 import { openMedia, RangeMismatchError, type Span, streamBody, transient } from './media-fetch.js';
 
 /** Largest part: a killed worker loses at most this much per lane (and what waits to make a 5 MiB upload part). */

@@ -11,7 +11,7 @@ import { downloadDirect } from '../sources/direct.js';
 import { budget, downloadTracks, type TrackJob } from '../sources/segments.js';
 import type { Downloaded } from '../sources/downloaded.js';
 import { downloadTogether } from '../sources/together.js';
-import { StagingTarget } from '../staged-upload.js';
+import { StagingTarget } from '../staging-target.js';
 import { deletePrefix } from '../../../core/staging.js';
 import { checkDuration, validateMedia } from './validate.js';
 import { proxyEnv, startEgressProxy } from '../../../core/egress-proxy.js';

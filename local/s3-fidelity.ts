@@ -1,8 +1,14 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Context } from 's3rver';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Context, FilesystemStore, StoredObject } from 's3rver';
+
+/*
+ * What S3 does that s3rver does not, put in front of it or over its store, so the local runtime meets S3's rules.
+ */
 
 /** Where s3rver's filesystem store keeps a bucket's open multipart uploads, one folder each. */
 const uploadsDir = (s3Dir: string, bucket: string) => join(s3Dir, bucket, '._S3rver_uploads');
@@ -52,5 +58,37 @@ export function multipartRules(s3Dir: string) {
       }),
     );
     answer(ctx, 200, `<ListPartsResult><Bucket>${bucket}</Bucket><Key>${key.join('/')}</Key><UploadId>${uploadId}</UploadId>${parts.join('')}</ListPartsResult>`);
+  };
+}
+
+/**
+ * S3's PUT is atomic and read-after-write consistent: s3rver writes an object in place and answers before the file is
+ * written, so a read right after (or during) a PUT could see part of it. Here an object is written beside its place and
+ * renamed over it once whole (a reader of the old one keeps reading it), before the PUT is answered.
+ */
+export function atomicPuts(store: FilesystemStore): void {
+  store.putObject = async (object: StoredObject) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const partial = `${objectPath}.${randomUUID()}.partial`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    try {
+      await pipeline(content, count, createWriteStream(partial));
+      await rename(partial, objectPath);
+    } finally {
+      await rm(partial, { force: true });
+    }
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
   };
 }
