@@ -73,19 +73,12 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 async function uploadedPieces(jobId: string): Promise<{ parts: number; pieces: number[] }> {
   const { s3, config } = fx.runtime;
   const page = await s3.send(new ListObjectsV2Command({ Bucket: config.STAGING_BUCKET, Prefix: `staging/local/${jobId}/parts/` }));
-  // A list being rewritten as it is read may come back cut short (the local S3 writes objects in place): read it again.
-  const read = async (key: string, tries = 20): Promise<{ parts: Array<{ first: number; last: number }> }> => {
-    const out = await s3.send(new GetObjectCommand({ Bucket: config.STAGING_BUCKET, Key: key })).catch(() => undefined);
-    const text = (await out?.Body?.transformToString()) ?? '{"parts":[]}';
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      if (tries <= 1) throw err;
-      await sleep(20);
-      return read(key, tries - 1);
-    }
-  };
-  const lists = await Promise.all((page.Contents ?? []).map((o) => read(o.Key!)));
+  const lists = await Promise.all(
+    (page.Contents ?? []).map(async (o) => {
+      const out = await s3.send(new GetObjectCommand({ Bucket: config.STAGING_BUCKET, Key: o.Key! })).catch(() => undefined);
+      return JSON.parse((await out?.Body?.transformToString()) ?? '{"parts":[]}') as { parts: Array<{ first: number; last: number }> };
+    }),
+  );
   const parts = lists.flatMap((l) => l.parts);
   return { parts: parts.length, pieces: parts.flatMap((p) => Array.from({ length: p.last - p.first + 1 }, (_, i) => p.first + i)) };
 }
