@@ -228,6 +228,22 @@ function feed(upload: StagedUpload, job: string, pieces: Buffer[], from = 0): vo
   });
 }
 
+/** `bytes` staged for version v1 of `job`, the upload completed, as an earlier attempt left it. */
+async function stagedBefore(job: string, bytes: Buffer[]): Promise<void> {
+  const upload = await target(job).open('v1', bytes.length);
+  feed(upload, job, bytes);
+  await upload.finish(join(scratch.dir, `${job}-a`));
+}
+
+/** A retry of `job` that must begin afresh: no piece kept, every one fed again, the object those bytes. */
+async function retriedAfresh(job: string, bytes: Buffer[]): Promise<void> {
+  const retry = await target(job).open('v1', bytes.length);
+  expect(bytes.map((_, i) => retry.kept(i))).toEqual(bytes.map(() => false));
+  feed(retry, job, bytes);
+  await retry.finish(join(scratch.dir, `${job}-b`));
+  expect(s3.get(BUCKET, `${job}/original`)!.body.equals(Buffer.concat(bytes))).toBe(true);
+}
+
 const listKey = (job: string, version: string) => `${job}/parts/original/${sha256(Buffer.from(version)).slice(0, 16)}.json`;
 const listed = (job: string, version: string) => JSON.parse(s3.get(BUCKET, listKey(job, version))!.body.toString()) as { uploadId: string; completed?: string; parts: unknown[] };
 
@@ -263,13 +279,8 @@ describe('a part list that outlived what it describes', () => {
     s3.failWhen(undefined);
     const before = listed('job8', 'v1').uploadId;
 
-    const second = await target('job8').open('v1', 2);
-    expect([second.kept(0), second.kept(1)]).toEqual([false, false]);
+    await retriedAfresh('job8', pieces());
     expect(listed('job8', 'v1').uploadId).not.toBe(before);
-    const again = pieces();
-    feed(second, 'job8', again);
-    await second.finish(join(scratch.dir, 'job8-b'));
-    expect(s3.get(BUCKET, 'job8/original')!.body.equals(Buffer.concat(again))).toBe(true);
   });
 
   it('a retry after the bucket aborted the upload (its lifecycle rule, after a long pause) begins afresh at once', async () => {
@@ -279,34 +290,22 @@ describe('a part list that outlived what it describes', () => {
     await first.settle();
     await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'job9/original', UploadId: listed('job9', 'v1').uploadId }));
 
-    const second = await target('job9').open('v1', 3);
-    expect(second.kept(0)).toBe(false);
-    feed(second, 'job9', bytes);
-    await second.finish(join(scratch.dir, 'job9-b'));
-    expect(s3.get(BUCKET, 'job9/original')!.body.equals(Buffer.concat(bytes))).toBe(true);
+    await retriedAfresh('job9', bytes);
   });
 
   it('a completed upload whose object was replaced since is not taken for the staged file', async () => {
     const bytes = pieces();
-    const first = await target('job10').open('v1', 2);
-    feed(first, 'job10', bytes);
-    await first.finish(join(scratch.dir, 'job10-a'));
+    await stagedBefore('job10', bytes);
     expect(listed('job10', 'v1').completed).toBe(s3.get(BUCKET, 'job10/original')!.etag);
     // A later attempt staged another file there (yt-dlp's own download, uploaded whole).
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'job10/original', Body: randomBytes(1000) }));
 
-    const second = await target('job10').open('v1', 2);
-    expect([second.kept(0), second.kept(1)]).toEqual([false, false]);
-    feed(second, 'job10', bytes);
-    await second.finish(join(scratch.dir, 'job10-b'));
-    expect(s3.get(BUCKET, 'job10/original')!.body.equals(Buffer.concat(bytes))).toBe(true);
+    await retriedAfresh('job10', bytes);
   });
 
   it('a completed upload whose object HEAD refuses (403: a missing key, to a role listing only some prefixes) begins afresh', async () => {
     const bytes = pieces();
-    const first = await target('job18').open('v1', 2);
-    feed(first, 'job18', bytes);
-    await first.finish(join(scratch.dir, 'job18-a'));
+    await stagedBefore('job18', bytes);
     s3.failWhen((r) => r.operation === 'HeadObject' && r.key === 'job18/original');
     try {
       const second = await target('job18').open('v1', 2);
