@@ -33,7 +33,8 @@ function answer(ctx: Context, status: number, body?: string): void {
  */
 export function multipartRules(s3Dir: string) {
   return async (ctx: Context, next: () => Promise<void>): Promise<void> => {
-    const uploadId = new URL(ctx.req.url ?? '/', 'http://s3').searchParams.get('uploadId');
+    const query = new URL(ctx.req.url ?? '/', 'http://s3').searchParams;
+    const uploadId = query.get('uploadId');
     const [bucket, ...key] = ctx.path.split('/').filter(Boolean);
     if (uploadId === null || !bucket || !key.length) return next();
     // s3rver's upload ids are hex; anything else names no upload (and never a path outside the store).
@@ -49,7 +50,7 @@ export function multipartRules(s3Dir: string) {
       return answer(ctx, 204);
     }
     if (ctx.method !== 'GET') return next();
-    const max = Number(new URL(ctx.req.url ?? '/', 'http://s3').searchParams.get('max-parts') ?? 1000);
+    const max = Number(query.get('max-parts') ?? 1000);
     const numbers = (await readdir(dir)).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b).slice(0, max);
     const parts = await Promise.all(
       numbers.map(async (n) => {

@@ -229,5 +229,4 @@ export class StagedUpload {
   get hashed(): string | undefined {
     return this.sha256;
   }
-
 }

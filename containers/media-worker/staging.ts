@@ -81,19 +81,23 @@ export async function hashFile(path: string): Promise<string> {
  */
 export async function uploadFile(s3: S3Client, bucket: string, key: string, path: string, contentType?: string): Promise<FileRef> {
   const { size } = await stat(path);
-  // Each body a stream of its range, sent by sendStreamed (tried again with a new stream).
-  const streamed = <T>(start: number, end: number, send: (body: { Body: Readable; ContentLength: number }, abortSignal: AbortSignal) => Promise<T>) =>
-    sendStreamed(() => createReadStream(path, { start, end }), (Body, abortSignal) => send({ Body, ContentLength: end - start + 1 }, abortSignal));
+  // Each body a stream of its range of the file, made again for every try.
+  const range = (start: number, end: number) => () => createReadStream(path, { start, end });
   const send = async () => {
     if (!size) return void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, Body: '' })));
-    if (size <= PART_BYTES) return void (await streamed(0, size - 1, (body, abortSignal) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ...body }), { abortSignal })));
+    if (size <= PART_BYTES) {
+      const put = (Body: Readable, abortSignal: AbortSignal) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, Body, ContentLength: size }), { abortSignal });
+      return void (await sendStreamed(range(0, size - 1), put));
+    }
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
     const starts = Array.from({ length: Math.ceil(size / PART_BYTES) }, (_, i) => i * PART_BYTES);
     try {
       const parts = await inLanes(starts, PART_LANES, async (start) => {
         const PartNumber = start / PART_BYTES + 1;
         const end = Math.min(size, start + PART_BYTES) - 1;
-        const { ETag } = await streamed(start, end, (body, abortSignal) => s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, ...body }), { abortSignal }));
+        const part = (Body: Readable, abortSignal: AbortSignal) =>
+          s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body, ContentLength: end - start + 1 }), { abortSignal });
+        const { ETag } = await sendStreamed(range(start, end), part);
         return { PartNumber, ETag };
       });
       await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));

@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StagedUpload } from '../../containers/media-worker/staged-upload.js';
 import { StagingTarget } from '../../containers/media-worker/staging-target.js';
+import { uploadFile } from '../../containers/media-worker/staging.js';
 import type { StepContext } from '../../containers/media-worker/context.js';
 import { downloadDirect } from '../../containers/media-worker/sources/direct.js';
 import { extract } from '../../containers/media-worker/steps/extract.js';
@@ -455,6 +456,23 @@ describe('S3 asking for a part again (503 SlowDown)', () => {
       expect(s3.get(BUCKET, 'job15/original')!.body.equals(FILE)).toBe(true);
     } finally {
       s3.failWhen(undefined);
+    }
+  });
+
+  it('is answered for a file uploaded whole too: its PUT, and a part of its multipart upload, sent again from the file', async () => {
+    for (const [name, size, operation] of [['small', 1 * MiB, 'PutObject'], ['large', 9 * MiB, 'UploadPart']] as const) {
+      const key = `job19/${name}`;
+      let slowed = 0;
+      s3.failWhen((r) => r.operation === operation && r.key === key && slowed++ === 0, { status: 503, code: 'SlowDown' });
+      try {
+        const bytes = randomBytes(size);
+        writeFileSync(join(scratch.dir, `job19-${name}`), bytes);
+        expect(await uploadFile(client, BUCKET, key, join(scratch.dir, `job19-${name}`))).toEqual({ key, bytes: size, sha256: sha256(bytes) });
+        expect(slowed).toBeGreaterThan(1);
+        expect(s3.get(BUCKET, key)!.body.equals(bytes)).toBe(true);
+      } finally {
+        s3.failWhen(undefined);
+      }
     }
   });
 
