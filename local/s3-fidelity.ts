@@ -1,9 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Mutex } from 'async-mutex';
 import type { Context, FilesystemStore, StoredObject } from 's3rver';
 
 /*
@@ -62,12 +64,48 @@ export function multipartRules(s3Dir: string) {
   };
 }
 
+/** Holds a lock per object while `work` runs; a holder may take its own locks again (s3rver's store calls itself). */
+function objectLocks() {
+  const locks = new Map<string, Mutex>();
+  const held = new AsyncLocalStorage<ReadonlySet<string>>();
+  return async <T>(objects: string[], work: () => Promise<T>): Promise<T> => {
+    const mine = held.getStore() ?? new Set<string>();
+    // Taken in one order, so two holders of two locks never wait on each other.
+    const wanted = [...new Set(objects)].filter((o) => !mine.has(o)).sort();
+    const releases: Array<() => void> = [];
+    try {
+      for (const object of wanted) {
+        const lock = locks.get(object) ?? locks.set(object, new Mutex()).get(object)!;
+        releases.push(await lock.acquire());
+      }
+      return await held.run(new Set([...mine, ...wanted]), work);
+    } finally {
+      releases.forEach((release, i) => {
+        release();
+        // No one waits for it: drop it, so a long `serve` keeps no lock per object it ever saw.
+        if (!locks.get(wanted[i]!)?.isLocked()) locks.delete(wanted[i]!);
+      });
+    }
+  };
+}
+
 /**
- * S3's PUT is atomic and read-after-write consistent: s3rver writes an object in place and answers before the file is
- * written, so a read right after (or during) a PUT could see part of it. Here an object is written beside its place and
- * renamed over it once whole (a reader of the old one keeps reading it), before the PUT is answered.
+ * S3's PUT is atomic and a read gets one whole version of an object. s3rver writes an object in place and answers
+ * before the file is written, and keeps its bytes, length and ETag in three files a read takes one by one, so a read
+ * during a PUT could see part of it, or one version's length over another's bytes. Here an object is written beside
+ * its place, then renamed over it and its metadata written under the object's lock, which every read of its metadata
+ * and bytes holds too (a reader that opened the old bytes keeps reading them).
  */
-export function atomicPuts(store: FilesystemStore): void {
+export function atomicObjects(store: FilesystemStore): void {
+  const locked = objectLocks();
+  const name = (bucket: string, key: string) => `${bucket}/${key}`;
+  const { getMetadata, putMetadata, getObject, copyObject, deleteObject } = store;
+  store.getMetadata = (bucket: string, key: string) => locked([name(bucket, key)], () => getMetadata.call(store, bucket, key));
+  store.putMetadata = (bucket, key, ...rest) => locked([name(bucket, key)], () => putMetadata.call(store, bucket, key, ...rest));
+  store.getObject = (bucket, key, ...rest) => locked([name(bucket, key)], () => getObject.call(store, bucket, key, ...rest));
+  store.deleteObject = (bucket, key) => locked([name(bucket, key)], () => deleteObject.call(store, bucket, key));
+  store.copyObject = (srcBucket, srcKey, destBucket, destKey, ...rest) =>
+    locked([name(srcBucket, srcKey), name(destBucket, destKey)], () => copyObject.call(store, srcBucket, srcKey, destBucket, destKey, ...rest));
   store.putObject = async (object: StoredObject) => {
     const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
     await mkdir(dirname(objectPath), { recursive: true });
@@ -82,14 +120,19 @@ export function atomicPuts(store: FilesystemStore): void {
       },
     });
     const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
-    try {
-      await pipeline(content, count, createWriteStream(partial));
-      await rename(partial, objectPath);
-    } finally {
-      await rm(partial, { force: true });
-    }
-    const digest = md5.digest('hex');
-    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    const digest = await (async () => {
+      try {
+        await pipeline(content, count, createWriteStream(partial));
+        const digest = md5.digest('hex');
+        await locked([name(object.bucket, object.key)], async () => {
+          await rename(partial, objectPath);
+          await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+        });
+        return digest;
+      } finally {
+        await rm(partial, { force: true });
+      }
+    })();
     return { size, md5: digest };
   };
 }

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { atomicPuts, multipartRules } from './s3-fidelity.js';
+import { atomicObjects, multipartRules } from './s3-fidelity.js';
 import { isPresigned, presignedRefusal } from './presigned.js';
 
 /** s3rver's one account: what every local component signs with. */
@@ -86,7 +86,7 @@ export async function startStandIns(dataDir: string, table: string, buckets: str
     directory: join(dataDir, 's3'),
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
-  atomicPuts(s3.store);
+  atomicObjects(s3.store);
   s3.middleware.unshift(multipartRules(join(dataDir, 's3')));
   // First in s3rver's Koa stack: a presigned request S3 would refuse is refused before s3rver reads its body.
   s3.middleware.unshift(async (ctx, next) => {

@@ -38,11 +38,15 @@ declare module 's3rver' {
     content: Buffer | import('node:stream').Readable;
     metadata: Record<string, string>;
   }
-  /** s3rver's filesystem store, as far as the local stand-in replaces its writes. */
+  /** s3rver's filesystem store, as far as the local stand-in wraps or replaces its methods. */
   interface FilesystemStore {
     getResourcePath(bucket: string, key: string, resource: string): string;
-    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+    getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
+    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+    getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<unknown>;
     putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+    copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: Record<string, string>): Promise<Record<string, string>>;
+    deleteObject(bucket: string, key: string): Promise<void>;
   }
   export default class S3rver {
     constructor(options: S3rverOptions);

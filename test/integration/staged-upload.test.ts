@@ -1,8 +1,6 @@
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
@@ -12,7 +10,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StagedUpload } from '../../containers/media-worker/staged-upload.js';
 import { StagingTarget } from '../../containers/media-worker/staging-target.js';
@@ -22,7 +19,6 @@ import { downloadDirect } from '../../containers/media-worker/sources/direct.js'
 import { extract } from '../../containers/media-worker/steps/extract.js';
 import { budget, downloadTracks } from '../../containers/media-worker/sources/segments.js';
 import { probeRanges } from '../../core/http.js';
-import { LOCAL_S3_CREDENTIALS, startStandIns } from '../../local/standins.js';
 import type { SegmentedTrack } from '../../core/playlist.js';
 import { type RecordingS3, startRecordingS3 } from '../fixtures/recording-s3.js';
 import { withScratch } from '../fixtures/runtime.js';
@@ -360,72 +356,6 @@ describe('a staging target asked about another file than the one its upload fini
     writeFileSync(join(scratch.dir, 'job13-ytdlp'), other);
     expect(await staging.ref(join(scratch.dir, 'job13-ytdlp'))).toEqual({ key: 'job13/original', bytes: other.length, sha256: sha256(other) });
     expect(s3.get(BUCKET, 'job13/original')!.body.equals(other)).toBe(true);
-  });
-});
-
-describe("the local S3 stand-in keeps S3's rules", () => {
-  it('a PUT is atomic: a read during it gets the object before, a read after it the whole new one', async () => {
-    const standIns = await startStandIns(join(scratch.dir, 'standins-put'), 'jobs', [BUCKET]);
-    const local = new S3Client({ region: 'us-east-1', endpoint: standIns.s3Endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED' });
-    try {
-      const key = 'parts/list.json';
-      const read = async () => Buffer.from(await (await local.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
-      const before = randomBytes(1 * MiB);
-      await local.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: before }));
-      // The new version goes up slowly, in 1 MiB chunks: reads meanwhile see the old one whole.
-      const after = randomBytes(8 * MiB);
-      const slowly = Readable.from(
-        (async function* () {
-          for (let at = 0; at < after.length; at += MiB) {
-            yield after.subarray(at, at + MiB);
-            await sleep(50);
-          }
-        })(),
-      );
-      const put = local.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: slowly, ContentLength: after.length }));
-      await sleep(150);
-      expect((await read()).equals(before)).toBe(true);
-      await put;
-      expect((await read()).equals(after)).toBe(true);
-    } finally {
-      local.destroy();
-      await standIns.stop();
-    }
-  });
-
-  it('an aborted or completed upload is unknown to every later call; ListParts lists an open one', async () => {
-    const standIns = await startStandIns(join(scratch.dir, 'standins'), 'jobs', [BUCKET]);
-    const local = new S3Client({ region: 'us-east-1', endpoint: standIns.s3Endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
-    try {
-      const key = 'a/original';
-      const begin = async () => (await local.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId!;
-      const part = (UploadId: string, body: Buffer) => local.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: body }));
-      const parts = (UploadId: string) => local.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId }));
-      const complete = (UploadId: string, ETag: string) =>
-        local.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
-      const noSuchUpload = { name: 'NoSuchUpload' };
-
-      const body = randomBytes(1000);
-      const open = await begin();
-      const { ETag } = await part(open, body);
-      expect((await parts(open)).Parts).toEqual([expect.objectContaining({ PartNumber: 1, ETag: `"${createHash('md5').update(body).digest('hex')}"`, Size: 1000 })]);
-      await local.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: open }));
-      await expect(parts(open)).rejects.toMatchObject(noSuchUpload);
-      await expect(part(open, body)).rejects.toMatchObject(noSuchUpload);
-      await expect(complete(open, ETag!)).rejects.toMatchObject(noSuchUpload);
-
-      const done = await begin();
-      await complete(done, (await part(done, body)).ETag!);
-      await expect(parts(done)).rejects.toMatchObject(noSuchUpload);
-      await expect(local.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: '../../x' }))).rejects.toMatchObject(noSuchUpload);
-      // An upload is known only under the key it was begun for.
-      const other = await begin();
-      await expect(local.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'a/elsewhere', UploadId: other }))).rejects.toMatchObject(noSuchUpload);
-      expect((await parts(other)).Parts ?? []).toEqual([]);
-    } finally {
-      local.destroy();
-      await standIns.stop();
-    }
   });
 });
 
