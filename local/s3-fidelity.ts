@@ -4,9 +4,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { Mutex } from 'async-mutex';
 import type { Context, FilesystemStore, StoredObject } from 's3rver';
+import S3Error from 's3rver/lib/models/error.js';
 
 /*
  * What S3 does that s3rver does not, put in front of it or over its store, so the local runtime meets S3's rules.
@@ -89,12 +90,19 @@ function objectLocks() {
   };
 }
 
+/** S3's least size of an upload part but the last. */
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+
 /**
  * S3's PUT is atomic and a read gets one whole version of an object. s3rver writes an object in place and answers
  * before the file is written, and keeps its bytes, length and ETag in three files a read takes one by one, so a read
  * during a PUT could see part of it, or one version's length over another's bytes. Here an object is written beside
  * its place, then renamed over it and its metadata written under the object's lock, which every read of its metadata
  * and bytes holds too (a reader that opened the old bytes keeps reading them).
+ *
+ * CompleteMultipartUpload is S3's too: the parts must be listed in order, each as uploaded (its ETag), each but the
+ * last at least 5 MiB; the object's ETag is the MD5 of the parts' MD5s and their count (s3rver checked none of it and
+ * hashed the whole object again).
  */
 export function atomicObjects(store: FilesystemStore): void {
   const locked = objectLocks();
@@ -106,33 +114,60 @@ export function atomicObjects(store: FilesystemStore): void {
   store.deleteObject = (bucket, key) => locked([name(bucket, key)], () => deleteObject.call(store, bucket, key));
   store.copyObject = (srcBucket, srcKey, destBucket, destKey, ...rest) =>
     locked([name(srcBucket, srcKey), name(destBucket, destKey)], () => copyObject.call(store, srcBucket, srcKey, destBucket, destKey, ...rest));
-  store.putObject = async (object: StoredObject) => {
-    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+
+  /** Writes an object beside its place with `write`, then puts it and its metadata in place under its lock. */
+  const place = async (bucket: string, key: string, metadata: Record<string, string>, write: (path: string) => Promise<string>) => {
+    const objectPath = store.getResourcePath(bucket, key, 'object');
     await mkdir(dirname(objectPath), { recursive: true });
     const partial = `${objectPath}.${randomUUID()}.partial`;
-    const md5 = createHash('md5');
-    let size = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        md5.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
+    try {
+      const etag = await write(partial);
+      const { size } = await stat(partial);
+      await locked([name(bucket, key)], async () => {
+        await rename(partial, objectPath);
+        await store.putMetadata(bucket, key, metadata, etag);
+      });
+      return { size, md5: etag };
+    } finally {
+      await rm(partial, { force: true });
+    }
+  };
+
+  store.putObject = (object: StoredObject) =>
+    place(object.bucket, object.key, object.metadata, async (path) => {
+      const md5 = createHash('md5');
+      const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+      const hash = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          md5.update(chunk);
+          done(null, chunk);
+        },
+      });
+      await pipeline(content, hash, createWriteStream(path));
+      return md5.digest('hex');
     });
-    const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
-    const digest = await (async () => {
-      try {
-        await pipeline(content, count, createWriteStream(partial));
-        const digest = md5.digest('hex');
-        await locked([name(object.bucket, object.key)], async () => {
-          await rename(partial, objectPath);
-          await store.putMetadata(object.bucket, object.key, object.metadata, digest);
-        });
-        return digest;
-      } finally {
-        await rm(partial, { force: true });
-      }
-    })();
-    return { size, md5: digest };
+
+  store.putObjectMultipart = async (bucket, uploadId, listed) => {
+    const dir = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+    const [key, metadata] = await Promise.all([readFile(join(dir, 'key'), 'utf8'), readFile(join(dir, 'metadata'), 'utf8').then(JSON.parse)]);
+    if (listed.some((part, i) => i > 0 && part.number <= listed[i - 1]!.number)) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+    const parts = await Promise.all(
+      listed.map(async ({ number, etag }) => {
+        const path = join(dir, String(number));
+        const md5 = await readFile(`${path}.md5`, 'utf8').catch(() => undefined);
+        if (md5 === undefined || md5 !== etag) throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', { PartNumber: String(number), ETag: etag });
+        return { path, md5, size: (await stat(path)).size };
+      }),
+    );
+    if (parts.slice(0, -1).some((p) => p.size < MIN_PART_BYTES)) throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.');
+    const result = await place(bucket, key, metadata, async (path) => {
+      const out = createWriteStream(path);
+      for (const part of parts) await pipeline(createReadStream(part.path, { highWaterMark: 1024 * 1024 }), out, { end: false });
+      out.end();
+      await finished(out);
+      return `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.md5, 'hex')))).digest('hex')}-${parts.length}`;
+    });
+    await rm(dir, { recursive: true, force: true });
+    return result;
   };
 }

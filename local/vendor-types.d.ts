@@ -40,11 +40,12 @@ declare module 's3rver' {
   }
   /** s3rver's filesystem store, as far as the local stand-in wraps or replaces its methods. */
   interface FilesystemStore {
-    getResourcePath(bucket: string, key: string, resource: string): string;
+    getResourcePath(bucket: string, key: string | undefined, resource: string): string;
     getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<unknown>;
     putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+    putObjectMultipart(bucket: string, uploadId: string, parts: Array<{ number: number; etag: string }>): Promise<{ size: number; md5: string }>;
     copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: Record<string, string>): Promise<Record<string, string>>;
     deleteObject(bucket: string, key: string): Promise<void>;
   }
@@ -55,5 +56,12 @@ declare module 's3rver' {
     middleware: Array<(ctx: Context, next: () => Promise<void>) => Promise<void> | void>;
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
+  }
+}
+
+declare module 's3rver/lib/models/error.js' {
+  /** An error s3rver answers as S3 does: its code, message and HTTP status, with `detail` as more XML elements. */
+  export default class S3Error extends Error {
+    constructor(code: string, message: string, detail?: Record<string, string>);
   }
 }

@@ -84,6 +84,32 @@ describe("the local S3 stand-in keeps S3's rules", () => {
     expect(mixed).toEqual([]);
   });
 
+  it("completes an upload as S3 does: parts in order, each as uploaded, all but the last at least 5 MiB; the ETag S3's", async () => {
+    const key = 'b/original';
+    const { UploadId } = await local.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const bodies = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(1000), randomBytes(1000)];
+    const tags = await Promise.all(
+      bodies.map(async (body, i) => (await local.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body: body }))).ETag!),
+    );
+    const complete = (parts: number[], etag = (n: number) => tags[n - 1]!) =>
+      local.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: parts.map((n) => ({ PartNumber: n, ETag: etag(n) })) } }));
+
+    await expect(complete([2, 1, 3])).rejects.toMatchObject({ name: 'InvalidPartOrder', $metadata: { httpStatusCode: 400 } });
+    await expect(complete([1, 2, 3], (n) => (n === 2 ? tags[0]! : tags[n - 1]!))).rejects.toMatchObject({ name: 'InvalidPart' });
+    await expect(complete([1, 2, 5], (n) => tags[Math.min(n, 4) - 1]!)).rejects.toMatchObject({ name: 'InvalidPart' });
+    await expect(complete([1, 3, 4])).rejects.toMatchObject({ name: 'EntityTooSmall' });
+    // A refused Complete leaves the upload open, its parts kept, as on S3.
+    expect((await local.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId }))).Parts).toHaveLength(4);
+
+    // Parts left out are dropped; the ETag is the MD5 of the parts' MD5s, then their count.
+    const { ETag } = await complete([1, 2, 4]);
+    const partMd5s = Buffer.concat([bodies[0]!, bodies[1]!, bodies[3]!].map((b) => Buffer.from(md5(b), 'hex')));
+    expect(ETag).toBe(`"${md5(partMd5s)}-3"`);
+    const object = await get(key);
+    expect(object.body.equals(Buffer.concat([bodies[0]!, bodies[1]!, bodies[3]!]))).toBe(true);
+    expect(object.etag).toBe(ETag);
+  });
+
   it('an aborted or completed upload is unknown to every later call; ListParts lists an open one', async () => {
     const key = 'a/original';
     const begin = async () => (await local.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId!;
