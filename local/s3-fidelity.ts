@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
 import { Mutex } from 'async-mutex';
 import type { Context, FilesystemStore, StoredObject } from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
@@ -161,10 +161,12 @@ export function atomicObjects(store: FilesystemStore): void {
     );
     if (parts.slice(0, -1).some((p) => p.size < MIN_PART_BYTES)) throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.');
     const result = await place(bucket, key, metadata, async (path) => {
-      const out = createWriteStream(path);
-      for (const part of parts) await pipeline(createReadStream(part.path, { highWaterMark: 1024 * 1024 }), out, { end: false });
-      out.end();
-      await finished(out);
+      const out = await open(path, 'w');
+      try {
+        for (const part of parts) for await (const chunk of createReadStream(part.path, { highWaterMark: 1024 * 1024 })) await out.write(chunk as Buffer);
+      } finally {
+        await out.close();
+      }
       return `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.md5, 'hex')))).digest('hex')}-${parts.length}`;
     });
     await rm(dir, { recursive: true, force: true });
