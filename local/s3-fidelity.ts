@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -112,8 +112,15 @@ export function atomicObjects(store: FilesystemStore): void {
   store.putMetadata = (bucket, key, ...rest) => locked([name(bucket, key)], () => putMetadata.call(store, bucket, key, ...rest));
   store.getObject = (bucket, key, ...rest) => locked([name(bucket, key)], () => getObject.call(store, bucket, key, ...rest));
   store.deleteObject = (bucket, key) => locked([name(bucket, key)], () => deleteObject.call(store, bucket, key));
-  store.copyObject = (srcBucket, srcKey, destBucket, destKey, ...rest) =>
-    locked([name(srcBucket, srcKey), name(destBucket, destKey)], () => copyObject.call(store, srcBucket, srcKey, destBucket, destKey, ...rest));
+  store.copyObject = (srcBucket, srcKey, destBucket, destKey, replacementMetadata) =>
+    locked([name(srcBucket, srcKey), name(destBucket, destKey)], async () => {
+      const copied = await copyObject.call(store, srcBucket, srcKey, destBucket, destKey, replacementMetadata);
+      if (!replacementMetadata || name(srcBucket, srcKey) === name(destBucket, destKey)) return copied;
+      // s3rver copies the bytes but not their MD5 when the metadata is replaced: the copy kept the old object's ETag.
+      const md5 = (bucket: string, key: string) => store.getResourcePath(bucket, key, 'object.md5');
+      await copyFile(md5(srcBucket, srcKey), md5(destBucket, destKey)).catch(() => rm(md5(destBucket, destKey), { force: true }));
+      return store.getMetadata(destBucket, destKey);
+    });
 
   /** Writes an object beside its place with `write`, then puts it and its metadata in place under its lock. */
   const place = async (bucket: string, key: string, metadata: Record<string, string>, write: (path: string) => Promise<string>) => {

@@ -57,8 +57,9 @@ export class FileCache {
     const entry = join(this.dir, sha256);
     // The step's own link first: another worker evicting the entry meanwhile cannot take the bytes being checked.
     if (!(await place(entry, dest).then(() => true, () => false))) return undefined;
-    const intact = sha256Of(dest).then(
-      async (hash) => {
+    // Never rejects: a read or removal that fails counts as corrupt (the step then reads staging's copy).
+    const intact = sha256Of(dest)
+      .then(async (hash) => {
         if (hash === sha256) {
           await this.touch(entry).catch(() => undefined);
           return true;
@@ -66,9 +67,8 @@ export class FileCache {
         logger.warn('cache entry corrupt: dropped', { sha256 });
         await rm(entry, { force: true });
         return false;
-      },
-      () => false,
-    );
+      })
+      .catch(() => false);
     return { intact };
   }
 

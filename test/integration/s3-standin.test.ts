@@ -1,6 +1,7 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListPartsCommand,
@@ -108,6 +109,17 @@ describe("the local S3 stand-in keeps S3's rules", () => {
     const object = await get(key);
     expect(object.body.equals(Buffer.concat([bodies[0]!, bodies[1]!, bodies[3]!]))).toBe(true);
     expect(object.etag).toBe(ETag);
+  });
+
+  it('a copy that replaces an object carries its own ETag, not the replaced one\'s', async () => {
+    const [first, second] = [randomBytes(1000), randomBytes(2000)];
+    await local.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy/from', Body: second }));
+    await local.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy/to', Body: first }));
+    // As publish copies: the metadata replaced (its Content-Type set).
+    await local.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy/to', CopySource: `${BUCKET}/copy/from`, MetadataDirective: 'REPLACE', ContentType: 'video/mp4' }));
+    const copy = await get('copy/to');
+    expect(copy.body.equals(second)).toBe(true);
+    expect(copy.etag).toBe(`"${md5(second)}"`);
   });
 
   it('an aborted or completed upload is unknown to every later call; ListParts lists an open one', async () => {

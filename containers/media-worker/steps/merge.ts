@@ -130,10 +130,13 @@ async function make(ctx: StepContext, inputs: string[], info: Record<string, unk
     await media('audio', () => extractAudio(source, local(name), flac ? 'flac' : 'wav', timeoutMs));
     files.push([name, local(name)]);
   };
-  await Promise.all([
+  // Both end before a failure is thrown: a run made again (a corrupt cached original) must meet no tool of this one.
+  const ended = await Promise.allSettled([
     hasVideo && wants('transcode') ? thumbnail() : undefined,
     hasAudio && (wants('transcode') || wants('transcribe')) ? audio() : undefined,
   ]);
+  const failed = ended.find((e) => e.status === 'rejected');
+  if (failed) throw failed.reason;
   return { files, keptAsIs: !notAsIs, hasAudio, hasVideo, duration };
 }
 
@@ -160,14 +163,14 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   // Everything is made on the worker's disk before anything is staged: a cached original is still being checked.
   const made = await withStaged(ctx.s3, ctx.stagingBucket, ctx.cache, originals, () => make(ctx, originals.map(([, path]) => path), info));
 
+  // In the artifacts' own order, whichever upload ends first: the manifest lists them so.
+  const order = Object.values(ARTIFACT_NAMES) as string[];
+  const toStage = [...made.files].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
+  const staged = await Promise.all(toStage.map(([name, path]) => uploadFile(ctx.s3, ctx.stagingBucket, key(name), path, ARTIFACT_TYPES[name])));
   const files: Record<string, FileRef> = {};
   // A kept original is not copied in staging: publish copies it, as source.mp4, straight from where extract staged it.
   if (made.keptAsIs) files[ARTIFACT_NAMES.source] = extracted.source;
-  await Promise.all(
-    made.files.map(async ([name, path]) => {
-      files[name] = await uploadFile(ctx.s3, ctx.stagingBucket, key(name), path, ARTIFACT_TYPES[name]);
-    }),
-  );
+  toStage.forEach(([name], i) => (files[name] = staged[i]!));
   // Transcribe, next, reads the audio here when it runs on this worker.
   const audio = made.files.find(([name]) => name === ARTIFACT_NAMES.audio || name === ARTIFACT_NAMES.audioFlac);
   if (audio) await ctx.cache.put(audio[1], files[audio[0]]!.sha256);

@@ -137,6 +137,14 @@ describe('a step using staged files through the cache (withStaged)', () => {
     expect(readFileSync(join(dir, 'cache', ref.sha256)).equals(bytes)).toBe(true);
   });
 
+  it('gives what the work made from staging\'s copy, never what it made from corrupt bytes it did not fail on', async () => {
+    const { cache, ref, bytes } = await stagedAndKept('five', 'v');
+    writeFileSync(join(dir, 'cache', ref.sha256), Buffer.alloc(1000, 'y'));
+    const dest = join(dir, 'used');
+    const made = await withStaged(client, 'staging', cache, [[ref, dest]], async () => readFileSync(dest));
+    expect(made.equals(bytes)).toBe(true);
+  });
+
   it("fails with the work's own failure when the cached file was intact", async () => {
     const { cache, ref } = await stagedAndKept('three', 'h');
     await expect(withStaged(client, 'staging', cache, [[ref, join(dir, 'used')]], () => Promise.reject(new Error('no audio stream')))).rejects.toThrow('no audio stream');
