@@ -49,27 +49,18 @@ export class FileCache {
     }
   }
 
-  /**
-   * Links the entry for `sha256` at `dest` and hashes it meanwhile, so the step can read it at once: undefined when
-   * there is none; else `intact`, whether its bytes still hash to its name (when not, the entry is dropped).
-   */
-  async lend(sha256: string, dest: string): Promise<{ intact: Promise<boolean> } | undefined> {
+  /** Puts the entry for `sha256` at `dest`: false when there is none, or it no longer hashes to its name. */
+  async take(sha256: string, dest: string): Promise<boolean> {
     const entry = join(this.dir, sha256);
     // The step's own link first: another worker evicting the entry meanwhile cannot take the bytes being checked.
-    if (!(await place(entry, dest).then(() => true, () => false))) return undefined;
-    // Never rejects: a read or removal that fails counts as corrupt (the step then reads staging's copy).
-    const intact = sha256Of(dest)
-      .then(async (hash) => {
-        if (hash === sha256) {
-          await this.touch(entry).catch(() => undefined);
-          return true;
-        }
-        logger.warn('cache entry corrupt: dropped', { sha256 });
-        await rm(entry, { force: true });
-        return false;
-      })
-      .catch(() => false);
-    return { intact };
+    if (!(await place(entry, dest).then(() => true, () => false))) return false;
+    if ((await sha256Of(dest)) !== sha256) {
+      logger.warn('cache entry corrupt: dropped', { sha256 });
+      await Promise.all([rm(entry, { force: true }), rm(dest, { force: true })]);
+      return false;
+    }
+    await this.touch(entry).catch(() => undefined);
+    return true;
   }
 
   /** Marks an entry used now: eviction goes by modification time. */
@@ -99,43 +90,11 @@ export class FileCache {
   }
 }
 
-/** Staging's copy of a file in the step's scratch (a link to a cache entry there broken first), kept for later steps. */
-async function fetchStaged(s3: S3Client, bucket: string, cache: FileCache, ref: FileRef, dest: string): Promise<void> {
-  await rm(dest, { force: true });
+/** A staged file brought into the step's scratch: from this worker's cache when it holds it, else from staging (and kept). */
+export async function bringStaged(s3: S3Client, bucket: string, cache: FileCache, ref: FileRef, dest: string): Promise<void> {
+  if (await cache.take(ref.sha256, dest)) return;
   const got = await downloadFile(s3, bucket, ref.key, dest);
   if (got.sha256 === ref.sha256) await cache.put(dest, ref.sha256);
-}
-
-/**
- * Runs `use` on staged files brought into the step's scratch (`[ref, path]` pairs): from this worker's cache when it
- * holds them, else from staging. A cache entry is used at once and hashed while `use` runs (reading 200 MB again
- * before starting would cost a third of a second); when one turns out corrupt, what `use` made or threw is dropped and
- * it runs again on staging's copies. So `use` must leave nothing outside the scratch it cannot do again.
- */
-export async function withStaged<T>(s3: S3Client, bucket: string, cache: FileCache, files: Array<[FileRef, string]>, use: () => Promise<T>): Promise<T> {
-  const lent = await Promise.all(
-    files.map(async ([ref, dest]) => {
-      const entry = await cache.lend(ref.sha256, dest);
-      if (!entry) await fetchStaged(s3, bucket, cache, ref, dest);
-      return entry?.intact ?? true;
-    }),
-  );
-  const first = await use().then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  const intact = await Promise.all(lent);
-  if (intact.every(Boolean)) {
-    if ('error' in first) throw first.error;
-    return first.value;
-  }
-  await Promise.all(files.filter((_, i) => !intact[i]).map(([ref, dest]) => fetchStaged(s3, bucket, cache, ref, dest)));
-  return use();
-}
-
-/** A staged file brought into the step's scratch, its bytes checked: from this worker's cache when it holds it, else from staging. */
-export async function bringStaged(s3: S3Client, bucket: string, cache: FileCache, ref: FileRef, dest: string): Promise<void> {
-  await withStaged(s3, bucket, cache, [[ref, dest]], async () => undefined);
 }
 
 /** The worker's cache, in the scratch every worker process on this disk shares. */

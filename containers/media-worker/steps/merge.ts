@@ -5,7 +5,7 @@ import { MergeFailedError } from '../../../core/errors.js';
 import { type FileRef, ExtractCheckpointSchema, type MergeCheckpoint, MergeCheckpointSchema } from '../../../core/job.js';
 import { ARTIFACT_NAMES, ARTIFACT_TYPES, ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, SOURCE_INFO_NAME, stagingKey } from '../../../core/storage.js';
 import type { StepContext } from '../context.js';
-import { withStaged } from '../cache.js';
+import { bringStaged } from '../cache.js';
 import { downloadFile, stagedMatches, uploadFile } from '../staging.js';
 import { durationOf, ffmpeg, ffprobe, hasStream } from '../tools/ffmpeg.js';
 import { asStepError, ToolError } from '../tools/run.js';
@@ -83,63 +83,6 @@ export async function makeThumbnail(source: string, duration: number, scratch: s
   await rename(best.path, out);
 }
 
-/** What merge made on the worker's disk: the files to stage (by artifact name) and what the checkpoint says of them. */
-interface Made {
-  files: Array<[keyof typeof ARTIFACT_TYPES, string]>;
-  keptAsIs: boolean;
-  hasAudio: boolean;
-  hasVideo: boolean;
-  duration: number;
-}
-
-/** source.mp4 (unless the original is kept as it is), metadata.json and, as the actions ask, the thumbnail and audio. */
-async function make(ctx: StepContext, inputs: string[], info: Record<string, unknown>): Promise<Made> {
-  const timeoutMs = ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS;
-  const local = (name: string) => join(ctx.scratch, name);
-  const [original] = inputs as [string];
-  // The original as it is when it already is the source.mp4 a remux would make: copied in S3, nothing uploaded.
-  const originalProbe = inputs.length > 1 ? undefined : await media('probe', () => ffprobe(original, timeoutMs));
-  const notAsIs = originalProbe ? await whyNotAsIs(original, originalProbe) : 'the audio is served apart';
-  const files: Made['files'] = [];
-  let source = original;
-  let processing: Processing = { path: 'copied', reason: null };
-  if (notAsIs) {
-    source = local(ARTIFACT_NAMES.source);
-    const made = await media('remux', () => makeSourceMp4(inputs, source, timeoutMs));
-    processing = { path: made.path, reason: made.reason ?? notAsIs };
-    files.push([ARTIFACT_NAMES.source, source]);
-  }
-  const probe = originalProbe && !notAsIs ? originalProbe : await media('probe', () => ffprobe(source, timeoutMs));
-  const hasVideo = hasStream(probe, 'video');
-  const hasAudio = hasStream(probe, 'audio');
-  const duration = durationOf(probe);
-  if (!hasVideo && !hasAudio) throw new MergeFailedError('source.mp4 has neither audio nor video');
-  await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, processing, info), null, 2));
-  files.push([ARTIFACT_NAMES.metadata, local(ARTIFACT_NAMES.metadata)]);
-
-  const wants = (action: 'transcode' | 'transcribe') => ctx.input.request.actions.includes(action);
-  // The thumbnail and the audio at once, from the one file: the thumbnail reads a few keyframes while the audio streams
-  // the whole file, so the second read comes from the page cache and the two tools use both cores.
-  const thumbnail = async () => {
-    await media('thumbnail', () => makeThumbnail(source, duration, ctx.scratch, local(ARTIFACT_NAMES.thumbnail), timeoutMs));
-    files.push([ARTIFACT_NAMES.thumbnail, local(ARTIFACT_NAMES.thumbnail)]);
-  };
-  const audio = async () => {
-    const flac = ctx.config.MEDIA_INGEST_AUDIO_FORMAT === 'flac';
-    const name = flac ? ARTIFACT_NAMES.audioFlac : ARTIFACT_NAMES.audio;
-    await media('audio', () => extractAudio(source, local(name), flac ? 'flac' : 'wav', timeoutMs));
-    files.push([name, local(name)]);
-  };
-  // Both end before a failure is thrown: a run made again (a corrupt cached original) must meet no tool of this one.
-  const ended = await Promise.allSettled([
-    hasVideo && wants('transcode') ? thumbnail() : undefined,
-    hasAudio && (wants('transcode') || wants('transcribe')) ? audio() : undefined,
-  ]);
-  const failed = ended.find((e) => e.status === 'rejected');
-  if (failed) throw failed.reason;
-  return { files, keptAsIs: !notAsIs, hasAudio, hasVideo, duration };
-}
-
 /** Produces source.mp4, metadata.json and, as the actions ask, thumbnail.jpg and audio.wav (mono 16 kHz). */
 export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
   const started = Date.now();
@@ -149,31 +92,65 @@ export async function merge(ctx: StepContext): Promise<MergeCheckpoint> {
     if (staged.every(Boolean)) return previous.data;
   }
   const extracted = parseInput(ExtractCheckpointSchema, ctx.input.checkpoints.extract, 'checkpoints.extract', MergeFailedError);
-  const { tenant, jobId } = ctx.input;
+
+  const timeoutMs = ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS;
+  const { tenant, jobId, request } = ctx.input;
   const local = (name: string) => join(ctx.scratch, name);
   const key = (name: string) => stagingKey(tenant, jobId, name);
+  const files: Record<string, FileRef> = {};
 
+  await bringStaged(ctx.s3, ctx.stagingBucket, ctx.cache, extracted.source, local(ORIGINAL_NAME));
+  const inputs = [local(ORIGINAL_NAME)];
+  if (extracted.audio) {
+    await bringStaged(ctx.s3, ctx.stagingBucket, ctx.cache, extracted.audio, local(ORIGINAL_AUDIO_NAME));
+    inputs.push(local(ORIGINAL_AUDIO_NAME));
+  }
   let info: Record<string, unknown> = {};
   if (extracted.info) {
     await downloadFile(ctx.s3, ctx.stagingBucket, extracted.info.key, local(SOURCE_INFO_NAME));
     info = JSON.parse(await readFile(local(SOURCE_INFO_NAME), 'utf8')) as Record<string, unknown>;
   }
-  const originals: Array<[FileRef, string]> = [[extracted.source, local(ORIGINAL_NAME)]];
-  if (extracted.audio) originals.push([extracted.audio, local(ORIGINAL_AUDIO_NAME)]);
-  // Everything is made on the worker's disk before anything is staged: a cached original is still being checked.
-  const made = await withStaged(ctx.s3, ctx.stagingBucket, ctx.cache, originals, () => make(ctx, originals.map(([, path]) => path), info));
+  // The original as it is when it already is the source.mp4 a remux would make: copied in S3, nothing uploaded.
+  const originalProbe = extracted.audio ? undefined : await media('probe', () => ffprobe(local(ORIGINAL_NAME), timeoutMs));
+  const notAsIs = originalProbe ? await whyNotAsIs(local(ORIGINAL_NAME), originalProbe) : 'the audio is served apart';
+  let source = local(ORIGINAL_NAME);
+  let processing: Processing = { path: 'copied', reason: null };
+  if (notAsIs) {
+    source = local(ARTIFACT_NAMES.source);
+    const made = await media('remux', () => makeSourceMp4(inputs, source, timeoutMs));
+    processing = { path: made.path, reason: made.reason ?? notAsIs };
+  }
+  const probe = originalProbe && !notAsIs ? originalProbe : await media('probe', () => ffprobe(source, timeoutMs));
+  const hasVideo = hasStream(probe, 'video');
+  const hasAudio = hasStream(probe, 'audio');
+  const duration = durationOf(probe);
+  if (!hasVideo && !hasAudio) throw new MergeFailedError('source.mp4 has neither audio nor video');
 
-  // In the artifacts' own order, whichever upload ends first: the manifest lists them so.
-  const order = Object.values(ARTIFACT_NAMES) as string[];
-  const toStage = [...made.files].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
-  const staged = await Promise.all(toStage.map(([name, path]) => uploadFile(ctx.s3, ctx.stagingBucket, key(name), path, ARTIFACT_TYPES[name])));
-  const files: Record<string, FileRef> = {};
   // A kept original is not copied in staging: publish copies it, as source.mp4, straight from where extract staged it.
-  if (made.keptAsIs) files[ARTIFACT_NAMES.source] = extracted.source;
-  toStage.forEach(([name], i) => (files[name] = staged[i]!));
-  // Transcribe, next, reads the audio here when it runs on this worker.
-  const audio = made.files.find(([name]) => name === ARTIFACT_NAMES.audio || name === ARTIFACT_NAMES.audioFlac);
-  if (audio) await ctx.cache.put(audio[1], files[audio[0]]!.sha256);
+  const stage = (name: keyof typeof ARTIFACT_TYPES, path: string) => uploadFile(ctx.s3, ctx.stagingBucket, key(name), path, ARTIFACT_TYPES[name]);
+  files[ARTIFACT_NAMES.source] = notAsIs ? await stage(ARTIFACT_NAMES.source, source) : extracted.source;
+  await writeFile(local(ARTIFACT_NAMES.metadata), JSON.stringify(buildMetadata(probe, ctx.input, processing, info), null, 2));
+  files[ARTIFACT_NAMES.metadata] = await stage(ARTIFACT_NAMES.metadata, local(ARTIFACT_NAMES.metadata));
+
+  const wants = (action: 'transcode' | 'transcribe') => request.actions.includes(action);
+  // The thumbnail and the audio at once, from the one file: the thumbnail reads a few keyframes while the audio streams
+  // the whole file, so the second read comes from the page cache and the two tools use both cores.
+  const thumbnail = async () => {
+    await media('thumbnail', () => makeThumbnail(source, duration, ctx.scratch, local(ARTIFACT_NAMES.thumbnail), timeoutMs));
+    files[ARTIFACT_NAMES.thumbnail] = await stage(ARTIFACT_NAMES.thumbnail, local(ARTIFACT_NAMES.thumbnail));
+  };
+  const audio = async () => {
+    const flac = ctx.config.MEDIA_INGEST_AUDIO_FORMAT === 'flac';
+    const name = flac ? ARTIFACT_NAMES.audioFlac : ARTIFACT_NAMES.audio;
+    await media('audio', () => extractAudio(source, local(name), flac ? 'flac' : 'wav', timeoutMs));
+    files[name] = await stage(name, local(name));
+    // Transcribe, next, reads it here when it runs on this worker.
+    await ctx.cache.put(local(name), files[name].sha256);
+  };
+  await Promise.all([
+    hasVideo && wants('transcode') ? thumbnail() : undefined,
+    hasAudio && (wants('transcode') || wants('transcribe')) ? audio() : undefined,
+  ]);
   const bytes = Object.values(files).reduce((n, f) => n + f.bytes, 0);
-  return { files, hasAudio: made.hasAudio, hasVideo: made.hasVideo, durationSeconds: made.duration, bytes, durationMs: Date.now() - started };
+  return { files, hasAudio, hasVideo, durationSeconds: duration, bytes, durationMs: Date.now() - started };
 }
