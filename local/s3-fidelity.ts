@@ -44,20 +44,24 @@ export function multipartRules(s3Dir: string) {
     const dir = /^[0-9a-f]+$/.test(uploadId) ? join(uploadsDir(s3Dir, bucket), uploadId) : undefined;
     // As S3: an upload is known only under the key it was begun for.
     const keyOf = (folder: string) => readFile(join(folder, 'key'), 'utf8').catch(() => undefined);
-    const known = dir !== undefined && (await keyOf(dir)) === decodeURIComponent(key.join('/'));
-    if (!known) {
-      return answer(ctx, 404, `<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${/^[\w-]*$/.test(uploadId) ? uploadId : ''}</UploadId></Error>`);
-    }
+    const isKnown = async () => dir !== undefined && (await keyOf(dir)) === decodeURIComponent(key.join('/'));
+    const unknown = () =>
+      answer(ctx, 404, `<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${/^[\w-]*$/.test(uploadId) ? uploadId : ''}</UploadId></Error>`);
+    if (!(await isKnown())) return unknown();
     if (ctx.method === 'DELETE') {
-      await rm(dir, { recursive: true, force: true });
-      return answer(ctx, 204);
+      // Under the upload's lock, as Complete: of an abort and a complete at once, one ends the upload, the other finds none.
+      return uploadLock([uploadId], async () => {
+        if (!(await isKnown())) return unknown();
+        await rm(dir!, { recursive: true, force: true });
+        answer(ctx, 204);
+      });
     }
     if (ctx.method !== 'GET') return next();
     const max = Number(query.get('max-parts') ?? 1000);
-    const numbers = (await readdir(dir)).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b).slice(0, max);
+    const numbers = (await readdir(dir!)).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b).slice(0, max);
     const parts = await Promise.all(
       numbers.map(async (n) => {
-        const path = join(dir, String(n));
+        const path = join(dir!, String(n));
         return `<Part><PartNumber>${n}</PartNumber><ETag>"${await md5Of(path)}"</ETag><Size>${(await stat(path)).size}</Size></Part>`;
       }),
     );
@@ -89,6 +93,9 @@ function objectLocks() {
     }
   };
 }
+
+/** One lock per multipart upload, by its id: Complete and Abort of one upload never run at once. */
+const uploadLock = objectLocks();
 
 /** S3's least size of an upload part but the last. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -154,9 +161,12 @@ export function atomicObjects(store: FilesystemStore): void {
       return md5.digest('hex');
     });
 
-  store.putObjectMultipart = async (bucket, uploadId, listed) => {
+  store.putObjectMultipart = (bucket, uploadId, listed) => uploadLock([uploadId], async () => {
     const dir = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
-    const [key, metadata] = await Promise.all([readFile(join(dir, 'key'), 'utf8'), readFile(join(dir, 'metadata'), 'utf8').then(JSON.parse)]);
+    const [key, metadata] = await Promise.all([readFile(join(dir, 'key'), 'utf8'), readFile(join(dir, 'metadata'), 'utf8').then(JSON.parse)]).catch(() => {
+      // Ended meanwhile by an abort or another complete (s3rver checked before this call waited for the lock).
+      throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+    });
     if (listed.some((part, i) => i > 0 && part.number <= listed[i - 1]!.number)) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
     const parts = await Promise.all(
       listed.map(async ({ number, etag }) => {
@@ -178,5 +188,5 @@ export function atomicObjects(store: FilesystemStore): void {
     });
     await rm(dir, { recursive: true, force: true });
     return result;
-  };
+  });
 }

@@ -122,6 +122,25 @@ describe("the local S3 stand-in keeps S3's rules", () => {
     expect(copy.etag).toBe(`"${md5(second)}"`);
   });
 
+  it('of a Complete and an Abort of one upload at once, one ends it and the other finds no upload, as on S3', async () => {
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const key = `race/${i}`;
+      const { UploadId } = await local.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+      const { ETag } = await local.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: randomBytes(8 * MiB) }));
+      const outcome = (p: Promise<unknown>) => p.then(() => 'done', (e: Error) => e.name);
+      // The abort sent a moment after the complete began: s3rver had let both through its checks.
+      const complete = outcome(local.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } })));
+      await sleep(i);
+      const abort = outcome(local.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId })));
+      const [completed, aborted] = await Promise.all([complete, abort]);
+      const stored = await get(key).then(() => true, () => false);
+      expect([completed, aborted, stored]).toEqual(completed === 'done' ? ['done', 'NoSuchUpload', true] : ['NoSuchUpload', 'done', false]);
+      outcomes.add(completed);
+    }
+    expect(outcomes.has('done')).toBe(true);
+  });
+
   it('an aborted or completed upload is unknown to every later call; ListParts lists an open one', async () => {
     const key = 'a/original';
     const begin = async () => (await local.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId!;
