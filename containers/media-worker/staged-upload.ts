@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { SourceUnavailableError } from '../../core/errors.js';
 import { downloadFile, isRetryableS3Error, sendStreamed } from './staging.js';
+import { PieceFollower } from './piece-follower.js';
 
 /** S3's floor for every part of a multipart upload but the last. */
 export const MIN_UPLOAD_PART_BYTES = 5 * 1024 * 1024;
@@ -70,6 +71,8 @@ export class StagedUpload {
   private sha256: string | undefined;
   /** The local file `finish` made whole: the one file this upload is the staged copy of. */
   private finishedPath: string | undefined;
+  /** Parts going up while their pieces download, by piece: the ETag S3 gave, or undefined to send the piece again. */
+  private readonly following = new Map<number, { number: number; follower: PieceFollower; sent: Promise<string | undefined> }>();
 
   constructor(
     private readonly s3: S3Client,
@@ -94,6 +97,26 @@ export class StagedUpload {
   /** Bytes already staged by earlier attempts. */
   keptBytes(): number {
     return this.state.parts.reduce((n, p) => n + p.bytes, 0);
+  }
+
+  /**
+   * Piece `index` (one slice, at least a part's 5 MiB unless it is the last, like every piece before it) goes up as
+   * part `index + 1` while it downloads: the download reports its bytes to the follower returned. Undefined when the
+   * piece is kept already. Whatever happens to that upload, `add` makes sure the part holds the piece.
+   */
+  follow(index: number, slice: Slice): PieceFollower | undefined {
+    if (this.failure || this.kept(index)) return undefined;
+    const follower = new PieceFollower(slice);
+    const number = index + 1;
+    const send = (Body: Readable, abortSignal: AbortSignal) =>
+      this.s3.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId, PartNumber: number, Body, ContentLength: follower.bytes }), { abortSignal });
+    // A failure here is not the step's: the piece, once whole, is sent again from the file.
+    const sent = sendStreamed(() => follower.stream(), send).then(
+      (out) => out.ETag,
+      () => undefined,
+    );
+    this.following.set(index, { number, follower, sent });
+    return follower;
   }
 
   /** Piece `index` is whole on disk, in these slices: it goes up with its neighbours once they make a part. */
@@ -131,7 +154,13 @@ export class StagedUpload {
       const atBoundary = end === this.state.pieces || this.kept(end);
       if (!closable && !(atBoundary && end > this.cursor)) return;
       const slices = Array.from({ length: end - this.cursor }, (_, i) => this.finished.get(this.cursor + i)!).flat();
-      this.uploads.push(this.uploadPart({ number, etag: '', first: this.cursor, last: end - 1, bytes }, slices));
+      const part = { number, etag: '', first: this.cursor, last: end - 1, bytes };
+      const followed = Array.from({ length: end - this.cursor }, (_, i) => this.following.get(this.cursor + i)).filter((f) => f !== undefined);
+      for (let i = this.cursor; i < end; i++) this.following.delete(i);
+      const [only] = followed;
+      if (only && end - this.cursor === 1 && only.number === number) this.uploads.push(this.adopt(part, slices, only));
+      // Parts that went up under other numbers end first: a late one must not land over this part.
+      else this.uploads.push(Promise.all(followed.map((f) => f.sent)).then(() => this.uploadPart(part, slices)));
       this.hashing = this.hashing
         .then(async () => {
           for await (const chunk of concatenated(slices)) this.digest.update(chunk as Buffer);
@@ -140,6 +169,18 @@ export class StagedUpload {
       for (let i = this.cursor; i < end; i++) this.finished.delete(i);
       this.cursor = end;
       this.lastNumber = number;
+    }
+  }
+
+  /** A part that went up while its piece downloaded: recorded if S3 took all of it and the download never went back over it. */
+  private async adopt(part: Part, slices: Slice[], followed: { follower: PieceFollower; sent: Promise<string | undefined> }): Promise<void> {
+    const etag = await followed.sent;
+    if (etag === undefined || followed.follower.failed) return this.uploadPart(part, slices);
+    try {
+      this.state.parts = [...this.state.parts.filter((p) => p.number !== part.number), { ...part, etag }];
+      await this.save();
+    } catch (error) {
+      this.failure ??= { error: await this.lost(error) };
     }
   }
 
@@ -186,6 +227,8 @@ export class StagedUpload {
 
   /** Waits for the parts going up: a download that failed still keeps every part it finished, for the next attempt. */
   async settle(): Promise<void> {
+    // Parts following pieces that will not finish end with their pieces' failures; none goes on after the step.
+    await Promise.all([...this.following.values()].map((f) => f.sent));
     await Promise.all(this.uploads);
     await this.saving.catch(() => undefined);
   }

@@ -39,7 +39,7 @@ let server: TestServer;
 let s3: RecordingS3;
 let client: S3Client;
 /** Range starts the file's server was asked for, and how many parts were uploaded when each answer ended. */
-const asked: Array<{ start: number; partsUploadedAtEnd?: number }> = [];
+const asked: Array<{ start: number; partsUploadedAtEnd?: number; endedAt?: number }> = [];
 const segmentsAsked: number[] = [];
 /** Ranges from this byte on (segments from this index on) are refused while set: a download that fails half-way. */
 let refuseFrom: number | undefined;
@@ -68,7 +68,10 @@ const scratch = withScratch('staged-upload', {
           if (refuseFrom !== undefined && start >= refuseFrom) return refused(res);
           const entry: (typeof asked)[number] = { start };
           asked.push(entry);
-          res.on('close', () => (entry.partsUploadedAtEnd = uploadParts('job/original').length));
+          res.on('close', () => {
+            entry.partsUploadedAtEnd = uploadParts('job/original').length;
+            entry.endedAt = performance.now();
+          });
           // 10 MB/s a connection: a range takes half a second, an upload part a few milliseconds.
           serveRange(req, res, FILE, { etag: '"v1"', rate: 10_000_000 });
         },
@@ -116,6 +119,11 @@ describe('a ranged download staged while it runs', () => {
     // Parts were going up while the download ran: some were up before its last answer ended.
     const last = asked.reduce((a, b) => (b.start > a.start ? b : a));
     expect(last.partsUploadedAtEnd).toBeGreaterThanOrEqual(1);
+    // Each 5 MiB range is a part of its own that began going up while the range was still coming (half a second),
+    // so no part waits for its range to end: the upload ends with the download.
+    const began = (n: number) => Math.min(...s3.requests.filter((r) => r.key === 'job/original' && r.partNumber === n).map((r) => r.arrivedAt));
+    const ended = (start: number) => asked.find((a) => a.start === start)!.endedAt!;
+    expect(Array.from({ length: 8 }, (_, i) => began(i + 1) < ended(i * 5 * MiB))).toEqual(Array(8).fill(true));
   });
 
   it('a retried download fetches no range an uploaded part holds, and the file is whole again on disk', async () => {
@@ -370,6 +378,24 @@ describe('a target a later download writes again without staging it', () => {
     await downloadDirect(context(), await probeRanges(context().config, server.url('/other.bin')), dest, staging);
     expect(await staging.ref(dest)).toEqual({ key: 'job14/original', bytes: OTHER.length, sha256: sha256(OTHER) });
     expect(s3.get(BUCKET, 'job14/original')!.body.equals(OTHER)).toBe(true);
+  });
+});
+
+describe('a part that goes up while its range downloads', () => {
+  it('is sent again from the file, once the range is whole, when S3 refused it: the download is staged byte for byte', async () => {
+    let refused = 0;
+    // AccessDenied is not retried: the part that followed its range fails for good, and is sent again from the file.
+    s3.failWhen((r) => r.operation === 'UploadPart' && r.key === 'job20/original' && r.partNumber === 3 && refused++ === 0);
+    try {
+      const dest = join(scratch.dir, 'refused-part.bin');
+      const staging = target('job20');
+      await downloadDirect(context(), await probeRanges(context().config, server.url('/file.bin')), dest, staging);
+      expect((await staging.ref(dest)).sha256).toBe(sha256(FILE));
+      expect(s3.get(BUCKET, 'job20/original')!.body.equals(FILE)).toBe(true);
+      expect(uploadParts('job20/original').filter((r) => r.partNumber === 3)).toHaveLength(2);
+    } finally {
+      s3.failWhen(undefined);
+    }
   });
 });
 

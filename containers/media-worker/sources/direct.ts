@@ -6,6 +6,7 @@ import { checkBytes, downloadBudget } from '../../../core/limits.js';
 import { inLanes } from '../../../core/lanes.js';
 import { retry } from '../../../core/retry.js';
 import type { StagingTarget } from '../staging-target.js';
+import { MIN_UPLOAD_PART_BYTES } from '../staged-upload.js';
 import { openMedia, RangeMismatchError, type Span, streamBody, transient } from './media-fetch.js';
 
 /** Largest part: a killed worker loses at most this much per lane (and what waits to make a 5 MiB upload part). */
@@ -58,13 +59,24 @@ export async function downloadDirect(
   try {
     const lanes = ctx.input.options.connections;
     if (source.acceptRanges && source.bytes > MIN_PART_BYTES) {
-      const parts = splitParts(source.bytes, partSize(source.bytes, lanes));
+      const size = partSize(source.bytes, lanes);
+      const parts = splitParts(source.bytes, size);
       const upload = await target?.open(source.version ?? `${source.url}|${source.bytes}`, parts.length);
       if (upload) count(upload.keptBytes(), source.bytes);
+      // Parts big enough to be upload parts on their own go up while they download: nothing waits for them at the end.
+      const follows = size >= MIN_UPLOAD_PART_BYTES;
       await inLanes([...parts.keys()], lanes, async (i) => {
         const part = parts[i]!;
         if (upload?.kept(i)) return;
-        await fetchPart(ctx, source.url, { ...part, of: source.bytes }, file, signal, (n) => count(n, source.bytes), source.headers);
+        const follower = follows ? upload?.follow(i, { path: dest, ...part }) : undefined;
+        const wrote = (n: number) => {
+          count(n, source.bytes);
+          follower?.wrote(n);
+        };
+        await fetchPart(ctx, source.url, { ...part, of: source.bytes }, file, signal, wrote, source.headers).catch((err: unknown) => {
+          follower?.fail(err as Error);
+          throw err;
+        });
         upload?.add(i, [{ path: dest, ...part }]);
       }).catch(async (err: unknown) => {
         await upload?.settle();

@@ -1,0 +1,74 @@
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { Slice } from './staged-upload.js';
+
+/** The most read from the file at once. */
+const READ_BYTES = 1024 * 1024;
+
+/**
+ * The bytes of one piece of a download as they are written, read back from the file in order: the body of an upload
+ * part that goes up while its piece downloads. The download reports what it wrote (`wrote`); a failure, or a rewind
+ * (bytes written again: an answer that was not the range asked), ends every reader with an error, so the part is
+ * never completed with bytes that are not the piece's.
+ */
+export class PieceFollower {
+  private written = 0;
+  private failure: Error | undefined;
+  private readonly waiting = new Set<() => void>();
+
+  constructor(private readonly slice: Slice) {}
+
+  /** Whether the download failed or went back over bytes: what a reader sent may not be the piece. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  get bytes(): number {
+    return this.slice.end - this.slice.start + 1;
+  }
+
+  /** `n` more bytes of the piece are in the file (negative: the download went back over bytes it had written). */
+  wrote(n: number): void {
+    if (n < 0) this.fail(new Error('the piece was rewritten after its first bytes went up'));
+    this.written += n;
+    this.wakeAll();
+  }
+
+  /** The piece's download failed: every reader ends with `error`. */
+  fail(error: Error): void {
+    this.failure ??= error;
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    for (const wake of this.waiting) wake();
+    this.waiting.clear();
+  }
+
+  /** A reader from the piece's first byte: what is written now at once, the rest as it comes. */
+  stream(): Readable {
+    return Readable.from(this.read());
+  }
+
+  private async *read(): AsyncGenerator<Buffer> {
+    const { path, start } = this.slice;
+    const file = await open(path, 'r');
+    try {
+      let at = 0;
+      while (at < this.bytes) {
+        if (this.failure) throw this.failure;
+        if (this.written <= at) {
+          await new Promise<void>((wake) => this.waiting.add(wake));
+          continue;
+        }
+        const chunk = Buffer.allocUnsafe(Math.min(this.written - at, READ_BYTES));
+        const { bytesRead } = await file.read(chunk, 0, chunk.length, start + at);
+        if (bytesRead === 0) throw new Error(`${path} ends before byte ${start + at}`);
+        at += bytesRead;
+        yield chunk.subarray(0, bytesRead);
+      }
+    } finally {
+      await file.close();
+    }
+  }
+}
