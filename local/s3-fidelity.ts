@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -160,6 +160,35 @@ export function atomicObjects(store: FilesystemStore): void {
       await pipeline(content, hash, createWriteStream(path));
       return md5.digest('hex');
     });
+
+  // A part is kept only whole, as on S3: s3rver wrote it in place, and a request cut off mid-body left a partial part
+  // behind and a write that never ended (a file handle held for good).
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const dir = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+    const path = join(dir, String(partNumber));
+    const partial = `${path}.${randomUUID()}.partial`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const hash = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(content, hash, createWriteStream(partial)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+        throw error;
+      });
+      const digest = md5.digest('hex');
+      await rename(partial, path);
+      await writeFile(`${path}.md5`, digest);
+      return { size, md5: digest };
+    } finally {
+      await rm(partial, { force: true });
+    }
+  };
 
   store.putObjectMultipart = (bucket, uploadId, listed) => uploadLock([uploadId], async () => {
     const dir = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);

@@ -45,6 +45,7 @@ declare module 's3rver' {
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<unknown>;
     putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+    putPart(bucket: string, uploadId: string, partNumber: number | string, content: import('node:stream').Readable): Promise<{ size: number; md5: string }>;
     putObjectMultipart(bucket: string, uploadId: string, parts: Array<{ number: number; etag: string }>): Promise<{ size: number; md5: string }>;
     copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: Record<string, string>): Promise<Record<string, string>>;
     deleteObject(bucket: string, key: string): Promise<void>;

@@ -141,6 +141,29 @@ describe("the local S3 stand-in keeps S3's rules", () => {
     expect(outcomes.has('done')).toBe(true);
   });
 
+  it('keeps no part of an UploadPart cut off mid-body, as S3: the part is not listed, and sent again it completes', async () => {
+    const key = 'cut/original';
+    const { UploadId } = await local.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const body = randomBytes(6 * MiB);
+    const cut = new AbortController();
+    const slowly = Readable.from(
+      (async function* () {
+        yield body.subarray(0, MiB);
+        await sleep(5_000);
+        yield body.subarray(MiB);
+      })(),
+    );
+    const sent = local.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: slowly, ContentLength: body.length }), { abortSignal: cut.signal });
+    await sleep(300);
+    cut.abort();
+    await expect(sent).rejects.toThrow();
+    await sleep(100);
+    expect((await local.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId }))).Parts ?? []).toEqual([]);
+    const { ETag } = await local.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: body }));
+    await local.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+    expect((await get(key)).body.equals(body)).toBe(true);
+  });
+
   it('an aborted or completed upload is unknown to every later call; ListParts lists an open one', async () => {
     const key = 'a/original';
     const begin = async () => (await local.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId!;
