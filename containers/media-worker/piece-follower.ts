@@ -1,6 +1,5 @@
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { Slice } from './staged-upload.js';
 
 /** The most read from the file at once. */
 const READ_BYTES = 1024 * 1024;
@@ -16,7 +15,8 @@ export class PieceFollower {
   private failure: Error | undefined;
   private readonly waiting = new Set<() => void>();
 
-  constructor(private readonly slice: Slice) {}
+  /** Bytes `start`..`end` (inclusive) of the file at `path` (a staged upload's Slice). */
+  constructor(private readonly slice: { path: string; start: number; end: number }) {}
 
   /** Whether the download failed or went back over bytes: what a reader sent may not be the piece. */
   get failed(): boolean {
