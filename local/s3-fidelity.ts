@@ -182,11 +182,16 @@ export function atomicObjects(store: FilesystemStore): void {
         throw error;
       });
       const digest = md5.digest('hex');
-      await rename(partial, path);
-      await writeFile(`${path}.md5`, digest);
+      // Under the upload's lock: a Complete sees a part's bytes and MD5 of one version; an ended upload takes no part.
+      await uploadLock([uploadId], async () => {
+        if (!(await stat(dir).then(() => true, () => false))) throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+        await writeFile(`${partial}.md5`, digest);
+        await rename(partial, path);
+        await rename(`${partial}.md5`, `${path}.md5`);
+      });
       return { size, md5: digest };
     } finally {
-      await rm(partial, { force: true });
+      await Promise.all([rm(partial, { force: true }), rm(`${partial}.md5`, { force: true })]);
     }
   };
 

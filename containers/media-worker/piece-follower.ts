@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 
 /** The most read from the file at once. */
@@ -45,30 +45,39 @@ export class PieceFollower {
     this.waiting.clear();
   }
 
-  /** A reader from the piece's first byte: what is written now at once, the rest as it comes. */
+  /**
+   * A reader from the piece's first byte: what is written now at once, the rest as it comes. Destroyed (its request
+   * ended), it closes its file at once, even while it waits for bytes.
+   */
   stream(): Readable {
-    return Readable.from(this.read());
-  }
-
-  private async *read(): AsyncGenerator<Buffer> {
     const { path, start } = this.slice;
-    const file = await open(path, 'r');
-    try {
-      let at = 0;
-      while (at < this.bytes) {
+    let at = 0;
+    let file: FileHandle | undefined;
+    const pump = async (): Promise<void> => {
+      try {
+        if (readable.destroyed) return;
         if (this.failure) throw this.failure;
-        if (this.written <= at) {
-          await new Promise<void>((wake) => this.waiting.add(wake));
-          continue;
+        if (at >= this.bytes) return void readable.push(null);
+        if (this.written <= at) return void this.waiting.add(() => void pump());
+        if (!file) {
+          file = await open(path, 'r');
+          if (readable.destroyed) return void (await file.close());
+          // Anything may have happened while the file opened: from the top.
+          return await pump();
         }
         const chunk = Buffer.allocUnsafe(Math.min(this.written - at, READ_BYTES));
         const { bytesRead } = await file.read(chunk, 0, chunk.length, start + at);
         if (bytesRead === 0) throw new Error(`${path} ends before byte ${start + at}`);
         at += bytesRead;
-        yield chunk.subarray(0, bytesRead);
+        readable.push(chunk.subarray(0, bytesRead));
+      } catch (error) {
+        readable.destroy(error as Error);
       }
-    } finally {
-      await file.close();
-    }
+    };
+    const readable = new Readable({
+      read: () => void pump(),
+      destroy: (error, done) => void (file?.close() ?? Promise.resolve()).then(() => done(error), () => done(error)),
+    });
+    return readable;
   }
 }

@@ -105,7 +105,7 @@ export class StagedUpload {
    * piece is kept already. Whatever happens to that upload, `add` makes sure the part holds the piece.
    */
   follow(index: number, slice: Slice): PieceFollower | undefined {
-    if (this.failure || this.kept(index)) return undefined;
+    if (this.failure || this.dropped || this.kept(index)) return undefined;
     const follower = new PieceFollower(slice);
     const number = index + 1;
     const send = (Body: Readable, abortSignal: AbortSignal) =>
@@ -218,6 +218,10 @@ export class StagedUpload {
     if (isRetryableS3Error(error)) return new SourceUnavailableError(`staging ${this.key} kept failing (${name}); the next attempt goes on from the parts already up`, { cause: error });
     if (!UNUSABLE_UPLOAD.has(name)) return error;
     this.dropped = true;
+    // Parts still going up would land after the abort: they end first (S3 may keep a part in flight past an abort).
+    const following = [...this.following.values()];
+    for (const { follower } of following) follower.fail(new Error(`the staged upload of ${this.key} is being aborted`));
+    await Promise.all(following.map((f) => f.sent));
     const abort = () => this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId })).catch(() => undefined);
     const drop = () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.stateKey }));
     await (this.saving = this.saving.catch(() => undefined).then(abort).then(drop)).catch(() => undefined);

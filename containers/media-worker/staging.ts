@@ -47,25 +47,32 @@ export function isRetryableS3Error(err: unknown): boolean {
 
 /**
  * Sends an S3 call whose body is a stream made by `body` (a file's bytes). A body that cannot be read fails the call
- * with its read error, the request aborted (never an unhandled stream error); a failure the SDK would retry is tried
- * again with a new stream, which the SDK cannot do itself, its stream being spent.
+ * with its read error, the request aborted (never an unhandled stream error), and is not tried again; a failure the
+ * SDK would retry is tried again with a new stream, which the SDK cannot do itself, its stream being spent. Each
+ * try's stream is destroyed when its call ends, so a stream the request left half-read holds no file open.
  */
 export function sendStreamed<T>(body: () => Readable, send: (body: Readable, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  const unreadable = new WeakSet<object>();
   const once = async () => {
     const stream = body();
     const abort = new AbortController();
-    let unreadable: unknown;
+    let readError: Error | undefined;
     stream.once('error', (err) => {
-      unreadable = err;
+      readError = err;
       abort.abort();
     });
     try {
       return await send(stream, abort.signal);
     } catch (err) {
-      throw unreadable ?? err;
+      if (!readError) throw err;
+      unreadable.add(readError);
+      throw readError;
+    } finally {
+      stream.destroy();
     }
   };
-  return retry(once, { attempts: STREAMED_ATTEMPTS, retryable: isRetryableS3Error, delayMs: (n) => backoffMs(n, 200, 2000) });
+  const retryable = (err: unknown) => !(err instanceof Error && unreadable.has(err)) && isRetryableS3Error(err);
+  return retry(once, { attempts: STREAMED_ATTEMPTS, retryable, delayMs: (n) => backoffMs(n, 200, 2000) });
 }
 
 /** The sha256 of a file, by one streamed read. */
