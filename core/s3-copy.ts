@@ -9,12 +9,11 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { logger } from './logger.js';
+import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from './s3-rules.js';
 
 // Hand-written: @aws-sdk/lib-storage uploads a body in parts but has no multipart *copy* (UploadPartCopy).
 
 /** S3's limits on a multipart upload: parts of 5 MiB to 5 GiB (the last may be smaller), at most 10,000. */
-const MIN_PART_BYTES = 5 * 1024 ** 2;
-const MAX_PARTS = 10_000;
 /** Large enough that a 10 GiB source is 20 requests, small enough that one part copies well within a Lambda's time. */
 const PART_BYTES = 512 * 1024 ** 2;
 /** Parts copied at once: S3 does the work, so a few requests in flight suffice. */
@@ -31,7 +30,7 @@ export interface CopyRequest {
 
 /** The byte ranges (inclusive ends, as `x-amz-copy-source-range` takes them) a multipart copy of `size` bytes uses. */
 export function partRanges(size: number, thresholdBytes: number): Array<[number, number]> {
-  const part = Math.max(MIN_PART_BYTES, Math.min(thresholdBytes, PART_BYTES), Math.ceil(size / MAX_PARTS));
+  const part = Math.max(S3_MIN_PART_BYTES, Math.min(thresholdBytes, PART_BYTES), Math.ceil(size / S3_MAX_PARTS));
   const ranges: Array<[number, number]> = [];
   for (let start = 0; start < size; start += part) ranges.push([start, Math.min(start + part, size) - 1]);
   return ranges;

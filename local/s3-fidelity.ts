@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { Mutex } from 'async-mutex';
 import type { Context, FilesystemStore, StoredObject } from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
+import { S3_MIN_PART_BYTES } from '../core/s3-rules.js';
 
 /*
  * What S3 does that s3rver does not, put in front of it or over its store, so the local runtime meets S3's rules.
@@ -97,8 +98,20 @@ function objectLocks() {
 /** One lock per multipart upload, by its id: Complete and Abort of one upload never run at once. */
 const uploadLock = objectLocks();
 
-/** S3's least size of an upload part but the last. */
-const MIN_PART_BYTES = 5 * 1024 * 1024;
+const noSuchUpload = (uploadId: string) => new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+
+/** Writes `content` to `path`; its MD5 (hex), taken on the way. */
+async function writeHashed(content: Readable, path: string): Promise<string> {
+  const md5 = createHash('md5');
+  const hash = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      md5.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(content, hash, createWriteStream(path));
+  return md5.digest('hex');
+}
 
 /**
  * S3's PUT is atomic and a read gets one whole version of an object. s3rver writes an object in place and answers
@@ -148,18 +161,7 @@ export function atomicObjects(store: FilesystemStore): void {
   };
 
   store.putObject = (object: StoredObject) =>
-    place(object.bucket, object.key, object.metadata, async (path) => {
-      const md5 = createHash('md5');
-      const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
-      const hash = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          md5.update(chunk);
-          done(null, chunk);
-        },
-      });
-      await pipeline(content, hash, createWriteStream(path));
-      return md5.digest('hex');
-    });
+    place(object.bucket, object.key, object.metadata, (path) => writeHashed(Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content, path));
 
   // A part is kept only whole, as on S3: s3rver wrote it in place, and a request cut off mid-body left a partial part
   // behind and a write that never ended (a file handle held for good).
@@ -167,24 +169,14 @@ export function atomicObjects(store: FilesystemStore): void {
     const dir = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
     const path = join(dir, String(partNumber));
     const partial = `${path}.${randomUUID()}.partial`;
-    const md5 = createHash('md5');
-    let size = 0;
-    const hash = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        md5.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
     try {
-      await pipeline(content, hash, createWriteStream(partial)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
-        throw error;
+      const digest = await writeHashed(content, partial).catch((error: NodeJS.ErrnoException) => {
+        throw error.code === 'ENOENT' ? noSuchUpload(uploadId) : error;
       });
-      const digest = md5.digest('hex');
+      const { size } = await stat(partial);
       // Under the upload's lock: a Complete sees a part's bytes and MD5 of one version; an ended upload takes no part.
       await uploadLock([uploadId], async () => {
-        if (!(await stat(dir).then(() => true, () => false))) throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+        if (!(await stat(dir).then(() => true, () => false))) throw noSuchUpload(uploadId);
         await writeFile(`${partial}.md5`, digest);
         await rename(partial, path);
         await rename(`${partial}.md5`, `${path}.md5`);
@@ -197,9 +189,9 @@ export function atomicObjects(store: FilesystemStore): void {
 
   store.putObjectMultipart = (bucket, uploadId, listed) => uploadLock([uploadId], async () => {
     const dir = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+    // Ended meanwhile by an abort or another complete (s3rver checked before this call waited for the lock).
     const [key, metadata] = await Promise.all([readFile(join(dir, 'key'), 'utf8'), readFile(join(dir, 'metadata'), 'utf8').then(JSON.parse)]).catch(() => {
-      // Ended meanwhile by an abort or another complete (s3rver checked before this call waited for the lock).
-      throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+      throw noSuchUpload(uploadId);
     });
     if (listed.some((part, i) => i > 0 && part.number <= listed[i - 1]!.number)) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
     const parts = await Promise.all(
@@ -210,7 +202,7 @@ export function atomicObjects(store: FilesystemStore): void {
         return { path, md5, size: (await stat(path)).size };
       }),
     );
-    if (parts.slice(0, -1).some((p) => p.size < MIN_PART_BYTES)) throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.');
+    if (parts.slice(0, -1).some((p) => p.size < S3_MIN_PART_BYTES)) throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.');
     const result = await place(bucket, key, metadata, async (path) => {
       const out = await open(path, 'w');
       try {

@@ -11,13 +11,10 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { SourceUnavailableError } from '../../core/errors.js';
+import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from '../../core/s3-rules.js';
 import { downloadFile, isRetryableS3Error, sendStreamed } from './staging.js';
 import { PieceFollower } from './piece-follower.js';
 
-/** S3's floor for every part of a multipart upload but the last. */
-export const MIN_UPLOAD_PART_BYTES = 5 * 1024 * 1024;
-/** S3's most parts in one upload. */
-export const MAX_UPLOAD_PARTS = 10_000;
 
 /** Bytes `start`..`end` (inclusive) of a local file. A piece of a download is one or more (a segment behind its init section). */
 export interface Slice {
@@ -32,6 +29,13 @@ const PartSchema = z.object({ number: z.number().int(), etag: z.string(), first:
 export const StateSchema = z.object({ uploadId: z.string(), pieces: z.number().int(), parts: z.array(PartSchema), completed: z.string().optional() });
 type Part = z.infer<typeof PartSchema>;
 export type State = z.infer<typeof StateSchema>;
+
+/** A part going up while its piece downloads: its number, the piece's follower, and the ETag S3 gave (undefined: send the piece again). */
+interface Followed {
+  number: number;
+  follower: PieceFollower;
+  sent: Promise<string | undefined>;
+}
 
 const sliceBytes = (slices: Slice[]) => slices.reduce((n, s) => n + s.end - s.start + 1, 0);
 
@@ -71,8 +75,8 @@ export class StagedUpload {
   private sha256: string | undefined;
   /** The local file `finish` made whole: the one file this upload is the staged copy of. */
   private finishedPath: string | undefined;
-  /** Parts going up while their pieces download, by piece: the ETag S3 gave, or undefined to send the piece again. */
-  private readonly following = new Map<number, { number: number; follower: PieceFollower; sent: Promise<string | undefined> }>();
+  /** Parts going up while their pieces download, by piece. */
+  private readonly following = new Map<number, Followed>();
 
   constructor(
     private readonly s3: S3Client,
@@ -138,14 +142,14 @@ export class StagedUpload {
       }
       const number = this.lastNumber + 1;
       // Part numbers are in byte order: a run before a kept part must fit between its neighbours' numbers.
-      const limit = this.state.parts.filter((p) => p.first > this.cursor).reduce((n, p) => Math.min(n, p.number), MAX_UPLOAD_PARTS + 1);
+      const limit = this.state.parts.filter((p) => p.first > this.cursor).reduce((n, p) => Math.min(n, p.number), S3_MAX_PARTS + 1);
       let end = this.cursor;
       let bytes = 0;
       let closable = false;
       while (end < this.state.pieces && this.finished.has(end) && !this.kept(end)) {
         bytes += sliceBytes(this.finished.get(end)!);
         end++;
-        if (bytes >= MIN_UPLOAD_PART_BYTES && number + 1 < limit) {
+        if (bytes >= S3_MIN_PART_BYTES && number + 1 < limit) {
           closable = true;
           break;
         }
@@ -173,25 +177,28 @@ export class StagedUpload {
   }
 
   /** A part that went up while its piece downloaded: recorded if S3 took all of it and the download never went back over it. */
-  private async adopt(part: Part, slices: Slice[], followed: { follower: PieceFollower; sent: Promise<string | undefined> }): Promise<void> {
+  private async adopt(part: Part, slices: Slice[], followed: Followed): Promise<void> {
     const etag = await followed.sent;
     if (etag === undefined || followed.follower.failed) return this.uploadPart(part, slices);
-    try {
-      this.state.parts = [...this.state.parts.filter((p) => p.number !== part.number), { ...part, etag }];
-      await this.save();
-    } catch (error) {
-      this.failure ??= { error: await this.lost(error) };
-    }
+    return this.record(part, async () => etag);
   }
 
-  private async uploadPart(part: Part, slices: Slice[]): Promise<void> {
-    try {
+  private uploadPart(part: Part, slices: Slice[]): Promise<void> {
+    return this.record(part, async () => {
       const { ETag } = await sendStreamed(
         () => concatenated(slices),
         (Body, abortSignal) =>
           this.s3.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.state.uploadId, PartNumber: part.number, Body, ContentLength: part.bytes }), { abortSignal }),
       );
-      this.state.parts = [...this.state.parts.filter((p) => p.number !== part.number), { ...part, etag: ETag! }];
+      return ETag!;
+    });
+  }
+
+  /** Adds the part to the list, once `upload` has put it in S3 (its ETag), and saves the list; a failure fails the upload. */
+  private async record(part: Part, upload: () => Promise<string>): Promise<void> {
+    try {
+      const etag = await upload();
+      this.state.parts = [...this.state.parts.filter((p) => p.number !== part.number), { ...part, etag }];
       await this.save();
     } catch (error) {
       this.failure ??= { error: await this.lost(error) };

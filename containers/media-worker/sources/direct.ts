@@ -6,7 +6,7 @@ import { checkBytes, downloadBudget } from '../../../core/limits.js';
 import { inLanes } from '../../../core/lanes.js';
 import { retry } from '../../../core/retry.js';
 import type { StagingTarget } from '../staging-target.js';
-import { MIN_UPLOAD_PART_BYTES } from '../staged-upload.js';
+import { S3_MIN_PART_BYTES } from '../../../core/s3-rules.js';
 import { openMedia, RangeMismatchError, type Span, streamBody, transient } from './media-fetch.js';
 
 /** Largest part: a killed worker loses at most this much per lane (and what waits to make a 5 MiB upload part). */
@@ -64,7 +64,7 @@ export async function downloadDirect(
       const upload = await target?.open(source.version ?? `${source.url}|${source.bytes}`, parts.length);
       if (upload) count(upload.keptBytes(), source.bytes);
       // Parts big enough to be upload parts on their own go up while they download: nothing waits for them at the end.
-      const follows = size >= MIN_UPLOAD_PART_BYTES;
+      const follows = size >= S3_MIN_PART_BYTES;
       await inLanes([...parts.keys()], lanes, async (i) => {
         const part = parts[i]!;
         if (upload?.kept(i)) return;
