@@ -39,7 +39,7 @@ function runJobs(root: string, url: string, runs: number): Promise<Job[]> {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'job-runner.ts'), '--root', root, '--url', url, '--runs', String(runs)], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'ignore'],
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
     });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -80,7 +80,7 @@ async function burst(url: string, count: number): Promise<{ perMinute: number; p
   const dataDir = join(await mkdtemp(join(tmpdir(), 'media-ingest-bench-serve-')), 'data');
   const serve = spawn(process.execPath, ['--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs'), join(ROOT, 'local/cli.ts'), 'serve', '--port', '0', '--workers', '2', '--allow-host', '127.0.0.1', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'ignore'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: { ...process.env },
   });
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, treeRss(serve.pid!))), 100);

@@ -7,7 +7,7 @@ export const REQUIRE_BANNER = "import{createRequire}from'module';const require=c
 export const NODE_BUNDLE = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node24',
   format: 'esm',
   banner: { js: REQUIRE_BANNER },
   logLevel: 'warning',

@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type Deps, entry } from './component.js';
 import type { Component } from './config.js';
+import { z } from 'zod';
+import { JobIdSchema } from './job.js';
 import { logger } from './logger.js';
 import { bodyLimit } from './api-routes.js';
 import { InvalidRequestError, MediaIngestError, PayloadTooLargeError, type ErrorCode } from './errors.js';
@@ -78,8 +80,11 @@ export function apiEntry(component: Component, status: number, make: (deps: Deps
     const idKey = component.endsWith('-upload') ? 'uploadId' : 'jobId';
     return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
       const id = event.pathParameters?.id;
-      logger.appendKeys({ requestId: event.requestContext?.requestId, ...(id ? { [idKey]: id } : {}) });
+      const badId = id === undefined ? undefined : (idKey === 'jobId' ? JobIdSchema : z.uuid()).safeParse(id).error;
+      logger.appendKeys({ requestId: event.requestContext?.requestId, ...(id && !badId ? { [idKey]: id } : {}) });
       try {
+        // An id no job or upload can have is refused before it reaches DynamoDB (whose key limit would make it a 500).
+        if (badId) throw new InvalidRequestError(`id: ${badId.issues[0]?.message ?? 'not a valid id'}`);
         const tooLarge = bodySizeError(Buffer.byteLength(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'), limit);
         if (tooLarge) throw tooLarge;
         const result = await run({ tenant: tenantOf(event), body: () => parseBody(event, emptyBody), id, query: event.queryStringParameters ?? {} });

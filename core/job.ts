@@ -25,11 +25,11 @@ function hasUserinfo(url: string): boolean {
 export const JobOptionsSchema = z.object({ connections: z.number().int().min(1).max(64) });
 export type JobOptions = z.infer<typeof JobOptionsSchema>;
 
+/** The job id rule, for a client's `job_id` and every `{id}` of a job route. */
+export const JobIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'letters, digits, "-" and "_" only, at most 80');
+
 export const JobRequestSchema = z.strictObject({
-  job_id: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'letters, digits, "-" and "_" only, at most 80')
-    .optional(),
+  job_id: JobIdSchema.optional(),
   source: z.strictObject({
     type: z.enum(['youtube', 'http', 'upload']),
     // Credentials in a URL would travel through logs and histories: refused, never echoed (the message names none).

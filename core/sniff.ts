@@ -26,7 +26,8 @@ export function sniff(head: Uint8Array): Sniffed {
   if (head.length >= 2 && head[0] === 0xff && (head[1]! & 0xe0) === 0xe0) return 'media';
   const text = new TextDecoder('utf-8', { fatal: false }).decode(head.subarray(0, 1024)).replace(/^\uFEFF/, '').trimStart();
   if (text.startsWith('#EXTM3U')) return 'hls';
-  if (/^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<MPD[\s>]/.test(text)) return 'dash';
+  // As ffmpeg's own DASH probe does: `<MPD` anywhere, whatever comes before it (a long comment, a prologue).
+  if (/<MPD[\s>]/i.test(new TextDecoder('utf-8', { fatal: false }).decode(head))) return 'dash';
   if (/^<(!doctype|html|head|body|\?xml|svg|div|p|script)/i.test(text)) return 'markup';
   const printable = [...head.subarray(0, 512)].filter((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127)).length;
   if (head.length > 0 && printable / Math.min(head.length, 512) > 0.95) return 'text';

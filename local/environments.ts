@@ -27,7 +27,6 @@ export function platformEnv(standIns: StandIns, sfnEndpoint: string, sqsEndpoint
     AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
     AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_ENDPOINT_URL_S3: standIns.s3Endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
     AWS_ENDPOINT_URL_SFN: sfnEndpoint,

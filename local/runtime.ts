@@ -1,4 +1,3 @@
-import './polyfills.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';

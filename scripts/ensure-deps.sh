@@ -5,12 +5,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 say() { printf 'media-ingest setup: %s\n' "$*" >&2; }
 
-# Node 20.19+ (require(esm), fetch, stable Web Streams).
+# Node 20.19+ to run npm; the project then runs on its own Node 24 (the npm package `node`, installed below).
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || {
   say "Node.js 20.19 or newer is required (found $(node --version 2>/dev/null || echo none))."; exit 1; }
 
 # npm packages: install when missing or when package-lock.json changed since the last install.
-if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ] || [ ! -x "$ROOT/node_modules/.bin/node" ]; then
   say "installing npm packages (npm ci, exactly as package-lock.json says)…"
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi
@@ -19,6 +19,7 @@ fi
 declare -A NEED=(
   [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [yt-dlp]=yt-dlp [aria2c]=aria2
   [pocketsphinx_continuous]=pocketsphinx [flite]=flite [bwrap]=bubblewrap
+  [/usr/sbin/nginx]=nginx [python3]=python3
 )
 missing=()
 for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done

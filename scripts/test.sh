@@ -3,12 +3,14 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 step() { printf '\n== %s\n' "$*"; }
 
 step "dependencies"
 scripts/ensure-deps.sh
 echo "all present"
+# The project's own Node (the npm package `node`, the major Lambda and the worker image run), not the machine's.
+export PATH="$ROOT/node_modules/.bin:$PATH"
+echo "node $(node --version)"
 
 step "type check (tsc, sources and tests)"
 node_modules/.bin/tsc --noEmit -p tsconfig.json

@@ -125,6 +125,17 @@ describe('the loopback HTTP API', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'JobNotFound' } });
   });
 
+  it.each([
+    ['GET', '/jobs/' + 'x'.repeat(1100)],
+    ['DELETE', '/jobs/' + 'x'.repeat(1100)],
+    ['GET', '/jobs/has.a.dot'],
+    ['POST', `/uploads/${'u'.repeat(1100)}/complete`],
+  ])('answers %s %s, an id no job or upload can have, with 400 InvalidRequest', async (method, path) => {
+    const res = await fetch(`${api.url}${path}`, { method, ...(method === 'POST' ? { body: '{"parts":[]}' } : {}) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'InvalidRequest', message: expect.stringMatching(/^id: /) } });
+  });
+
   it('runs two jobs whose 80-character ids share their first 76 characters as two executions', async () => {
     // A cut "local-<id>" to 80 characters would give both the same name.
     const shared = `long-${'0123456789'.repeat(8)}`.slice(0, 76);

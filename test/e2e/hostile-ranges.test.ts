@@ -180,7 +180,7 @@ describe('bodies and ranges that lie', () => {
 });
 
 describe('a segment of 300 MB', () => {
-  it('streams it to disk: the job succeeds and each worker peaks under 200 MB RSS', async () => {
+  it('streams it to disk: the job succeeds and each worker peaks under 240 MiB RSS, below the segment itself', async () => {
     const size = statSync(join(fx.dir, 'big', 'big.ts')).size;
     expect(size).toBeGreaterThan(300 * 1000 * 1000);
     const record = await run('/big/index.m3u8');
@@ -189,8 +189,9 @@ describe('a segment of 300 MB', () => {
     expect(record.checkpoints.extract).toMatchObject({ source: { bytes: size } });
     const peaks = { extract: workerPeakRss(record, 'extract'), merge: workerPeakRss(record, 'merge') };
     process.stdout.write(`300 MB segment: peak RSS, extract worker ${Math.round(peaks.extract / MiB)} MiB, merge worker ${Math.round(peaks.merge / MiB)} MiB\n`);
-    expect(peaks.extract).toBeLessThan(200 * MiB);
-    expect(peaks.merge).toBeLessThan(200 * MiB);
+    // Node 24's worker idles near 110 MiB; a segment held whole (286 MiB) could not fit under this.
+    expect(peaks.extract).toBeLessThan(240 * MiB);
+    expect(peaks.merge).toBeLessThan(240 * MiB);
   }, 300_000);
 });
 

@@ -11,7 +11,7 @@ import type { ByteRange, SegmentedTrack } from '../../../core/playlist.js';
 import type { StepContext } from '../context.js';
 import type { Slice, StagedUpload } from '../staged-upload.js';
 import type { StagingTarget } from '../staging-target.js';
-import { ffmpeg } from '../tools/ffmpeg.js';
+import { ffmpeg, mediaInput } from '../tools/ffmpeg.js';
 import { segmentDecipher, type SegmentDecipher } from './aes.js';
 import { openMedia, streamBody, transient, where } from './media-fetch.js';
 
@@ -182,8 +182,10 @@ export async function downloadTracks(ctx: StepContext, jobs: TrackJob[], budget:
         return file;
       }));
       const list = join(ctx.scratch, `segments-${j}`, 'list.txt');
-      await writeFile(list, runFiles.map((p) => `file '${p}'`).join('\n') + '\n');
-      await ffmpeg(['-f', 'concat', '-safe', '0', '-i', list, '-map', '0', '-c', 'copy', '-f', 'mpegts', dest], ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS);
+      // Each run is opened as MPEG-TS only (a run that is a concat list in disguise is refused); -xerror: a run that
+      // cannot be opened fails the join instead of ending it early.
+      await writeFile(list, runFiles.map((p) => `file '${p}'\noption format_whitelist mpegts\n`).join(''));
+      await ffmpeg(['-xerror', '-f', 'concat', '-safe', '0', ...mediaInput(list, 'concat'), '-map', '0', '-c', 'copy', '-f', 'mpegts', dest], ctx.config.MEDIA_INGEST_TOOL_TIMEOUT_MS);
     }
   }
 }

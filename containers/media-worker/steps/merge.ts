@@ -7,7 +7,7 @@ import { ARTIFACT_NAMES, ARTIFACT_TYPES, ORIGINAL_AUDIO_NAME, ORIGINAL_NAME, SOU
 import type { StepContext } from '../context.js';
 import { bringStaged } from '../cache.js';
 import { downloadFile, stagedMatches, uploadFile } from '../staging.js';
-import { durationOf, ffmpeg, ffprobe, hasStream } from '../tools/ffmpeg.js';
+import { durationOf, ffmpeg, ffprobe, hasStream, mediaInput } from '../tools/ffmpeg.js';
 import { asStepError, ToolError } from '../tools/run.js';
 import { whyNotAsIs } from './as-is.js';
 import { buildMetadata } from './metadata.js';
@@ -25,7 +25,7 @@ function media<T>(what: string, run: () => Promise<T>): Promise<T> {
 export async function makeSourceMp4(inputs: string[], out: string, timeoutMs: number): Promise<Processing> {
   // One input: its first video and audio. Two (separate streams, as platforms and DASH serve them): video, then audio.
   const maps = inputs.length > 1 ? ['-map', '0:v:0', '-map', '1:a:0'] : ['-map', '0:v:0?', '-map', '0:a:0?'];
-  const original = inputs.flatMap((i) => ['-i', i]);
+  const original = inputs.flatMap((i) => mediaInput(i));
   let reason: string;
   try {
     await ffmpeg(['-xerror', ...original, ...maps, '-c', 'copy', '-movflags', '+faststart', out], timeoutMs);
@@ -44,7 +44,7 @@ export async function makeSourceMp4(inputs: string[], out: string, timeoutMs: nu
 /** Mono 16 kHz audio; -vn: the video is never decoded. */
 export async function extractAudio(source: string, out: string, format: 'wav' | 'flac', timeoutMs: number): Promise<void> {
   const codec = format === 'flac' ? ['-c:a', 'flac'] : ['-c:a', 'pcm_s16le'];
-  await ffmpeg(['-i', source, '-vn', '-map', '0:a:0', '-ac', '1', '-ar', '16000', ...codec, out], timeoutMs);
+  await ffmpeg([...mediaInput(source), '-vn', '-map', '0:a:0', '-ac', '1', '-ar', '16000', ...codec, out], timeoutMs);
 }
 
 /** Where candidate thumbnails are taken, as fractions of the duration. */
@@ -57,7 +57,7 @@ const BLANK_ENTROPY = 0.1;
 async function bestCandidate(source: string, duration: number, scratch: string, keyframesOnly: boolean, timeoutMs: number) {
   // Keyframes only: each candidate costs one decoded frame, not the run from the previous keyframe.
   const skip = keyframesOnly ? ['-skip_frame', 'nokey'] : [];
-  const inputs = THUMBNAIL_AT.flatMap((f) => [...skip, '-ss', (duration * f).toFixed(3), '-i', source]);
+  const inputs = THUMBNAIL_AT.flatMap((f) => [...skip, '-ss', (duration * f).toFixed(3), ...mediaInput(source)]);
   const graph = THUMBNAIL_AT.map((_, i) => `[${i}:v]scale='min(640,iw)':-2,entropy,metadata=print:file=${join(scratch, `entropy-${i}.txt`)}[t${i}]`).join(';');
   const outputs = THUMBNAIL_AT.flatMap((_, i) => ['-map', `[t${i}]`, '-frames:v', '1', '-q:v', '3', join(scratch, `candidate-${i}.jpg`)]);
   await ffmpeg([...inputs, '-filter_complex', graph, ...outputs], timeoutMs);

@@ -30,11 +30,22 @@ const ProbeSchema = z.object({
 export type Probe = z.infer<typeof ProbeSchema>;
 export type ProbeStream = z.infer<typeof StreamSchema>;
 
-/** ffprobe's view of a file: streams and container. */
+/**
+ * The containers a local file may be opened as: never a playlist, manifest, concat list or image sequence (hls, dash,
+ * concat, image2…), whose demuxers open the other files or URLs they name: a manifest in disguise would read the host.
+ */
+export const MEDIA_DEMUXERS = 'mov,matroska,mpegts,mpeg,flv,avi,asf,ogg,mp3,aac,wav,w64,flac,aiff,caf,amr';
+
+/** Input options for a local file: opened as media only, and through the file protocol only. */
+export function mediaInput(file: string, demuxers = MEDIA_DEMUXERS): string[] {
+  return ['-format_whitelist', demuxers, '-protocol_whitelist', 'file', '-i', file];
+}
+
+/** ffprobe's view of a local file (opened as media only): streams and container. */
 export async function ffprobe(file: string, timeoutMs: number): Promise<Probe> {
   const { stdout } = await runTool(
     'ffprobe',
-    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file],
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...mediaInput(file)],
     { timeoutMs },
   );
   return ProbeSchema.parse(JSON.parse(stdout));

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { durationOf, ffmpeg, ffprobe } from '../tools/ffmpeg.js';
+import { durationOf, ffmpeg, ffprobe, mediaInput } from '../tools/ffmpeg.js';
 
 export interface Chunk {
   path: string;
@@ -16,7 +16,7 @@ export async function splitAudio(audio: string, dir: string, maxBytes: number, t
   const bytesPerSecond = 16_000 * 2;
   // A margin for the WAV header and for cuts that land past the requested time.
   const seconds = Math.max(1, Math.floor((maxBytes * 0.9) / bytesPerSecond));
-  await ffmpeg(['-i', audio, '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-f', 'segment', '-segment_time', String(seconds), join(dir, 'chunk-%05d.wav')], timeoutMs);
+  await ffmpeg([...mediaInput(audio), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-f', 'segment', '-segment_time', String(seconds), join(dir, 'chunk-%05d.wav')], timeoutMs);
   const names = (await readdir(dir)).filter((n) => /^chunk-\d{5}\.wav$/.test(n)).sort();
   const chunks: Chunk[] = [];
   let offset = 0;

@@ -10,6 +10,8 @@ describe('sniffing the first bytes', () => {
     ['an MP3 with ID3', text('ID3\u0004\u0000'), 'media'],
     ['an HLS playlist', text('#EXTM3U\n#EXT-X-VERSION:3\n'), 'hls'],
     ['a DASH manifest', text('<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011">'), 'dash'],
+    ['a DASH manifest behind a comment longer than the text the sniff reads', text(`<!-- ${'é'.repeat(1500)} -->\n<MPD type="static">`), 'dash'],
+    ['a DASH manifest after a prologue, in lower case', text('some words first\n<mpd>'), 'dash'],
     ['an HTML page', text('<!DOCTYPE html><html><body>404</body></html>'), 'markup'],
     ['a JSON error', text('{"error":"not found"}'), 'text'],
   ])('recognises %s', (_name, head, kind) => {
