@@ -86,6 +86,9 @@ export class SourceForbiddenError extends MediaIngestError {
 export class SourceUnavailableError extends MediaIngestError {
   constructor(message: string, options?: Options) { super('SourceUnavailable', message, options); }
 }
+export class CancelledError extends MediaIngestError {
+  constructor(message: string, options?: Options) { super('Cancelled', message, options); }
+}
 export class NotMediaError extends MediaIngestError {
   constructor(message: string, options?: Options) { super('NotMedia', message, options); }
 }

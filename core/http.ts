@@ -48,6 +48,12 @@ function agentFor(config: Config): Agent {
   return agent;
 }
 
+/** Cuts every connection to sources this configuration's fetches hold, for good: a stopping worker reads no byte more. */
+export function dropSourceConnections(config: Config): void {
+  // The destroyed pool stays this configuration's: a retry after the cut fails at once instead of connecting again.
+  agentFor(config).destroy().catch(() => undefined);
+}
+
 /** Finds our own refusal or timeout inside fetch's wrapped network errors. */
 function networkError(err: unknown, url: string): MediaIngestError {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {

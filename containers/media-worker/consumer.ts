@@ -4,6 +4,8 @@ import type { Deps } from '../../core/component.js';
 import { WorkerLostError, errorCause } from '../../core/errors.js';
 import { parseInput } from '../../core/input.js';
 import { logger, STEP_LOG } from '../../core/logger.js';
+import { stagingPrefix } from '../../core/storage.js';
+import { StagingFence } from './fence.js';
 import { scaleInProtection } from './protection.js';
 import { type Report, runStep, type StepMessage, StepMessageSchema } from './step.js';
 
@@ -12,8 +14,12 @@ import { type Report, runStep, type StepMessage, StepMessageSchema } from './ste
  * a message, lost to the queue until its visibility timeout. An idle slot costs one request every 5 s.
  */
 const WAIT_SECONDS = 5;
-/** Step Functions needs no more than this between heartbeats, and the claim is renewed at least three times a timeout. */
-const MAX_BEAT_MS = 30_000;
+/**
+ * A heartbeat is how a running step learns its job was cancelled (its token is gone), and a cancel must stop the
+ * step within 5 s: one SendTaskHeartbeat every 3 s per running step (1,200 an hour; Step Functions bills transitions,
+ * not these calls, but they count against its SendTaskHeartbeat rate quota).
+ */
+const BEAT_MS = 3_000;
 
 /** The token is no longer waited for: the execution was stopped (a cancel) or gave up on the task. */
 const isGone = (err: unknown) => ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes((err as Error).name);
@@ -36,14 +42,17 @@ export class Consumer {
   private readonly protection;
   private readonly queueUrl: string;
   private readonly visibility: number;
+  private readonly fence: StagingFence;
 
   constructor(
     private readonly deps: Deps,
-    private readonly onGone: (why: string) => void,
+    /** `undo` fences off the dropped step's staging and removes what it wrote: to run once its downloads are cut. */
+    private readonly onGone: (why: string, undo: () => Promise<void>) => void,
   ) {
     this.protection = scaleInProtection(deps.config.ECS_AGENT_URI);
     this.queueUrl = deps.config.WORK_QUEUE_URL;
     this.visibility = deps.config.MEDIA_INGEST_VISIBILITY_TIMEOUT_SECONDS;
+    this.fence = new StagingFence(deps.clients.s3, deps.config.STAGING_BUCKET);
   }
 
   /** Long polls in flight: a stop lets them end (one cut short may already hold a message, lost until its timeout). */
@@ -134,20 +143,23 @@ export class Consumer {
     const { sfn } = this.deps.clients;
     const { taskToken, jobId, step } = message;
     this.held.add(handle);
+    const prefix = stagingPrefix(message.tenant, jobId);
+    this.fence.open(prefix);
     await this.protection.acquire();
     const beat = setInterval(() => {
       this.setVisibility(handle, this.visibility).catch((err: Error) => logger.warn('claim renewal failed', { jobId, step, error: err.message }));
       sfn.send(new SendTaskHeartbeatCommand({ taskToken })).catch((err: Error) => {
-        if (isGone(err)) this.remove(handle).finally(() => this.onGone(`${jobId} ${step}: ${err.name}`));
+        if (isGone(err)) this.remove(handle).finally(() => this.onGone(`${jobId} ${step}: ${err.name}`, () => this.fence.close(prefix)));
         else logger.warn('heartbeat failed', { jobId, step, error: err.message });
       });
-    }, Math.min(MAX_BEAT_MS, (this.visibility * 1000) / 3));
+    }, Math.min(BEAT_MS, (this.visibility * 1000) / 3));
     let report: Report;
     mark(STEP_LOG.started, message);
     try {
       report = await runStep(this.deps, message);
     } finally {
       clearInterval(beat);
+      this.fence.done(prefix);
       mark(STEP_LOG.ended, message);
     }
     if (this.stopping) {

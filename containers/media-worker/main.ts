@@ -1,4 +1,5 @@
 import { setUp } from '../../core/component.js';
+import { dropSourceConnections } from '../../core/http.js';
 import { logger } from '../../core/logger.js';
 import { Consumer } from './consumer.js';
 import { removeActiveScratch } from './step.js';
@@ -11,21 +12,26 @@ const GIVE_BACK_MS = 8_000;
 const deps = setUp('worker', process.env);
 let stopping = false;
 
-/** Ends the worker: held messages visible again, tools killed as a tree, scratch removed. */
-function stop(why: string, code: number): void {
+/**
+ * Ends the worker: tools killed as a tree, connections to sources cut (no byte more is read), scratch removed, what
+ * `undo` undoes undone, held messages visible again.
+ */
+function stop(why: string, code: number, undo?: () => Promise<void>): void {
   if (stopping) return;
   stopping = true;
   logger.warn('worker stopping', { why });
   killAllTools();
+  dropSourceConnections(deps.config);
   removeActiveScratch();
-  const giveBack = consumer.stop();
+  const undone = (undo?.() ?? Promise.resolve()).catch((err: Error) => logger.warn('undo failed', { error: err.message }));
+  const giveBack = Promise.all([undone, consumer.stop()]);
   const exit = () => process.exit(code);
   setTimeout(exit, GIVE_BACK_MS).unref();
   giveBack.then(exit, exit);
 }
 
 // A step whose token is no longer valid (cancelled, timed out) is dropped: the worker ends, its service starts another.
-const consumer = new Consumer(deps, (why) => stop(`step dropped: ${why}`, 0));
+const consumer = new Consumer(deps, (why, undo) => stop(`step dropped: ${why}`, 0, undo));
 
 // ECS stops a task with SIGTERM (scale-in, a deployment): give the claims back and leave nothing behind.
 process.once('SIGTERM', () => stop('SIGTERM', 143));
