@@ -24,10 +24,11 @@ export function sniff(head: Uint8Array): Sniffed {
   if (head.length >= 377 && head[0] === 0x47 && head[188] === 0x47 && head[376] === 0x47) return 'media';
   // MPEG audio frame sync or ADTS AAC.
   if (head.length >= 2 && head[0] === 0xff && (head[1]! & 0xe0) === 0xe0) return 'media';
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(head.subarray(0, 1024)).replace(/^\uFEFF/, '').trimStart();
+  const decoded = new TextDecoder('utf-8', { fatal: false }).decode(head);
+  const text = decoded.slice(0, 1024).replace(/^\uFEFF/, '').trimStart();
   if (text.startsWith('#EXTM3U')) return 'hls';
   // As ffmpeg's own DASH probe does: `<MPD` anywhere, whatever comes before it (a long comment, a prologue).
-  if (/<MPD[\s>]/i.test(new TextDecoder('utf-8', { fatal: false }).decode(head))) return 'dash';
+  if (/<MPD[\s>]/i.test(decoded)) return 'dash';
   if (/^<(!doctype|html|head|body|\?xml|svg|div|p|script)/i.test(text)) return 'markup';
   const printable = [...head.subarray(0, 512)].filter((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127)).length;
   if (head.length > 0 && printable / Math.min(head.length, 512) > 0.95) return 'text';

@@ -9,7 +9,7 @@ say() { printf 'media-ingest setup: %s\n' "$*" >&2; }
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || {
   say "Node.js 20.19 or newer is required (found $(node --version 2>/dev/null || echo none))."; exit 1; }
 
-# npm packages: install when missing or when package-lock.json changed since the last install.
+# npm packages: install when missing (the project's Node included) or when package-lock.json changed since the last install.
 if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ] || [ ! -x "$ROOT/node_modules/.bin/node" ]; then
   say "installing npm packages (npm ci, exactly as package-lock.json says)…"
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)

@@ -2,12 +2,30 @@ import { AbortMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, ty
 import { CancelledError } from '../../core/errors.js';
 import { logger } from '../../core/logger.js';
 import { deletePrefix } from '../../core/staging.js';
+import { StateSchema } from './staged-upload.js';
 
 /** Commands that only read or remove: a fenced job's clean-up needs them, and they leave nothing behind. */
-const CLEANING = new Set(['ListObjectsV2Command', 'GetObjectCommand', 'HeadObjectCommand', 'DeleteObjectCommand', 'DeleteObjectsCommand', 'AbortMultipartUploadCommand', 'ListPartsCommand']);
+const CLEANING = new Set([
+  'ListObjectsV2Command',
+  'GetObjectCommand',
+  'HeadObjectCommand',
+  'DeleteObjectCommand',
+  'DeleteObjectsCommand',
+  'AbortMultipartUploadCommand',
+  'ListPartsCommand',
+]);
 
 /** How long the fence waits for writes already sent before it cleans: S3 may keep a request in flight past a cancel. */
 const SETTLE_MS = 5_000;
+
+/** A part list that is not JSON names no upload. */
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Staging writes of a cancelled job stop at one place, the worker's S3 client: once `close` is called for a job's
@@ -60,9 +78,13 @@ export class StagingFence {
     await Promise.race([Promise.all(sent), new Promise((r) => setTimeout(r, SETTLE_MS).unref())]);
     const lists = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${prefix}parts/` }));
     for (const { Key } of lists.Contents ?? []) {
-      const list = JSON.parse(await (await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key }))).Body!.transformToString()) as { uploadId?: string };
-      const target = Key!.slice(`${prefix}parts/`.length).split('/')[0]!;
-      if (list.uploadId) await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: `${prefix}${target}`, UploadId: list.uploadId })).catch(() => undefined);
+      // `parts/<name>/<version>.json` lists the upload of `<name>` (steps/extract.ts names both).
+      const text = await (await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key }))).Body!.transformToString();
+      const list = StateSchema.safeParse(parsed(text));
+      const target = `${prefix}${Key!.slice(`${prefix}parts/`.length).split('/')[0]}`;
+      if (list.success && !list.data.completed) {
+        await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: target, UploadId: list.data.uploadId })).catch(() => undefined);
+      }
     }
     const removed = await deletePrefix(this.s3, this.bucket, prefix);
     logger.info('cancelled job fenced', { prefix, ...removed });

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeClip } from '../fixtures/media.js';
@@ -27,7 +27,6 @@ const fx = withRuntime('cancel', {
     const clip = makeClip(dir, 'clip.mp4', { seconds: 2 });
     // 24 MiB at 256 KiB/s for each of 4 connections: the download would take 24 s.
     const big = Buffer.alloc(24 * MiB);
-    const { readFileSync } = await import('node:fs');
     readFileSync(clip).copy(big);
     server = await serve({
       '/slow.mp4': {

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ff } from '../fixtures/media.js';
 import { withRuntime } from '../fixtures/runtime.js';
@@ -19,7 +18,6 @@ const fx = withRuntime('disguise', {
     secret = join(dir, 'secret.ts');
     ff('-f', 'lavfi', '-i', 'testsrc2=duration=2:size=160x120:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mpegts', secret);
     const asMp4 = (body: string) => ({ status: 200, contentType: 'video/mp4', body });
-    writeFileSync(join(dir, 'list.txt'), `ffconcat version 1.0\nfile '${secret}'\n`);
     server = await serve({
       // A comment longer than classify's sniff reads used to hide the manifest from it (ffmpeg's probe looks anywhere).
       '/comment.mp4': asMp4(mpd(`<!-- ${'é'.repeat(1500)} -->\n`)),

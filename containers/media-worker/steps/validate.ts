@@ -25,7 +25,8 @@ export function checkDuration(probe: Probe, maxDurationSeconds: number): void {
 
 /**
  * A downloaded file is media only if it is big enough, is not an error page, a playlist or a manifest whatever its
- * Content-Type said, and ffprobe, opening it as a media container only, finds an audio or video stream in it. An invalid file is deleted before the error is raised.
+ * Content-Type said, and ffprobe, opening it as a media container only, finds an audio or video stream in it.
+ * An invalid file is deleted before the error is raised.
  */
 export async function validateMedia(path: string, limits: { minBytes: number; maxDurationSeconds: number; timeoutMs: number }): Promise<Probe> {
   const { minBytes, maxDurationSeconds, timeoutMs } = limits;
